@@ -1,0 +1,129 @@
+//! Signed events: the signed message, the signature, the event id.
+//!
+//! - signature = Ed25519 over `b"tallinn-ledger/event/v1\n" || envelope`;
+//! - leaf data = `envelope || signature` (the bytes stored and published);
+//! - event id  = `SHA-256(0x00 || envelope || signature)`, the RFC 6962 leaf hash.
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::{Digest as _, Sha256};
+
+use crate::codec::{self, CodecError, MAX_ENVELOPE_BYTES};
+use crate::envelope::Envelope;
+use crate::ids::{Digest, EventId};
+use crate::keys::{KeyError, PublicKey, Signer};
+
+/// Domain separation prefix of the signed message.
+pub const SIGNING_CONTEXT: &[u8] = b"tallinn-ledger/event/v1\n";
+/// Length of an Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
+/// Largest leaf (envelope + signature) accepted.
+pub const MAX_EVENT_BYTES: usize = MAX_ENVELOPE_BYTES + SIGNATURE_LEN;
+
+/// The bytes that are signed for an envelope encoding. Signing and verifying both use it.
+pub fn signed_message(envelope_bytes: &[u8]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(SIGNING_CONTEXT.len() + envelope_bytes.len());
+    msg.extend_from_slice(SIGNING_CONTEXT);
+    msg.extend_from_slice(envelope_bytes);
+    msg
+}
+
+/// The RFC 6962 leaf hash `SHA-256(0x00 || leaf)`; for an event, its id.
+pub fn leaf_hash(leaf: &[u8]) -> Digest {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(leaf);
+    Digest(h.finalize().into())
+}
+
+/// Why a signature does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The key is invalid or weak.
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    /// The signature does not verify (strictly) under the key.
+    #[error("signature does not verify under the producer's key")]
+    Invalid,
+}
+
+/// A decoded, signed event. Its bytes are exactly what was signed and hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    envelope: Envelope,
+    leaf: Vec<u8>,
+    id: EventId,
+}
+
+impl Event {
+    /// Encodes and signs an envelope.
+    pub fn sign(envelope: Envelope, signer: &Signer) -> Result<Event, CodecError> {
+        let mut leaf = codec::encode(&envelope)?;
+        let sig = signer.sign_raw(&signed_message(&leaf));
+        leaf.extend_from_slice(&sig);
+        let id = leaf_hash(&leaf);
+        Ok(Event { envelope, leaf, id })
+    }
+
+    /// Builds an event from an envelope and a signature made elsewhere (nothing is verified).
+    pub fn from_signature(envelope: Envelope, signature: [u8; 64]) -> Result<Event, CodecError> {
+        let mut leaf = codec::encode(&envelope)?;
+        leaf.extend_from_slice(&signature);
+        let id = leaf_hash(&leaf);
+        Ok(Event { envelope, leaf, id })
+    }
+
+    /// Decodes untrusted leaf bytes (`envelope || signature`). The signature is not checked here.
+    pub fn from_bytes(leaf: &[u8]) -> Result<Event, CodecError> {
+        if leaf.len() > MAX_EVENT_BYTES {
+            return Err(CodecError::TooLarge { len: leaf.len(), limit: MAX_EVENT_BYTES });
+        }
+        if leaf.len() < SIGNATURE_LEN + 1 {
+            return Err(CodecError::Malformed(format!("{} bytes is too short for an event", leaf.len())));
+        }
+        let envelope = codec::decode(&leaf[..leaf.len() - SIGNATURE_LEN])?;
+        Ok(Event { envelope, leaf: leaf.to_vec(), id: leaf_hash(leaf) })
+    }
+
+    /// The envelope.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    /// The event id (leaf hash).
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+    /// The leaf bytes: `envelope || signature`.
+    pub fn bytes(&self) -> &[u8] {
+        &self.leaf
+    }
+    /// The envelope encoding.
+    pub fn envelope_bytes(&self) -> &[u8] {
+        &self.leaf[..self.leaf.len() - SIGNATURE_LEN]
+    }
+    /// The signature.
+    pub fn signature(&self) -> [u8; 64] {
+        self.leaf[self.leaf.len() - SIGNATURE_LEN..].try_into().expect("64 bytes")
+    }
+
+    /// Verifies the signature under `key` with `verify_strict`.
+    pub fn verify(&self, key: &PublicKey) -> Result<(), SignatureError> {
+        let vk = key.verifying_key()?;
+        let sig = Signature::from_bytes(&self.signature());
+        vk.verify_strict(&signed_message(self.envelope_bytes()), &sig)
+            .map_err(|_| SignatureError::Invalid)
+    }
+}
+
+/// Verifies many signatures at once (ed25519 batch verification). `true` when all
+/// verify; `false` means at least one does not (find it with [`Event::verify`]).
+/// Keys must already be checked non-weak (batch verification skips that check).
+pub fn verify_batch(events: &[&Event], keys: &[VerifyingKey]) -> bool {
+    assert_eq!(events.len(), keys.len());
+    if events.is_empty() {
+        return true;
+    }
+    let messages: Vec<Vec<u8>> = events.iter().map(|e| signed_message(e.envelope_bytes())).collect();
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let sigs: Vec<Signature> = events.iter().map(|e| Signature::from_bytes(&e.signature())).collect();
+    ed25519_dalek::verify_batch(&refs, &sigs, keys).is_ok()
+}

@@ -1,0 +1,28 @@
+//! The Tallinn Mechanism coordination ledger: signed, chained, auditable events.
+//!
+//! # Layout
+//! The core (no I/O, no clock, no async):
+//! - [`calendar`]: dates and timestamps (time is always passed in);
+//! - [`ids`], [`member`], [`money`], [`category`]: the vocabulary;
+//! - [`body`], [`envelope`]: what an event says and what is signed;
+//! - [`codec`]: the signed encoding (bincode 2, bounded, canonical);
+//! - [`keys`]: Ed25519 keys as C2SP signed-note verifier/signer keys;
+//! - [`event`]: the signed message, signatures, event ids;
+//! - [`state`], [`rules`]: the ledger state and the one rules function.
+//!
+//! The shells:
+//! - [`log`]: the log trait every backend implements;
+//! - [`store`]: the embedded (sled) backend;
+//! - [`keyfile`]: key files on disk (mode 0600).
+#![deny(missing_docs)]
+
+pub mod body;
+pub mod calendar;
+pub mod category;
+pub mod codec;
+pub mod envelope;
+pub mod event;
+pub mod ids;
+pub mod keys;
+pub mod member;
+pub mod money;
