@@ -154,10 +154,17 @@ struct KeyRotatedJson {
 impl Serialize for KeyRotated {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if s.is_human_readable() {
-            KeyRotatedJson { member: self.member.clone(), new_key: self.new_key.vkey(self.member.as_str()) }
-                .serialize(s)
+            KeyRotatedJson {
+                member: self.member.clone(),
+                new_key: self.new_key.vkey(self.member.as_str()),
+            }
+            .serialize(s)
         } else {
-            KeyRotatedWire { member: self.member.clone(), new_key: self.new_key }.serialize(s)
+            KeyRotatedWire {
+                member: self.member.clone(),
+                new_key: self.new_key,
+            }
+            .serialize(s)
         }
     }
 }
@@ -167,10 +174,16 @@ impl<'de> Deserialize<'de> for KeyRotated {
         if d.is_human_readable() {
             let j = KeyRotatedJson::deserialize(d)?;
             let new_key = member_vkey(&j.member, &j.new_key).map_err(serde::de::Error::custom)?;
-            Ok(KeyRotated { member: j.member, new_key })
+            Ok(KeyRotated {
+                member: j.member,
+                new_key,
+            })
         } else {
             let w = KeyRotatedWire::deserialize(d)?;
-            Ok(KeyRotated { member: w.member, new_key: w.new_key })
+            Ok(KeyRotated {
+                member: w.member,
+                new_key: w.new_key,
+            })
         }
     }
 }
@@ -423,7 +436,7 @@ pub struct Cancellation {
 }
 
 /// A static check failed: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct FieldError {
     /// Dotted path of the field, e.g. `offer_made.value.currency`.
@@ -438,7 +451,10 @@ struct Check {
 
 impl Check {
     fn fail<T>(&self, field: &str, message: impl Into<String>) -> Result<T, FieldError> {
-        Err(FieldError { field: format!("{}.{field}", self.prefix), message: message.into() })
+        Err(FieldError {
+            field: format!("{}.{field}", self.prefix),
+            message: message.into(),
+        })
     }
     fn ensure(&self, ok: bool, field: &str, message: impl Into<String>) -> Result<(), FieldError> {
         if ok {
@@ -449,8 +465,20 @@ impl Check {
     }
     fn text(&self, field: &str, s: &str, min: usize, max: usize) -> Result<(), FieldError> {
         let n = s.chars().count();
-        self.ensure(n >= min, field, if min == 1 { "must not be empty".to_string() } else { format!("must have at least {min} characters") })?;
-        self.ensure(n <= max, field, format!("must have at most {max} characters (has {n})"))?;
+        self.ensure(
+            n >= min,
+            field,
+            if min == 1 {
+                "must not be empty".to_string()
+            } else {
+                format!("must have at least {min} characters")
+            },
+        )?;
+        self.ensure(
+            n <= max,
+            field,
+            format!("must have at most {max} characters (has {n})"),
+        )?;
         self.ensure(
             !s.chars().any(|c| c.is_control() && c != '\n'),
             field,
@@ -478,41 +506,78 @@ impl Check {
         self.ensure(
             m.currency.len() == 3 && m.currency.bytes().all(|b| b.is_ascii_uppercase()),
             &format!("{field}.currency"),
-            format!("{:?} is not an ISO 4217 code (three upper-case letters)", m.currency),
+            format!(
+                "{:?} is not an ISO 4217 code (three upper-case letters)",
+                m.currency
+            ),
         )?;
         self.ensure(
             m.currency != "EUR" || m.eur_minor == m.amount_minor,
             &format!("{field}.eur_minor"),
             "must equal amount_minor when the currency is EUR",
         )?;
-        self.ensure(m.amount_minor <= 1 << 53, &format!("{field}.amount_minor"), "is larger than 2^53")?;
-        self.ensure(m.eur_minor <= 1 << 53, &format!("{field}.eur_minor"), "is larger than 2^53")
+        self.ensure(
+            m.amount_minor <= 1 << 53,
+            &format!("{field}.amount_minor"),
+            "is larger than 2^53",
+        )?;
+        self.ensure(
+            m.eur_minor <= 1 << 53,
+            &format!("{field}.eur_minor"),
+            "is larger than 2^53",
+        )
     }
     fn quantity(&self, field: &str, q: &Quantity) -> Result<(), FieldError> {
-        self.ensure(q.amount > 0, &format!("{field}.amount"), "must be greater than zero")?;
+        self.ensure(
+            q.amount > 0,
+            &format!("{field}.amount"),
+            "must be greater than zero",
+        )?;
         self.text(&format!("{field}.unit"), &q.unit, 1, 32)
     }
     fn distinct(&self, field: &str, ids: &[ItemId]) -> Result<(), FieldError> {
-        self.ensure(ids.len() <= MAX_LIST, field, format!("must list at most {MAX_LIST} items"))?;
+        self.ensure(
+            ids.len() <= MAX_LIST,
+            field,
+            format!("must list at most {MAX_LIST} items"),
+        )?;
         let set: BTreeSet<&ItemId> = ids.iter().collect();
         self.ensure(set.len() == ids.len(), field, "lists an item twice")
     }
     fn member(&self, field: &str, m: &Member) -> Result<(), FieldError> {
         self.text(&format!("{field}.name"), &m.name, 1, 200)?;
         self.country(&format!("{field}.country"), &m.country)?;
-        self.ensure(!m.roles.is_empty(), &format!("{field}.roles"), "must not be empty")?;
+        self.ensure(
+            !m.roles.is_empty(),
+            &format!("{field}.roles"),
+            "must not be empty",
+        )?;
         self.ensure(
             m.roles.windows(2).all(|w| w[0] < w[1]),
             &format!("{field}.roles"),
             "must be listed once each, in the order donor, recipient, coordinator, auditor",
         )?;
-        self.ensure(m.key.verifying_key().is_ok(), &format!("{field}.key"), "is not a valid non-weak Ed25519 key")
+        self.ensure(
+            m.key.verifying_key().is_ok(),
+            &format!("{field}.key"),
+            "is not a valid non-weak Ed25519 key",
+        )
     }
-    fn tranches(&self, field: &str, ts: &[Tranche], quantity: u64, amount: u64) -> Result<(), FieldError> {
+    fn tranches(
+        &self,
+        field: &str,
+        ts: &[Tranche],
+        quantity: u64,
+        amount: u64,
+    ) -> Result<(), FieldError> {
         if ts.is_empty() {
             return Ok(());
         }
-        self.ensure(ts.len() <= MAX_LIST, field, format!("must list at most {MAX_LIST} tranches"))?;
+        self.ensure(
+            ts.len() <= MAX_LIST,
+            field,
+            format!("must list at most {MAX_LIST} tranches"),
+        )?;
         self.ensure(
             ts.windows(2).all(|w| w[0].expected <= w[1].expected),
             field,
@@ -520,8 +585,16 @@ impl Check {
         )?;
         let q: u128 = ts.iter().map(|t| t.quantity as u128).sum();
         let a: u128 = ts.iter().map(|t| t.amount_minor as u128).sum();
-        self.ensure(q == quantity as u128, field, format!("tranche quantities add up to {q}, not the committed {quantity}"))?;
-        self.ensure(a == amount as u128, field, format!("tranche amounts add up to {a}, not the committed {amount}"))
+        self.ensure(
+            q == quantity as u128,
+            field,
+            format!("tranche quantities add up to {q}, not the committed {quantity}"),
+        )?;
+        self.ensure(
+            a == amount as u128,
+            field,
+            format!("tranche amounts add up to {a}, not the committed {amount}"),
+        )
     }
 }
 
@@ -530,7 +603,10 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     if origin.is_empty() || origin.len() > 128 {
         return Err("must have 1 to 128 characters".into());
     }
-    if origin.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+') {
+    if origin
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '+')
+    {
         return Err("must not contain spaces, control characters or '+'".into());
     }
     Ok(())
@@ -556,17 +632,23 @@ impl Body {
         }
     }
 
-    /// The role the producer must hold to sign this body.
-    pub fn required_role(&self) -> Role {
+    /// The role the producer must hold to sign this body; `None` for bodies
+    /// whose permission is ownership (changes, cancellations) or self-service
+    /// (a member rotating or revoking its own key), which `rules` checks.
+    pub fn required_role(&self) -> Option<Role> {
         match self {
-            Body::Genesis(_)
-            | Body::MemberAdmitted(_)
-            | Body::MemberSuspended(_) => Role::Coordinator,
-            // Members rotate or revoke their own key; others need the coordinator role (see rules).
-            Body::KeyRotated(_) | Body::KeyRevoked(_) => Role::Coordinator,
-            Body::NeedStated(_) | Body::ReceiptAcknowledged(_) => Role::Recipient,
-            Body::OfferMade(_) | Body::CommitmentMade(_) | Body::DeliveryRecorded(_) => Role::Donor,
-            Body::Amended(_) | Body::Corrected(_) | Body::Cancelled(_) => Role::Donor,
+            Body::Genesis(_) | Body::MemberAdmitted(_) | Body::MemberSuspended(_) => {
+                Some(Role::Coordinator)
+            }
+            Body::NeedStated(_) | Body::ReceiptAcknowledged(_) => Some(Role::Recipient),
+            Body::OfferMade(_) | Body::CommitmentMade(_) | Body::DeliveryRecorded(_) => {
+                Some(Role::Donor)
+            }
+            Body::KeyRotated(_)
+            | Body::KeyRevoked(_)
+            | Body::Amended(_)
+            | Body::Corrected(_)
+            | Body::Cancelled(_) => None,
         }
     }
 
@@ -584,26 +666,44 @@ impl Body {
 
     /// Static checks: field formats and internal consistency, no ledger state.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let c = Check { prefix: self.kind().name() };
+        let c = Check {
+            prefix: self.kind().name(),
+        };
         match self {
             Body::Genesis(g) => {
-                c.ensure(check_origin(&g.origin).is_ok(), "origin", check_origin(&g.origin).err().unwrap_or_default())?;
+                c.ensure(
+                    check_origin(&g.origin).is_ok(),
+                    "origin",
+                    check_origin(&g.origin).err().unwrap_or_default(),
+                )?;
                 c.member("coordinator", &g.coordinator)?;
                 c.ensure(
                     g.coordinator.has_role(Role::Coordinator),
                     "coordinator.roles",
                     "must include coordinator",
                 )?;
-                c.ensure(g.members.len() <= MAX_MEMBERS, "members", format!("must list at most {MAX_MEMBERS} members"))?;
+                c.ensure(
+                    g.members.len() <= MAX_MEMBERS,
+                    "members",
+                    format!("must list at most {MAX_MEMBERS} members"),
+                )?;
                 let mut ids = BTreeSet::from([&g.coordinator.id]);
                 for (i, m) in g.members.iter().enumerate() {
                     c.member(&format!("members[{i}]"), m)?;
-                    c.ensure(ids.insert(&m.id), &format!("members[{i}].id"), format!("{} is listed twice", m.id))?;
+                    c.ensure(
+                        ids.insert(&m.id),
+                        &format!("members[{i}].id"),
+                        format!("{} is listed twice", m.id),
+                    )?;
                 }
                 Ok(())
             }
             Body::MemberAdmitted(a) => c.member("member", &a.member),
-            Body::KeyRotated(k) => c.ensure(k.new_key.verifying_key().is_ok(), "new_key", "is not a valid non-weak Ed25519 key"),
+            Body::KeyRotated(k) => c.ensure(
+                k.new_key.verifying_key().is_ok(),
+                "new_key",
+                "is not a valid non-weak Ed25519 key",
+            ),
             Body::KeyRevoked(k) => c.text("reason", &k.reason, 1, MAX_TEXT),
             Body::MemberSuspended(s) => c.text("reason", &s.reason, 1, MAX_TEXT),
             Body::NeedStated(n) => {
@@ -633,7 +733,12 @@ impl Body {
                 c.text("description", &m.description, 1, MAX_TEXT)?;
                 c.quantity("quantity", &m.quantity)?;
                 c.money("value", &m.value)?;
-                c.tranches("tranches", &m.tranches, m.quantity.amount, m.value.amount_minor)
+                c.tranches(
+                    "tranches",
+                    &m.tranches,
+                    m.quantity.amount,
+                    m.value.amount_minor,
+                )
             }
             Body::DeliveryRecorded(d) => {
                 c.ensure(d.quantity > 0, "quantity", "must be greater than zero")?;
@@ -647,7 +752,11 @@ impl Body {
             }
             Body::Amended(ch) | Body::Corrected(ch) => {
                 c.text("reason", &ch.reason, 1, MAX_TEXT)?;
-                c.ensure(!ch.fields.is_empty(), "fields", "must change at least one field")?;
+                c.ensure(
+                    !ch.fields.is_empty(),
+                    "fields",
+                    "must change at least one field",
+                )?;
                 if let Some(v) = &ch.fields.value {
                     c.money("fields.value", v)?;
                 }
@@ -668,6 +777,11 @@ impl Body {
 }
 
 /// Checks tranches against a quantity and amount (used by `rules` for amendments).
-pub fn check_tranches(prefix: &'static str, ts: &[Tranche], quantity: u64, amount: u64) -> Result<(), FieldError> {
+pub fn check_tranches(
+    prefix: &'static str,
+    ts: &[Tranche],
+    quantity: u64,
+    amount: u64,
+) -> Result<(), FieldError> {
     Check { prefix }.tranches("fields.tranches", ts, quantity, amount)
 }

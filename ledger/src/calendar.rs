@@ -132,12 +132,7 @@ impl fmt::Display for Date {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.rem_euclid(MS_PER_DAY);
-        let (h, mi, s, frac) = (
-            ms / 3_600_000,
-            ms / 60_000 % 60,
-            ms / 1000 % 60,
-            ms % 1000,
-        );
+        let (h, mi, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
         write!(f, "{}T{h:02}:{mi:02}:{s:02}", self.date())?;
         if frac != 0 {
             write!(f, ".{frac:03}")?;
@@ -178,7 +173,11 @@ impl FromStr for Timestamp {
             None => (rest, None),
         };
         let parts: Vec<&str> = hms.split(':').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|c| c.is_ascii_digit())) {
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.len() != 2 || !p.bytes().all(|c| c.is_ascii_digit()))
+        {
             return Err(err());
         }
         let n = |i: usize| parts[i].parse::<i64>().unwrap_or(99);
@@ -193,7 +192,9 @@ impl FromStr for Timestamp {
             }
             Some(_) => return Err(err()),
         };
-        Ok(Timestamp(date.start().0 + ((h * 60 + mi) * 60 + sec) * 1000 + ms))
+        Ok(Timestamp(
+            date.start().0 + ((h * 60 + mi) * 60 + sec) * 1000 + ms,
+        ))
     }
 }
 
@@ -264,7 +265,10 @@ mod tests {
         let t: Timestamp = "1970-01-01T00:00:01Z".parse().unwrap();
         assert_eq!(t, Timestamp(1000));
         assert!("2024-03-01T25:00:00Z".parse::<Timestamp>().is_err());
-        assert_eq!("2024-03-01".parse::<Timestamp>().unwrap(), d.add_days(1).start());
+        assert_eq!(
+            "2024-03-01".parse::<Timestamp>().unwrap(),
+            d.add_days(1).start()
+        );
         assert_eq!(Timestamp(-1).date(), Date(-1));
     }
 }

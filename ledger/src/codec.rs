@@ -46,7 +46,10 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(CodecError::TooLarge { len: bytes.len(), limit: MAX_ENVELOPE_BYTES });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit: MAX_ENVELOPE_BYTES,
+        });
     }
     Ok(bytes)
 }
@@ -54,7 +57,10 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Decodes exactly `bytes` into a value: bounded, no trailing bytes, canonical.
 pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(CodecError::TooLarge { len: bytes.len(), limit: MAX_ENVELOPE_BYTES });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit: MAX_ENVELOPE_BYTES,
+        });
     }
     let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;

@@ -75,13 +75,23 @@ impl Event {
     /// Decodes untrusted leaf bytes (`envelope || signature`). The signature is not checked here.
     pub fn from_bytes(leaf: &[u8]) -> Result<Event, CodecError> {
         if leaf.len() > MAX_EVENT_BYTES {
-            return Err(CodecError::TooLarge { len: leaf.len(), limit: MAX_EVENT_BYTES });
+            return Err(CodecError::TooLarge {
+                len: leaf.len(),
+                limit: MAX_EVENT_BYTES,
+            });
         }
         if leaf.len() < SIGNATURE_LEN + 1 {
-            return Err(CodecError::Malformed(format!("{} bytes is too short for an event", leaf.len())));
+            return Err(CodecError::Malformed(format!(
+                "{} bytes is too short for an event",
+                leaf.len()
+            )));
         }
         let envelope = codec::decode(&leaf[..leaf.len() - SIGNATURE_LEN])?;
-        Ok(Event { envelope, leaf: leaf.to_vec(), id: leaf_hash(leaf) })
+        Ok(Event {
+            envelope,
+            leaf: leaf.to_vec(),
+            id: leaf_hash(leaf),
+        })
     }
 
     /// The envelope.
@@ -102,7 +112,9 @@ impl Event {
     }
     /// The signature.
     pub fn signature(&self) -> [u8; 64] {
-        self.leaf[self.leaf.len() - SIGNATURE_LEN..].try_into().expect("64 bytes")
+        self.leaf[self.leaf.len() - SIGNATURE_LEN..]
+            .try_into()
+            .expect("64 bytes")
     }
 
     /// Verifies the signature under `key` with `verify_strict`.
@@ -122,8 +134,14 @@ pub fn verify_batch(events: &[&Event], keys: &[VerifyingKey]) -> bool {
     if events.is_empty() {
         return true;
     }
-    let messages: Vec<Vec<u8>> = events.iter().map(|e| signed_message(e.envelope_bytes())).collect();
+    let messages: Vec<Vec<u8>> = events
+        .iter()
+        .map(|e| signed_message(e.envelope_bytes()))
+        .collect();
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let sigs: Vec<Signature> = events.iter().map(|e| Signature::from_bytes(&e.signature())).collect();
+    let sigs: Vec<Signature> = events
+        .iter()
+        .map(|e| Signature::from_bytes(&e.signature()))
+        .collect();
     ed25519_dalek::verify_batch(&refs, &sigs, keys).is_ok()
 }

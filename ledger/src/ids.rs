@@ -57,7 +57,11 @@ pub struct IdError {
 impl FromStr for Digest {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Digest, IdError> {
-        let err = |why| IdError { what: "digest", input: s.into(), why };
+        let err = |why| IdError {
+            what: "digest",
+            input: s.into(),
+            why,
+        };
         if s.len() != 64 {
             return Err(err("expected 64 hex digits"));
         }
@@ -108,13 +112,19 @@ impl MemberId {
 impl TryFrom<String> for MemberId {
     type Error = IdError;
     fn try_from(s: String) -> Result<MemberId, IdError> {
-        let err = |why| IdError { what: "member id", input: s.clone(), why };
+        let err = |why| IdError {
+            what: "member id",
+            input: s.clone(),
+            why,
+        };
         let b = s.as_bytes();
         if b.len() < 2 || b.len() > MAX_MEMBER_ID {
             return Err(err("expected 2 to 64 characters"));
         }
         if !b[0].is_ascii_uppercase() || !b.iter().all(|&c| id_char(c)) {
-            return Err(err("expected A-Z, 0-9, '-', '_' or '.', starting with a letter"));
+            return Err(err(
+                "expected A-Z, 0-9, '-', '_' or '.', starting with a letter",
+            ));
         }
         Ok(MemberId(s))
     }
@@ -164,18 +174,25 @@ impl ItemId {
 impl TryFrom<String> for ItemId {
     type Error = IdError;
     fn try_from(s: String) -> Result<ItemId, IdError> {
-        let err = |why| IdError { what: "item id", input: s.clone(), why };
+        let err = |why| IdError {
+            what: "item id",
+            input: s.clone(),
+            why,
+        };
         let (member, local) = s
             .split_once('/')
             .ok_or_else(|| err("expected <member id>/<local ref>"))?;
-        MemberId::try_from(member.to_string()).map_err(|_| err("the part before '/' is not a valid member id"))?;
+        MemberId::try_from(member.to_string())
+            .map_err(|_| err("the part before '/' is not a valid member id"))?;
         let ok = !local.is_empty()
             && local.len() <= 64
             && local
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.');
         if !ok {
-            return Err(err("the local ref must be 1 to 64 characters of A-Z a-z 0-9 - _ ."));
+            return Err(err(
+                "the local ref must be 1 to 64 characters of A-Z a-z 0-9 - _ .",
+            ));
         }
         Ok(ItemId(s))
     }
@@ -232,5 +249,4 @@ mod tests {
         assert!("abc".parse::<Digest>().is_err());
         assert!("zz".repeat(32).parse::<Digest>().is_err());
     }
-
 }

@@ -62,7 +62,11 @@ impl PublicKey {
     pub fn vkey(&self, name: &str) -> String {
         let mut typed = vec![ED25519_TYPE];
         typed.extend_from_slice(&self.0);
-        format!("{name}+{}+{}", hex::encode(self.key_id(name)), B64.encode(typed))
+        format!(
+            "{name}+{}+{}",
+            hex::encode(self.key_id(name)),
+            B64.encode(typed)
+        )
     }
 }
 
@@ -116,7 +120,10 @@ pub fn key_id(name: &str, key_type: u8, key: &[u8]) -> [u8; 4] {
 }
 
 fn check_name(name: &str) -> Result<(), KeyError> {
-    if name.is_empty() || name.contains('+') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if name.is_empty()
+        || name.contains('+')
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(KeyError::BadName(name.into()));
     }
     Ok(())
@@ -131,16 +138,25 @@ pub fn parse_vkey(text: &str) -> Result<(String, PublicKey), KeyError> {
         _ => return Err(KeyError::Malformed("verifier key")),
     };
     check_name(name)?;
-    let typed = B64.decode(b64).map_err(|_| KeyError::Malformed("verifier key"))?;
-    let (&ty, key) = typed.split_first().ok_or(KeyError::Malformed("verifier key"))?;
+    let typed = B64
+        .decode(b64)
+        .map_err(|_| KeyError::Malformed("verifier key"))?;
+    let (&ty, key) = typed
+        .split_first()
+        .ok_or(KeyError::Malformed("verifier key"))?;
     if ty != ED25519_TYPE {
         return Err(KeyError::UnsupportedType(ty));
     }
-    let key: [u8; 32] = key.try_into().map_err(|_| KeyError::Malformed("verifier key"))?;
+    let key: [u8; 32] = key
+        .try_into()
+        .map_err(|_| KeyError::Malformed("verifier key"))?;
     let pk = PublicKey(key);
     let computed = hex::encode(pk.key_id(name));
     if id.len() != 8 || id != computed {
-        return Err(KeyError::KeyIdMismatch { stated: id.into(), computed });
+        return Err(KeyError::KeyIdMismatch {
+            stated: id.into(),
+            computed,
+        });
     }
     pk.verifying_key()?;
     Ok((name.to_string(), pk))
@@ -163,7 +179,10 @@ impl Signer {
     /// A signer from a 32-byte seed.
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Result<Signer, KeyError> {
         check_name(name)?;
-        Ok(Signer { name: name.into(), key: SigningKey::from_bytes(&seed) })
+        Ok(Signer {
+            name: name.into(),
+            key: SigningKey::from_bytes(&seed),
+        })
     }
     /// A fresh signer with a seed from the operating system's random source.
     pub fn generate(name: &str) -> Result<Signer, KeyError> {
@@ -201,16 +220,25 @@ impl Signer {
             return Err(KeyError::Malformed("signer key"));
         }
         let (name, id, b64) = (parts[2], parts[3], parts[4]);
-        let typed = B64.decode(b64).map_err(|_| KeyError::Malformed("signer key"))?;
-        let (&ty, seed) = typed.split_first().ok_or(KeyError::Malformed("signer key"))?;
+        let typed = B64
+            .decode(b64)
+            .map_err(|_| KeyError::Malformed("signer key"))?;
+        let (&ty, seed) = typed
+            .split_first()
+            .ok_or(KeyError::Malformed("signer key"))?;
         if ty != ED25519_TYPE {
             return Err(KeyError::UnsupportedType(ty));
         }
-        let seed: [u8; 32] = seed.try_into().map_err(|_| KeyError::Malformed("signer key"))?;
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| KeyError::Malformed("signer key"))?;
         let signer = Signer::from_seed(name, seed)?;
         let computed = hex::encode(signer.public_key().key_id(name));
         if id != computed {
-            return Err(KeyError::KeyIdMismatch { stated: id.into(), computed });
+            return Err(KeyError::KeyIdMismatch {
+                stated: id.into(),
+                computed,
+            });
         }
         Ok(signer)
     }
@@ -243,16 +271,23 @@ mod tests {
     #[test]
     fn spec_example_vkey_parses() {
         let (name, _) =
-            parse_vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k").unwrap();
+            parse_vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+                .unwrap();
         assert_eq!(name, "example.com/foo");
     }
 
     #[test]
     fn bad_vkeys_are_refused() {
         let wrong_id = PETER_VKEY.replace("c74f20a3", "c74f20a4");
-        assert!(matches!(parse_vkey(&wrong_id), Err(KeyError::KeyIdMismatch { .. })));
+        assert!(matches!(
+            parse_vkey(&wrong_id),
+            Err(KeyError::KeyIdMismatch { .. })
+        ));
         let renamed = PETER_VKEY.replace("PeterNeumann", "Peter");
-        assert!(matches!(parse_vkey(&renamed), Err(KeyError::KeyIdMismatch { .. })));
+        assert!(matches!(
+            parse_vkey(&renamed),
+            Err(KeyError::KeyIdMismatch { .. })
+        ));
         assert!(matches!(parse_vkey("nokey"), Err(KeyError::Malformed(_))));
         // The identity point is a weak key.
         let mut weak = [0u8; 32];

@@ -88,7 +88,9 @@ struct MemberJson {
 pub fn member_vkey(member: &MemberId, vkey: &str) -> Result<PublicKey, String> {
     let (name, key) = parse_vkey(vkey).map_err(|e| e.to_string())?;
     if name != member.as_str() {
-        return Err(format!("the verifier key is named {name:?}, expected the member id {member:?}"));
+        return Err(format!(
+            "the verifier key is named {name:?}, expected the member id {member:?}"
+        ));
     }
     Ok(key)
 }
@@ -124,10 +126,24 @@ impl<'de> Deserialize<'de> for Member {
         if d.is_human_readable() {
             let m = MemberJson::deserialize(d)?;
             let key = member_vkey(&m.id, &m.key).map_err(serde::de::Error::custom)?;
-            Ok(Member { id: m.id, name: m.name, kind: m.kind, country: m.country, roles: m.roles, key })
+            Ok(Member {
+                id: m.id,
+                name: m.name,
+                kind: m.kind,
+                country: m.country,
+                roles: m.roles,
+                key,
+            })
         } else {
             let m = MemberWire::deserialize(d)?;
-            Ok(Member { id: m.id, name: m.name, kind: m.kind, country: m.country, roles: m.roles, key: m.key })
+            Ok(Member {
+                id: m.id,
+                name: m.name,
+                kind: m.kind,
+                country: m.country,
+                roles: m.roles,
+                key: m.key,
+            })
         }
     }
 }

@@ -20,7 +20,11 @@ pub struct Money {
 impl Money {
     /// An amount in euro cents.
     pub fn eur(cents: u64) -> Money {
-        Money { amount_minor: cents, currency: "EUR".into(), eur_minor: cents }
+        Money {
+            amount_minor: cents,
+            currency: "EUR".into(),
+            eur_minor: cents,
+        }
     }
 }
 

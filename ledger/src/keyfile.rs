@@ -1,0 +1,126 @@
+//! Key files on disk: a signer key (C2SP skey text) in a file created with mode
+//! 0600, and its verifier key beside it (`<file>.pub`). Secrets are never logged.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::keys::{KeyError, Signer};
+
+/// Why a key file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file exists already (never overwritten).
+    #[error("{0} already exists; refusing to overwrite a key")]
+    Exists(PathBuf),
+    /// I/O failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is readable by group or others.
+    #[error("{0} is readable by other users (mode {1:o}); run chmod 600 on it")]
+    TooOpen(PathBuf, u32),
+    /// The content is not a signer key.
+    #[error("{path}: {source}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: KeyError,
+    },
+}
+
+/// The path of the verifier key written beside a signer key file.
+pub fn pub_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".pub");
+    PathBuf::from(p)
+}
+
+/// Writes `signer` to `path` (created new, mode 0600) and its vkey to `<path>.pub`.
+pub fn write(path: &Path, signer: &Signer) -> Result<(), KeyFileError> {
+    let io = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyFileError::Exists(path.to_path_buf())
+        } else {
+            io(e)
+        }
+    })?;
+    f.write_all(format!("{}\n", signer.skey()).as_bytes())
+        .map_err(io)?;
+    f.sync_all().map_err(io)?;
+    let pub_file = pub_path(path);
+    std::fs::write(&pub_file, format!("{}\n", signer.vkey())).map_err(|source| {
+        KeyFileError::Io {
+            path: pub_file,
+            source,
+        }
+    })?;
+    Ok(())
+}
+
+/// Reads a signer key file, refusing files readable by group or others.
+pub fn read(path: &Path) -> Result<Signer, KeyFileError> {
+    let io = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyFileError::TooOpen(path.to_path_buf(), mode));
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    Signer::from_skey(&text).map_err(|source| KeyFileError::Key {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_0600_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ee.key");
+        let signer = Signer::from_seed("EE-MFA", [7; 32]).unwrap();
+        write(&path, &signer).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert_eq!(read(&path).unwrap().vkey(), signer.vkey());
+        assert_eq!(
+            std::fs::read_to_string(pub_path(&path)).unwrap().trim(),
+            signer.vkey()
+        );
+        assert!(matches!(
+            write(&path, &signer),
+            Err(KeyFileError::Exists(_))
+        ));
+    }
+}

@@ -1,0 +1,106 @@
+//! The log: the one interface between the ledger and a storage backend.
+//!
+//! A log is a sequence of entries, positions 1, 2, 3..., each holding one event's
+//! leaf bytes (`envelope || signature`) and the time the log received it. Each
+//! producer has a "subject" (its member id); an append names the position of the
+//! producer's last entry it expects, so two writers holding one key can never both
+//! extend the chain (the embedded store checks it in a transaction, JetStream with
+//! `Nats-Expected-Last-Subject-Sequence`). The log does not judge events: rules do.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::calendar::Timestamp;
+use crate::codec::CodecError;
+use crate::ids::MemberId;
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the log, from 1.
+    pub position: u64,
+    /// When the log received it.
+    pub appended_at: Timestamp,
+    /// The event's leaf bytes: `envelope || signature`.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a log operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Another writer extended the producer's subject first.
+    #[error("{producer}'s last entry is at position {actual:?}, not {expected:?}: another writer appended first")]
+    Conflict {
+        /// The producer.
+        producer: MemberId,
+        /// The position the caller expected.
+        expected: Option<u64>,
+        /// The actual position of the producer's last entry.
+        actual: Option<u64>,
+    },
+    /// An event in the append is malformed.
+    #[error("event {index} of the append: {source}")]
+    Malformed {
+        /// Index in the appended batch.
+        index: usize,
+        /// The decoding error.
+        source: CodecError,
+    },
+    /// An event in the append is produced by another member than the subject's.
+    #[error("event {index} of the append is produced by {found}, not {producer}")]
+    WrongProducer {
+        /// Index in the appended batch.
+        index: usize,
+        /// The subject's producer.
+        producer: MemberId,
+        /// The event's producer.
+        found: MemberId,
+    },
+    /// The ledger directory is held by another process.
+    #[error("the ledger at {0} is in use by another process")]
+    Locked(String),
+    /// The stored data is damaged.
+    #[error("stored log is corrupt: {0}")]
+    Corrupt(String),
+    /// The backend failed.
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+/// A log backend. Methods return `Send` futures so backends can be used from any runtime task.
+pub trait Log {
+    /// Appends `events` (leaf bytes, all produced by `producer`) atomically, if the
+    /// producer's last entry is at `expected_last` (`None`: it has no entry yet).
+    /// Returns their positions. Once this returns, the append survives a crash.
+    fn append(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> impl Future<Output = Result<Vec<u64>, LogError>> + Send;
+
+    /// Reads up to `max` entries from position `from` (inclusive) on.
+    fn read(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Entry>, LogError>> + Send;
+
+    /// The producer's last entry, if any.
+    fn last_of(
+        &self,
+        producer: &MemberId,
+    ) -> impl Future<Output = Result<Option<Entry>, LogError>> + Send;
+
+    /// The number of entries (the last position).
+    fn len(&self) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// Waits until the log holds more than `after` entries or `timeout` passes;
+    /// returns the length then. This is how followers learn of new events.
+    fn wait_for(
+        &self,
+        after: u64,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<u64, LogError>> + Send;
+}

@@ -1,0 +1,257 @@
+//! The embedded log backend: sled 0.34.7 in a local directory.
+//!
+//! Trees: `log` (position, big-endian u64 -> appended_at i64 BE || leaf bytes),
+//! `last` (member id -> position of its last entry) and `meta` (`len`).
+//! An append is one multi-tree transaction (the expected-last check, the entries,
+//! the new last position and length) followed by a flush before it is acknowledged.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::calendar::Timestamp;
+use crate::event::Event;
+use crate::ids::MemberId;
+use crate::log::{Entry, Log, LogError};
+
+const LEN_KEY: &[u8] = b"len";
+
+/// A log stored in a sled database.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    log: sled::Tree,
+    last: sled::Tree,
+    meta: sled::Tree,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.path.display())
+    }
+}
+
+fn backend(e: sled::Error) -> LogError {
+    LogError::Backend(e.to_string())
+}
+
+fn u64_of(bytes: &[u8]) -> Result<u64, LogError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| LogError::Corrupt(format!("{} bytes where 8 were expected", bytes.len())))
+}
+
+fn entry(position: u64, value: &[u8]) -> Result<Entry, LogError> {
+    if value.len() < 8 {
+        return Err(LogError::Corrupt(format!(
+            "entry {position} is {} bytes",
+            value.len()
+        )));
+    }
+    let appended_at = Timestamp(i64::from_be_bytes(value[..8].try_into().expect("8 bytes")));
+    Ok(Entry {
+        position,
+        appended_at,
+        bytes: value[8..].to_vec(),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the log in `dir`. If another process holds it,
+    /// retries for up to `wait`, then fails with [`LogError::Locked`].
+    pub fn open(dir: &Path, wait: Duration) -> Result<Store, LogError> {
+        let start = Instant::now();
+        loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(64 << 20)
+                .open()
+            {
+                Ok(db) => return Store::from_db(db, dir),
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.raw_os_error() == Some(11) =>
+                {
+                    if start.elapsed() >= wait {
+                        return Err(LogError::Locked(dir.display().to_string()));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) if e.to_string().contains("could not acquire lock") => {
+                    if start.elapsed() >= wait {
+                        return Err(LogError::Locked(dir.display().to_string()));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+
+    fn from_db(db: sled::Db, dir: &Path) -> Result<Store, LogError> {
+        Ok(Store {
+            log: db.open_tree("log").map_err(backend)?,
+            last: db.open_tree("last").map_err(backend)?,
+            meta: db.open_tree("meta").map_err(backend)?,
+            db,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory of this store.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Synchronous [`Log::append`].
+    pub fn append_sync(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, LogError> {
+        for (index, bytes) in events.iter().enumerate() {
+            let ev =
+                Event::from_bytes(bytes).map_err(|source| LogError::Malformed { index, source })?;
+            if &ev.envelope().producer != producer {
+                return Err(LogError::WrongProducer {
+                    index,
+                    producer: producer.clone(),
+                    found: ev.envelope().producer.clone(),
+                });
+            }
+        }
+        if events.is_empty() {
+            return Ok(vec![]);
+        }
+        let result = (&self.log, &self.last, &self.meta).transaction(|(log, last, meta)| {
+            let actual = match last.get(producer.as_str().as_bytes())? {
+                Some(v) => Some(u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))),
+                None => None,
+            };
+            if actual != expected_last {
+                return Err(ConflictableTransactionError::Abort(actual));
+            }
+            let len = match meta.get(LEN_KEY)? {
+                Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+                None => 0,
+            };
+            let mut positions = Vec::with_capacity(events.len());
+            for (i, bytes) in events.iter().enumerate() {
+                let pos = len + 1 + i as u64;
+                let mut value = Vec::with_capacity(8 + bytes.len());
+                value.extend_from_slice(&appended_at.0.to_be_bytes());
+                value.extend_from_slice(bytes);
+                log.insert(&pos.to_be_bytes(), value)?;
+                positions.push(pos);
+            }
+            let new_len = len + events.len() as u64;
+            last.insert(producer.as_str().as_bytes(), &new_len.to_be_bytes())?;
+            meta.insert(LEN_KEY, &new_len.to_be_bytes())?;
+            Ok(positions)
+        });
+        let positions = match result {
+            Ok(p) => p,
+            Err(TransactionError::Abort(actual)) => {
+                return Err(LogError::Conflict {
+                    producer: producer.clone(),
+                    expected: expected_last,
+                    actual,
+                })
+            }
+            Err(TransactionError::Storage(e)) => return Err(backend(e)),
+        };
+        self.db.flush().map_err(backend)?;
+        Ok(positions)
+    }
+
+    /// Synchronous [`Log::read`].
+    pub fn read_sync(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
+        let from = from.max(1);
+        self.log
+            .range(from.to_be_bytes()..)
+            .take(max)
+            .map(|kv| {
+                let (k, v) = kv.map_err(backend)?;
+                entry(u64_of(&k)?, &v)
+            })
+            .collect()
+    }
+
+    /// Synchronous [`Log::last_of`].
+    pub fn last_of_sync(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
+        let Some(pos) = self
+            .last
+            .get(producer.as_str().as_bytes())
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        let pos = u64_of(&pos)?;
+        let value = self
+            .log
+            .get(pos.to_be_bytes())
+            .map_err(backend)?
+            .ok_or_else(|| {
+                LogError::Corrupt(format!("{producer}'s last entry {pos} is missing"))
+            })?;
+        entry(pos, &value).map(Some)
+    }
+
+    /// Synchronous [`Log::len`].
+    pub fn len_sync(&self) -> Result<u64, LogError> {
+        match self.meta.get(LEN_KEY).map_err(backend)? {
+            Some(v) => u64_of(&v),
+            None => Ok(0),
+        }
+    }
+
+    /// Whether the log is empty.
+    pub fn is_empty(&self) -> Result<bool, LogError> {
+        Ok(self.len_sync()? == 0)
+    }
+
+    /// The underlying database, for adapters that keep their own trees beside the log.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+}
+
+impl Log for Store {
+    async fn append(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, LogError> {
+        self.append_sync(producer, expected_last, events, appended_at)
+    }
+
+    async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
+        self.read_sync(from, max)
+    }
+
+    async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
+        self.last_of_sync(producer)
+    }
+
+    async fn len(&self) -> Result<u64, LogError> {
+        self.len_sync()
+    }
+
+    async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {
+        let subscriber = self.meta.watch_prefix(LEN_KEY);
+        let len = self.len_sync()?;
+        if len > after {
+            return Ok(len);
+        }
+        let _ = tokio::time::timeout(timeout, subscriber).await;
+        self.len_sync()
+    }
+}
