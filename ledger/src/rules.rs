@@ -132,7 +132,7 @@ pub enum Rejection {
     #[error("producer {0} is suspended")]
     Suspended(MemberId),
     /// The producer lacks the role the body needs.
-    #[error("{member} does not hold the {role:?} role needed for {kind}")]
+    #[error("{member} does not hold the {} role needed for {kind}", format!("{role:?}").to_lowercase())]
     MissingRole {
         /// The producer.
         member: MemberId,

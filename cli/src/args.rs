@@ -1,0 +1,447 @@
+//! Command-line arguments (clap). Only parsing and validation of shapes here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Signed, event-sourced coordination ledger of the Tallinn Mechanism.
+#[derive(Debug, Parser)]
+#[command(name = "tallinn", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Ledger directory.
+    #[arg(
+        long,
+        global = true,
+        env = "TALLINN_DIR",
+        default_value = "./tallinn-data"
+    )]
+    pub dir: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
+    #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
+    pub now: Option<String>,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Create a ledger: sign its genesis from a members file.
+    Init(InitArgs),
+    /// Admit members and manage their keys (coordinator).
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// State a need (recipient institution).
+    Need(NeedArgs),
+    /// Make an offer (donor).
+    Offer(OfferArgs),
+    /// Make a commitment (donor).
+    Commit(CommitArgs),
+    /// Record a delivery on one of your commitments (donor).
+    Deliver(DeliverArgs),
+    /// Acknowledge receipt of a delivery (the commitment's recipient).
+    Receipt(ReceiptArgs),
+    /// Amend an item: the real world changed.
+    Amend(ChangeArgs),
+    /// Correct an item: the record was wrong.
+    Correct(ChangeArgs),
+    /// Cancel a need, an offer, or a commitment (whole or remaining balance).
+    Cancel(CancelArgs),
+    /// Validate and append a file of JSON bodies, one per line, all or nothing.
+    Publish(PublishArgs),
+    /// List the events in the log.
+    Log(LogArgs),
+}
+
+/// Key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a new Ed25519 key: FILE (mode 0600) and FILE.pub (the verifier key).
+    New {
+        /// Key name: the member id it signs for, e.g. EE-MFA.
+        #[arg(long)]
+        name: String,
+        /// Where to write the secret key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the verifier key of a key file.
+    Show {
+        /// The secret key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The coordinator's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// JSON file: {"origin": ..., "coordinator": MEMBER, "members": [MEMBER...]} (schemas/genesis.schema.json).
+    #[arg(long)]
+    pub members: PathBuf,
+}
+
+/// The signer of a producer command.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// Your key file (its name is your member id).
+    #[arg(long, env = "TALLINN_KEY")]
+    pub key: PathBuf,
+}
+
+/// Member commands.
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Admit a member (coordinator).
+    Admit(AdmitArgs),
+    /// Give a member a new key (the member itself, or the coordinator).
+    RotateKey {
+        /// Signer.
+        #[command(flatten)]
+        key: KeyArg,
+        /// Whose key (default: the signer).
+        #[arg(long)]
+        member: Option<String>,
+        /// The new verifier key, or a file holding it (e.g. NEW.key.pub).
+        #[arg(long)]
+        new_vkey: String,
+    },
+    /// Revoke a member's current key (the member itself, or the coordinator).
+    RevokeKey {
+        /// Signer.
+        #[command(flatten)]
+        key: KeyArg,
+        /// Whose key (default: the signer).
+        #[arg(long)]
+        member: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Suspend a member (coordinator).
+    Suspend {
+        /// Signer.
+        #[command(flatten)]
+        key: KeyArg,
+        /// Who.
+        #[arg(long)]
+        member: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// List members, their roles and keys.
+    List,
+}
+
+/// `member admit`.
+#[derive(Debug, Args)]
+pub struct AdmitArgs {
+    /// Signer (the coordinator).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Member id, e.g. EE-MFA or GB-GOV-1.
+    #[arg(long)]
+    pub id: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// ministry, agency, company, ngo, recipient_institution, secretariat.
+    #[arg(long)]
+    pub kind: String,
+    /// ISO 3166-1 alpha-2 country.
+    #[arg(long)]
+    pub country: String,
+    /// Roles (repeat or comma-separate): donor, recipient, coordinator, auditor.
+    #[arg(long = "role", value_delimiter = ',', required = true)]
+    pub roles: Vec<String>,
+    /// The member's verifier key, or a file holding it.
+    #[arg(long)]
+    pub vkey: String,
+}
+
+/// A money amount on the command line.
+#[derive(Debug, Args, Clone)]
+pub struct MoneyArgs {
+    /// Amount in major units with up to the currency's decimals, e.g. 125000.50.
+    #[arg(long)]
+    pub value: String,
+    /// ISO 4217 currency.
+    #[arg(long, default_value = "EUR")]
+    pub currency: String,
+    /// EUR equivalent in euros (required unless the currency is EUR).
+    #[arg(long)]
+    pub eur: Option<String>,
+}
+
+/// `need`.
+#[derive(Debug, Args)]
+pub struct NeedArgs {
+    /// Signer (a recipient institution).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Local ref of the new need (prefixed with your member id), e.g. N-2024-001.
+    #[arg(long)]
+    pub id: String,
+    /// The institution in need (default: the signer).
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Category code (schemas/CATEGORIES.md), e.g. hardware.
+    #[arg(long)]
+    pub category: String,
+    /// OECD DAC 5-digit sector code.
+    #[arg(long)]
+    pub dac: Option<u32>,
+    /// What is needed.
+    #[arg(long)]
+    pub description: String,
+    /// How many.
+    #[arg(long)]
+    pub quantity: u64,
+    /// Of what unit.
+    #[arg(long)]
+    pub unit: String,
+    /// Estimated value.
+    #[command(flatten)]
+    pub money: MoneyArgs,
+    /// critical, high, medium or low.
+    #[arg(long, default_value = "medium")]
+    pub priority: String,
+    /// Date needed by (YYYY-MM-DD).
+    #[arg(long)]
+    pub needed_by: Option<String>,
+}
+
+/// `offer`.
+#[derive(Debug, Args)]
+pub struct OfferArgs {
+    /// Signer (a donor).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Local ref of the new offer, e.g. O-2024-001.
+    #[arg(long)]
+    pub id: String,
+    /// Category code.
+    #[arg(long)]
+    pub category: String,
+    /// OECD DAC 5-digit sector code.
+    #[arg(long)]
+    pub dac: Option<u32>,
+    /// financial, goods, services or training.
+    #[arg(long)]
+    pub modality: String,
+    /// What is offered.
+    #[arg(long)]
+    pub description: String,
+    /// How many.
+    #[arg(long)]
+    pub quantity: u64,
+    /// Of what unit.
+    #[arg(long)]
+    pub unit: String,
+    /// Indicative value.
+    #[command(flatten)]
+    pub money: MoneyArgs,
+    /// Last day the offer stands (YYYY-MM-DD).
+    #[arg(long)]
+    pub valid_until: Option<String>,
+    /// Needs it answers (full item ids, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub answers: Vec<String>,
+    /// Company or NGO the offer is made for: NAME.
+    #[arg(long)]
+    pub on_behalf_of: Option<String>,
+    /// Kind of that contributor (company, ngo, agency).
+    #[arg(long, default_value = "company")]
+    pub contributor_kind: String,
+    /// Country of that contributor.
+    #[arg(long)]
+    pub contributor_country: Option<String>,
+}
+
+/// `commit`.
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Signer (a donor).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Local ref of the new commitment, e.g. C-2024-001.
+    #[arg(long)]
+    pub id: String,
+    /// Your offer it fulfils (full id or local ref).
+    #[arg(long)]
+    pub offer: Option<String>,
+    /// Needs it covers (full item ids, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub needs: Vec<String>,
+    /// Recipient institution.
+    #[arg(long)]
+    pub recipient: String,
+    /// Category code.
+    #[arg(long)]
+    pub category: String,
+    /// What is committed.
+    #[arg(long)]
+    pub description: String,
+    /// How many.
+    #[arg(long)]
+    pub quantity: u64,
+    /// Of what unit.
+    #[arg(long)]
+    pub unit: String,
+    /// Value.
+    #[command(flatten)]
+    pub money: MoneyArgs,
+    /// Tranche DATE:QUANTITY:VALUE (repeat), e.g. 2024-06-30:50:25000.00.
+    #[arg(long = "tranche")]
+    pub tranches: Vec<String>,
+}
+
+/// `deliver`.
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// Signer (the donor).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Local ref of the new delivery, e.g. D-2024-001.
+    #[arg(long)]
+    pub id: String,
+    /// Your commitment (full id or local ref).
+    #[arg(long)]
+    pub commitment: String,
+    /// Quantity delivered.
+    #[arg(long)]
+    pub quantity: u64,
+    /// Value delivered.
+    #[command(flatten)]
+    pub money: MoneyArgs,
+    /// Delivery date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: String,
+    /// Evidence: a file to hash, or a SHA-256 in hex.
+    #[arg(long)]
+    pub evidence: Option<String>,
+}
+
+/// `receipt`.
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    /// Signer (the recipient).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Local ref of the new receipt, e.g. R-2024-001.
+    #[arg(long)]
+    pub id: String,
+    /// The delivery (full item id).
+    #[arg(long)]
+    pub delivery: String,
+    /// Quantity accepted.
+    #[arg(long)]
+    pub quantity_accepted: u64,
+    /// Date received (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: String,
+    /// What differed (required when less is accepted than delivered).
+    #[arg(long)]
+    pub discrepancy: Option<String>,
+}
+
+/// `amend` and `correct`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Signer (the item's owner).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// The item (full id or local ref).
+    #[arg(long)]
+    pub target: String,
+    /// New quantity.
+    #[arg(long)]
+    pub quantity: Option<u64>,
+    /// New value in major units.
+    #[arg(long)]
+    pub value: Option<String>,
+    /// Currency of the new value.
+    #[arg(long, default_value = "EUR")]
+    pub currency: String,
+    /// EUR equivalent of the new value.
+    #[arg(long)]
+    pub eur: Option<String>,
+    /// New date (needed_by, valid_until, delivered_on or received_on).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// New priority.
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// New tranches DATE:QUANTITY:VALUE (repeat).
+    #[arg(long = "tranche")]
+    pub tranches: Vec<String>,
+    /// New description (or discrepancy note of a receipt).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Signer (the item's owner).
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// The item (full id or local ref).
+    #[arg(long)]
+    pub target: String,
+    /// whole or remaining_balance.
+    #[arg(long, default_value = "whole")]
+    pub scope: String,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Signer.
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// JSON Lines file: one body per line, e.g. {"need_stated": {...}}.
+    pub file: PathBuf,
+}
+
+/// `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this member's events.
+    #[arg(long)]
+    pub member: Option<String>,
+    /// First position.
+    #[arg(long, default_value_t = 1)]
+    pub from: u64,
+    /// At most this many events.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}

@@ -1,0 +1,148 @@
+//! Opening a ledger directory and appending checked events: the producer's shell.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ledger::body::Body;
+use ledger::calendar::Timestamp;
+use ledger::event::Event;
+use ledger::ids::MemberId;
+use ledger::keys::Signer;
+use ledger::log::Log;
+use ledger::producer::next_event;
+use ledger::replay::{replay_entry, Judged};
+use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use ledger::state::State;
+use ledger::store::Store;
+
+/// How long to wait for another process to release the ledger.
+pub const OPEN_WAIT: Duration = Duration::from_secs(3);
+
+/// The log directory inside a ledger directory.
+pub fn log_dir(dir: &Path) -> PathBuf {
+    dir.join("log")
+}
+
+/// The current time: `--now` if given (simulated clock), else the system clock.
+pub fn now(flag: Option<&str>) -> Result<Timestamp> {
+    match flag {
+        Some(t) => t.parse().map_err(|e| anyhow!("--now: {e}")),
+        None => {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("the system clock is before 1970")?
+                .as_millis();
+            Ok(Timestamp(ms as i64))
+        }
+    }
+}
+
+/// An open ledger: the store and the state replayed from it.
+pub struct Ledger {
+    /// The embedded log.
+    pub store: Store,
+    /// The rules state after the whole log.
+    pub state: State,
+    /// Every entry with its verdict.
+    pub judged: Vec<Judged>,
+}
+
+impl Ledger {
+    /// Opens an existing ledger and replays it. Fails if there is none.
+    pub async fn open(dir: &Path) -> Result<Ledger> {
+        let log = log_dir(dir);
+        if !log.exists() {
+            bail!(
+                "no ledger in {}: create one with `tallinn init` (or pass --dir)",
+                dir.display()
+            );
+        }
+        Ledger::open_or_create(dir).await
+    }
+
+    /// Opens (creating if needed) a ledger and replays it.
+    pub async fn open_or_create(dir: &Path) -> Result<Ledger> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let store = Store::open(&log_dir(dir), OPEN_WAIT)?;
+        let mut state = State::new();
+        let mut judged = Vec::new();
+        let mut from = 1;
+        loop {
+            let batch = store.read(from, 4096).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in &batch {
+                judged.push(replay_entry(&mut state, e));
+            }
+            from = batch.last().map(|e| e.position + 1).unwrap_or(from);
+        }
+        Ok(Ledger {
+            store,
+            state,
+            judged,
+        })
+    }
+
+    /// The ledger origin (after genesis).
+    pub fn origin(&self) -> Result<&str> {
+        self.state
+            .origin
+            .as_deref()
+            .ok_or_else(|| anyhow!("the ledger has no genesis yet: run `tallinn init`"))
+    }
+
+    /// The member a signer signs for, checked to be admitted with that key active.
+    pub fn producer(&self, signer: &Signer) -> Result<MemberId> {
+        let id: MemberId = signer
+            .name()
+            .parse()
+            .map_err(|e| anyhow!("key name: {e}"))?;
+        let Some(m) = self.state.members.get(&id) else {
+            bail!("{id} is not an admitted member of this ledger");
+        };
+        match m.active_key {
+            Some(k) if k == signer.public_key() => Ok(id),
+            Some(_) => bail!("this key is not {id}'s active key (was it rotated?)"),
+            None => bail!("{id}'s key is revoked; the coordinator must rotate a new key in"),
+        }
+    }
+
+    /// Builds, signs and pre-checks `bodies` in order (each against the state the
+    /// previous ones leave), then appends them all in one atomic append. Nothing is
+    /// written unless every one is accepted.
+    pub async fn emit(
+        &mut self,
+        signer: &Signer,
+        bodies: Vec<Body>,
+        now: Timestamp,
+    ) -> Result<Vec<(Event, u64)>> {
+        let origin = self.origin()?.to_string();
+        let producer = self.producer(signer)?;
+        let mut state = self.state.clone();
+        let mut events = Vec::with_capacity(bodies.len());
+        for (i, body) in bodies.into_iter().enumerate() {
+            let event = next_event(&state, &origin, &producer, body, now, signer)?;
+            match evaluate(&state, &event, now, SignatureCheck::Verify) {
+                Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
+                Outcome::Rejected(r) if events.is_empty() && i == 0 => {
+                    bail!("rejected, nothing appended: {r}")
+                }
+                Outcome::Rejected(r) => bail!("event {} rejected, nothing appended: {r}", i + 1),
+                Outcome::Duplicate => bail!("event {} duplicates one already in the log", i + 1),
+            }
+            events.push(event);
+        }
+        let expected = self.store.last_of(&producer).await?.map(|e| e.position);
+        let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
+        let positions = self.store.append(&producer, expected, &bytes, now).await?;
+        self.state = state;
+        Ok(events.into_iter().zip(positions).collect())
+    }
+}
+
+/// Reads a signer key file.
+pub fn signer(path: &Path) -> Result<Signer> {
+    Ok(ledger::keyfile::read(path)?)
+}

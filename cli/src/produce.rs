@@ -1,0 +1,560 @@
+//! Command dispatch: keys, genesis, membership, coordination bodies, publish, log.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{anyhow, bail, Context, Result};
+use ledger::body::{
+    Body, Cancellation, Change, ChangeFields, Commitment, Contributor, Delivery, Genesis,
+    KeyRevoked, KeyRotated, MemberAdmitted, MemberSuspended, Need, Offer, Receipt,
+};
+use ledger::event::Event;
+use ledger::keys::Signer;
+use ledger::member::{member_vkey, Member};
+use ledger::money::Quantity;
+use serde_json::json;
+
+use crate::args::{ChangeArgs, Cli, Command, KeyCommand, LogArgs, MemberCommand};
+use crate::context::{now, signer, Ledger};
+use crate::flags;
+
+/// Runs one command.
+pub async fn dispatch(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    let dir = g.dir.as_path();
+    let json = g.json;
+    let now = || now(g.now.as_deref());
+    match cli.command {
+        Command::Key(KeyCommand::New { name, out }) => {
+            let signer = Signer::generate(&name)?;
+            ledger::keyfile::write(&out, &signer)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"vkey": signer.vkey(), "key_file": out, "vkey_file": ledger::keyfile::pub_path(&out)})
+                );
+            } else {
+                println!("{}", signer.vkey());
+            }
+            Ok(())
+        }
+        Command::Key(KeyCommand::Show { key }) => {
+            println!("{}", signer(&key)?.vkey());
+            Ok(())
+        }
+        Command::Init(a) => {
+            let signer = signer(&a.key)?;
+            let text = std::fs::read_to_string(&a.members)
+                .with_context(|| format!("reading {}", a.members.display()))?;
+            let genesis: Genesis =
+                parse_json(&text).with_context(|| format!("{}", a.members.display()))?;
+            if genesis.coordinator.key != signer.public_key()
+                || genesis.coordinator.id.as_str() != signer.name()
+            {
+                bail!(
+                    "{}: the coordinator's id and key must be those of --key ({})",
+                    a.members.display(),
+                    signer.vkey()
+                );
+            }
+            genesis.validate_body()?;
+            let l = Ledger::open_or_create(dir).await?;
+            if !l.judged.is_empty() {
+                bail!(
+                    "{} already holds a ledger ({} events); nothing written",
+                    dir.display(),
+                    l.judged.len()
+                );
+            }
+            // The genesis is judged against the empty state like any event.
+            let origin = genesis.origin.clone();
+            let producer = genesis.coordinator.id.clone();
+            let t = now()?;
+            let event = ledger::producer::next_event(
+                &l.state,
+                &origin,
+                &producer,
+                Body::Genesis(genesis),
+                t,
+                &signer,
+            )?;
+            let outcome =
+                ledger::rules::evaluate(&l.state, &event, t, ledger::rules::SignatureCheck::Verify);
+            if outcome != ledger::rules::Outcome::Accepted {
+                bail!("genesis rejected, nothing written: {outcome:?}");
+            }
+            let pos = l
+                .store
+                .append_sync(&producer, None, &[event.bytes().to_vec()], t)?;
+            print_event(json, &event, pos[0]);
+            Ok(())
+        }
+        Command::Member(MemberCommand::List) => {
+            let l = Ledger::open(dir).await?;
+            let members: Vec<_> = l.state.members.values().collect();
+            if json {
+                let out: Vec<_> = members
+                    .iter()
+                    .map(|m| json!({"member": m.member, "suspended": m.suspended, "key_revoked": m.active_key.is_none(),
+                        "active_vkey": m.active_key.map(|k| k.vkey(m.member.id.as_str()))}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for m in members {
+                    let roles: Vec<String> = m
+                        .member
+                        .roles
+                        .iter()
+                        .map(|r| format!("{r:?}").to_lowercase())
+                        .collect();
+                    let status = if m.suspended {
+                        "suspended"
+                    } else if m.active_key.is_none() {
+                        "key revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:<16} {:<2} {:<24} {:<11} {}",
+                        m.member.id,
+                        m.member.country,
+                        roles.join(","),
+                        status,
+                        m.member.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Member(cmd) => {
+            let (key, build): (_, Box<dyn FnOnce(&ledger::ids::MemberId) -> Result<Body>>) =
+                match cmd {
+                    MemberCommand::Admit(a) => (
+                        a.key.key.clone(),
+                        Box::new(move |_| {
+                            let id = flags::member("id", &a.id)?;
+                            let vkey = flags::vkey_text("vkey", &a.vkey)?;
+                            let key =
+                                member_vkey(&id, &vkey).map_err(|e| anyhow!("--vkey: {e}"))?;
+                            let mut roles = a
+                                .roles
+                                .iter()
+                                .map(|r| flags::role(r))
+                                .collect::<Result<Vec<_>>>()?;
+                            roles.sort();
+                            roles.dedup();
+                            let member = Member {
+                                id,
+                                name: a.name,
+                                kind: flags::kind("kind", &a.kind)?,
+                                country: a.country,
+                                roles,
+                                key,
+                            };
+                            Ok(Body::MemberAdmitted(MemberAdmitted { member }))
+                        }),
+                    ),
+                    MemberCommand::RotateKey {
+                        key,
+                        member,
+                        new_vkey,
+                    } => (
+                        key.key,
+                        Box::new(move |me| {
+                            let member = member
+                                .map(|m| flags::member("member", &m))
+                                .transpose()?
+                                .unwrap_or_else(|| me.clone());
+                            let vkey = flags::vkey_text("new-vkey", &new_vkey)?;
+                            let new_key = member_vkey(&member, &vkey)
+                                .map_err(|e| anyhow!("--new-vkey: {e}"))?;
+                            Ok(Body::KeyRotated(KeyRotated { member, new_key }))
+                        }),
+                    ),
+                    MemberCommand::RevokeKey {
+                        key,
+                        member,
+                        reason,
+                    } => (
+                        key.key,
+                        Box::new(move |me| {
+                            let member = member
+                                .map(|m| flags::member("member", &m))
+                                .transpose()?
+                                .unwrap_or_else(|| me.clone());
+                            Ok(Body::KeyRevoked(KeyRevoked { member, reason }))
+                        }),
+                    ),
+                    MemberCommand::Suspend {
+                        key,
+                        member,
+                        reason,
+                    } => (
+                        key.key,
+                        Box::new(move |_| {
+                            Ok(Body::MemberSuspended(MemberSuspended {
+                                member: flags::member("member", &member)?,
+                                reason,
+                            }))
+                        }),
+                    ),
+                    MemberCommand::List => unreachable!("handled above"),
+                };
+            emit_one(dir, json, &key, now()?, build).await
+        }
+        Command::Need(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::NeedStated(Need {
+                    need: flags::item("id", &a.id, me)?,
+                    recipient: a
+                        .recipient
+                        .as_deref()
+                        .map(|r| flags::member("recipient", r))
+                        .transpose()?
+                        .unwrap_or_else(|| me.clone()),
+                    category: flags::category(&a.category)?,
+                    dac_sector: a.dac,
+                    description: a.description,
+                    quantity: Quantity {
+                        amount: a.quantity,
+                        unit: a.unit,
+                    },
+                    estimated_value: flags::money(&a.money)?,
+                    priority: flags::priority(&a.priority)?,
+                    needed_by: a
+                        .needed_by
+                        .as_deref()
+                        .map(|d| flags::date("needed-by", d))
+                        .transpose()?,
+                }))
+            })
+            .await
+        }
+        Command::Offer(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                let on_behalf_of = match a.on_behalf_of {
+                    Some(name) => Some(Contributor {
+                        name,
+                        kind: flags::kind("contributor-kind", &a.contributor_kind)?,
+                        country: a.contributor_country.ok_or_else(|| {
+                            anyhow!("--contributor-country is required with --on-behalf-of")
+                        })?,
+                    }),
+                    None => None,
+                };
+                Ok(Body::OfferMade(Offer {
+                    offer: flags::item("id", &a.id, me)?,
+                    on_behalf_of,
+                    category: flags::category(&a.category)?,
+                    dac_sector: a.dac,
+                    modality: flags::modality(&a.modality)?,
+                    description: a.description,
+                    quantity: Quantity {
+                        amount: a.quantity,
+                        unit: a.unit,
+                    },
+                    value: flags::money(&a.money)?,
+                    valid_until: a
+                        .valid_until
+                        .as_deref()
+                        .map(|d| flags::date("valid-until", d))
+                        .transpose()?,
+                    answers: flags::items("answers", &a.answers, me)?,
+                }))
+            })
+            .await
+        }
+        Command::Commit(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::CommitmentMade(Commitment {
+                    commitment: flags::item("id", &a.id, me)?,
+                    offer: a
+                        .offer
+                        .as_deref()
+                        .map(|o| flags::item("offer", o, me))
+                        .transpose()?,
+                    needs: flags::items("needs", &a.needs, me)?,
+                    recipient: flags::member("recipient", &a.recipient)?,
+                    category: flags::category(&a.category)?,
+                    description: a.description,
+                    quantity: Quantity {
+                        amount: a.quantity,
+                        unit: a.unit,
+                    },
+                    value: flags::money(&a.money)?,
+                    tranches: a
+                        .tranches
+                        .iter()
+                        .map(|t| flags::tranche(t, &a.money.currency))
+                        .collect::<Result<_>>()?,
+                }))
+            })
+            .await
+        }
+        Command::Deliver(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::DeliveryRecorded(Delivery {
+                    delivery: flags::item("id", &a.id, me)?,
+                    commitment: flags::item("commitment", &a.commitment, me)?,
+                    quantity: a.quantity,
+                    value: flags::money(&a.money)?,
+                    delivered_on: flags::date("date", &a.date)?,
+                    evidence: a.evidence.as_deref().map(flags::evidence).transpose()?,
+                }))
+            })
+            .await
+        }
+        Command::Receipt(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::ReceiptAcknowledged(Receipt {
+                    receipt: flags::item("id", &a.id, me)?,
+                    delivery: flags::item("delivery", &a.delivery, me)?,
+                    quantity_accepted: a.quantity_accepted,
+                    received_on: flags::date("date", &a.date)?,
+                    discrepancy: a.discrepancy,
+                }))
+            })
+            .await
+        }
+        Command::Amend(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::Amended(change(a, me)?))
+            })
+            .await
+        }
+        Command::Correct(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::Corrected(change(a, me)?))
+            })
+            .await
+        }
+        Command::Cancel(a) => {
+            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+                Ok(Body::Cancelled(Cancellation {
+                    target: flags::item("target", &a.target, me)?,
+                    scope: flags::scope(&a.scope)?,
+                    reason: a.reason,
+                }))
+            })
+            .await
+        }
+        Command::Publish(a) => {
+            let signer = signer(&a.key.key)?;
+            let file = std::fs::File::open(&a.file)
+                .with_context(|| format!("opening {}", a.file.display()))?;
+            let mut bodies = Vec::new();
+            for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+                let line = line.with_context(|| format!("{}: line {}", a.file.display(), i + 1))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let body: Body = parse_json(&line)
+                    .with_context(|| format!("{}: line {}", a.file.display(), i + 1))?;
+                body.validate()
+                    .map_err(|e| anyhow!("{}: line {}: {e}", a.file.display(), i + 1))?;
+                bodies.push((i + 1, body));
+            }
+            if bodies.is_empty() {
+                bail!("{}: no events", a.file.display());
+            }
+            let mut l = Ledger::open(dir).await?;
+            let lines: Vec<usize> = bodies.iter().map(|(n, _)| *n).collect();
+            let result = l
+                .emit(
+                    &signer,
+                    bodies.into_iter().map(|(_, b)| b).collect(),
+                    now()?,
+                )
+                .await;
+            let events = result.map_err(|e| {
+                let msg = format!("{e:#}");
+                // Map "event N rejected" back to the file's line number.
+                match msg.strip_prefix("event ").and_then(|r| r.split_once(' ')) {
+                    Some((n, rest)) if n.parse::<usize>().is_ok() => {
+                        let line = lines[n.parse::<usize>().unwrap_or(1) - 1];
+                        anyhow!("{}: line {line}: {rest}", a.file.display())
+                    }
+                    _ => anyhow!("{}: line {}: {msg}", a.file.display(), lines[0]),
+                }
+            })?;
+            for (event, pos) in &events {
+                print_event(json, event, *pos);
+            }
+            Ok(())
+        }
+        Command::Log(a) => log(dir, json, a).await,
+    }
+}
+
+fn change(a: ChangeArgs, me: &ledger::ids::MemberId) -> Result<Change> {
+    let value = a
+        .value
+        .as_deref()
+        .map(|v| flags::money_of(v, &a.currency, a.eur.as_deref()))
+        .transpose()?;
+    let tranches = if a.tranches.is_empty() {
+        None
+    } else {
+        Some(
+            a.tranches
+                .iter()
+                .map(|t| flags::tranche(t, &a.currency))
+                .collect::<Result<Vec<_>>>()?,
+        )
+    };
+    Ok(Change {
+        target: flags::item("target", &a.target, me)?,
+        fields: ChangeFields {
+            quantity: a.quantity,
+            value,
+            date: a
+                .date
+                .as_deref()
+                .map(|d| flags::date("date", d))
+                .transpose()?,
+            priority: a.priority.as_deref().map(flags::priority).transpose()?,
+            tranches,
+            description: a.description,
+        },
+        reason: a.reason,
+    })
+}
+
+/// Parses JSON, naming the field path of the first error.
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            anyhow!("{inner}")
+        } else {
+            anyhow!("{path}: {inner}")
+        }
+    })
+}
+
+trait ValidateBody {
+    fn validate_body(&self) -> Result<()>;
+}
+
+impl ValidateBody for Genesis {
+    fn validate_body(&self) -> Result<()> {
+        Body::Genesis(self.clone())
+            .validate()
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
+async fn emit_one(
+    dir: &std::path::Path,
+    json: bool,
+    key: &std::path::Path,
+    now: ledger::calendar::Timestamp,
+    build: impl FnOnce(&ledger::ids::MemberId) -> Result<Body>,
+) -> Result<()> {
+    let signer = signer(key)?;
+    let mut l = Ledger::open(dir).await?;
+    let me = l.producer(&signer)?;
+    let body = build(&me)?;
+    body.validate().map_err(|e| anyhow!("{e}"))?;
+    let events = l.emit(&signer, vec![body], now).await?;
+    for (event, pos) in &events {
+        print_event(json, event, *pos);
+    }
+    Ok(())
+}
+
+fn print_event(json: bool, event: &Event, position: u64) {
+    let env = event.envelope();
+    if json {
+        println!(
+            "{}",
+            json!({"id": event.id(), "position": position, "member": env.producer, "seq": env.seq, "kind": env.body.kind().name()})
+        );
+    } else {
+        println!("{}", event.id());
+    }
+}
+
+async fn log(dir: &std::path::Path, json: bool, a: LogArgs) -> Result<()> {
+    let l = Ledger::open(dir).await?;
+    let member = a
+        .member
+        .as_deref()
+        .map(|m| flags::member("member", m))
+        .transpose()?;
+    let mut out = std::io::stdout().lock();
+    if !json {
+        writeln!(
+            out,
+            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+            "POS", "ID", "MEMBER", "SEQ", "KIND", "OUTCOME"
+        )?;
+    }
+    let mut shown = 0;
+    for j in l.judged.iter().filter(|j| j.position >= a.from) {
+        if a.limit.is_some_and(|n| shown >= n) {
+            break;
+        }
+        let outcome = match &j.outcome {
+            Some(ledger::rules::Outcome::Accepted) => "accepted".to_string(),
+            Some(ledger::rules::Outcome::Duplicate) => "duplicate".to_string(),
+            Some(ledger::rules::Outcome::Rejected(r)) => format!("rejected: {r}"),
+            None => format!(
+                "malformed: {}",
+                j.event
+                    .as_ref()
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        match &j.event {
+            Ok(ev) => {
+                let env = ev.envelope();
+                if member.as_ref().is_some_and(|m| m != &env.producer) {
+                    continue;
+                }
+                if json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"position": j.position, "id": ev.id(), "member": env.producer, "seq": env.seq,
+                            "kind": env.body.kind().name(), "recorded_at": env.recorded_at, "outcome": outcome, "body": env.body})
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+                        j.position,
+                        ev.id().short(),
+                        env.producer,
+                        env.seq,
+                        env.body.kind().name(),
+                        outcome
+                    )?;
+                }
+            }
+            Err(_) => {
+                if member.is_some() {
+                    continue;
+                }
+                if json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"position": j.position, "outcome": outcome})
+                    )?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+                        j.position, "-", "-", "-", "-", outcome
+                    )?;
+                }
+            }
+        }
+        shown += 1;
+    }
+    Ok(())
+}
