@@ -1,0 +1,133 @@
+//! The projector's own sled database: the rules state and the read model, saved
+//! with the log position they reflect in one atomic batch.
+//!
+//! Keys: `pos` (u64 BE), `chunks` (u64 BE), `snap/<n>` (the bincode of
+//! `(position, State, Model)` in 1 MiB chunks). A batch replaces them all at
+//! once, so a projector killed at any moment reopens at its last snapshot.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ledger::state::State;
+
+use crate::model::Model;
+
+const CHUNK: usize = 1 << 20;
+
+/// Why the projector store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory is held by another process.
+    #[error("the projector at {0} is in use by another process")]
+    Locked(String),
+    /// sled failed.
+    #[error("projector storage: {0}")]
+    Sled(#[from] sled::Error),
+    /// The snapshot does not decode.
+    #[error("projector snapshot is corrupt ({0}); remove it and rebuild")]
+    Corrupt(String),
+}
+
+/// A projector's saved state.
+pub struct ProjectorStore {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl ProjectorStore {
+    /// Opens (creating) the store in `dir`, waiting up to `wait` for a lock.
+    pub fn open(dir: &Path, wait: Duration) -> Result<ProjectorStore, StoreError> {
+        let start = std::time::Instant::now();
+        loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(64 << 20)
+                .open()
+            {
+                Ok(db) => {
+                    let tree = db.open_tree("snapshot")?;
+                    return Ok(ProjectorStore { db, tree });
+                }
+                Err(e)
+                    if e.to_string().contains("lock")
+                        || matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock) =>
+                {
+                    if start.elapsed() >= wait {
+                        return Err(StoreError::Locked(dir.display().to_string()));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The saved position, state and model (empty ones if nothing was saved).
+    pub fn load(&self) -> Result<(u64, State, Model), StoreError> {
+        let Some(chunks) = self.tree.get("chunks")? else {
+            return Ok((0, State::new(), Model::new()));
+        };
+        let n = u64::from_be_bytes(
+            chunks
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("chunk count".into()))?,
+        );
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            let part = self
+                .tree
+                .get(format!("snap/{i:08}"))?
+                .ok_or_else(|| StoreError::Corrupt(format!("chunk {i} missing")))?;
+            bytes.extend_from_slice(&part);
+        }
+        let ((pos, state, model), used): ((u64, State, Model), usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if used != bytes.len() {
+            return Err(StoreError::Corrupt("trailing bytes".into()));
+        }
+        Ok((pos, state, model))
+    }
+
+    /// The saved position only (cheap).
+    pub fn position(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .tree
+            .get("pos")?
+            .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
+            .unwrap_or(0))
+    }
+
+    /// Saves position, state and model in one atomic batch, then flushes.
+    pub fn save(&self, position: u64, state: &State, model: &Model) -> Result<(), StoreError> {
+        let bytes =
+            bincode::serde::encode_to_vec((position, state, model), bincode::config::standard())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let old = self
+            .tree
+            .get("chunks")?
+            .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
+            .unwrap_or(0);
+        let mut batch = sled::Batch::default();
+        let chunks: Vec<&[u8]> = bytes.chunks(CHUNK).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            batch.insert(format!("snap/{i:08}").as_bytes(), *c);
+        }
+        for i in chunks.len() as u64..old {
+            batch.remove(format!("snap/{i:08}").as_bytes());
+        }
+        batch.insert("chunks", &(chunks.len() as u64).to_be_bytes());
+        batch.insert("pos", &position.to_be_bytes());
+        self.tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Removes everything (before a rebuild).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.tree.clear()?;
+        self.db.flush()?;
+        Ok(())
+    }
+}
