@@ -19,13 +19,11 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Ledger directory.
-    #[arg(
-        long,
-        global = true,
-        env = "TALLINN_DIR",
-        default_value = "./tallinn-data"
-    )]
+    /// Ledger directory [default: ./tallinn-data; `demo`: a new temporary directory].
+    #[arg(long = "dir", global = true, env = "TALLINN_DIR")]
+    pub dir_flag: Option<PathBuf>,
+    /// The ledger directory (resolved: `--dir`, `TALLINN_DIR` or `./tallinn-data`).
+    #[arg(skip = PathBuf::from("./tallinn-data"))]
     pub dir: PathBuf,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
@@ -36,6 +34,13 @@ pub struct Global {
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
     pub now: Option<String>,
+}
+
+impl Global {
+    /// Whether the user chose the directory (flag or environment).
+    pub fn dir_given(&self) -> bool {
+        self.dir_flag.is_some()
+    }
 }
 
 /// Every command.
@@ -69,6 +74,78 @@ pub enum Command {
     Publish(PublishArgs),
     /// List the events in the log.
     Log(LogArgs),
+    /// Build and follow the read models.
+    #[command(subcommand)]
+    Projector(ProjectorCommand),
+    /// Print the SHA-256 digest of the read models (compare projectors in one line).
+    Digest,
+    /// Log size, projector position and lag, chain heads.
+    Status,
+    /// Print a report view: donors, categories, recipients, months, needs,
+    /// commitments, overdue, pipeline, changes, integrity.
+    Report(ReportArgs),
+    /// Play a deterministic year of coordination into a fresh ledger, project it, report.
+    Demo(DemoArgs),
+    /// Benchmarks (figures, not tests).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Projector commands.
+#[derive(Debug, Subcommand)]
+pub enum ProjectorCommand {
+    /// Fold the log from the last saved position to its end, then exit.
+    CatchUp(ProjectorArgs),
+    /// Catch up, then follow new events until interrupted (Ctrl-C).
+    Run(ProjectorArgs),
+    /// Forget the read models and rebuild them from position 1.
+    Rebuild(ProjectorArgs),
+}
+
+/// Projector options.
+#[derive(Debug, Args)]
+pub struct ProjectorArgs {
+    /// Save a snapshot at least every N events.
+    #[arg(long, default_value_t = 50_000)]
+    pub save_every: u64,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The view.
+    pub view: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::render::Format,
+    /// The state as it was at the end of this date (YYYY-MM-DD), rebuilt from the log.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Days after delivery before a missing receipt is overdue.
+    #[arg(long, default_value_t = 30)]
+    pub receipt_days: i32,
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed: the same seed gives the same keys, events, ids and digest.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Play at least this many events (the scripted year, then volume cycles).
+    #[arg(long, default_value_t = 0)]
+    pub events: u64,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Projection catch-up throughput vs the raw ed25519 batch-verify rate.
+    Projection {
+        /// Events in the demo ledger to project.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
 }
 
 /// Key commands.

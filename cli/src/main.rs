@@ -2,16 +2,23 @@
 //! ledger and projector libraries, prints results. No business logic lives here.
 
 mod args;
+mod bench;
 mod context;
+mod demo;
 mod flags;
 mod produce;
+mod project;
+mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let mut cli = args::Cli::parse();
+    if let Some(d) = cli.global.dir_flag.clone() {
+        cli.global.dir = d;
+    }
     init_tracing(cli.global.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -382,6 +382,14 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Log(a) => log(dir, json, a).await,
+        Command::Projector(c) => crate::project::projector(dir, c).await,
+        Command::Digest => crate::project::digest(dir, json).await,
+        Command::Status => crate::project::status(dir, json).await,
+        Command::Report(a) => crate::project::report(dir, a).await,
+        Command::Demo(a) => crate::project::demo(dir, g.dir_given(), a).await,
+        Command::Bench(crate::args::BenchCommand::Projection { events }) => {
+            crate::bench::projection(events).await
+        }
     }
 }
 

@@ -107,7 +107,9 @@ fn no_controls(text: &str) -> bool {
 /// Checks that `text` can be a note text: ends in `\n`, no other control characters.
 fn check_text(text: &str) -> Result<(), CheckpointError> {
     if !text.ends_with('\n') {
-        return Err(CheckpointError::MalformedNote("text must end with a newline"));
+        return Err(CheckpointError::MalformedNote(
+            "text must end with a newline",
+        ));
     }
     if !no_controls(text) {
         return Err(CheckpointError::MalformedNote("control character"));
@@ -131,7 +133,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// A checkpoint without extension lines; checks the origin.
     pub fn new(origin: &str, size: u64, root: Digest) -> Result<Checkpoint, CheckpointError> {
-        let cp = Checkpoint { origin: origin.into(), size, root, extensions: Vec::new() };
+        let cp = Checkpoint {
+            origin: origin.into(),
+            size,
+            root,
+            extensions: Vec::new(),
+        };
         cp.validate()?;
         Ok(cp)
     }
@@ -141,7 +148,9 @@ impl Checkpoint {
         check_name(&self.origin)?;
         for ext in &self.extensions {
             if ext.is_empty() || ext.chars().any(char::is_control) {
-                return Err(CheckpointError::MalformedCheckpoint("empty extension line or control character"));
+                return Err(CheckpointError::MalformedCheckpoint(
+                    "empty extension line or control character",
+                ));
             }
         }
         Ok(())
@@ -149,7 +158,12 @@ impl Checkpoint {
 
     /// The note text: `origin\nsize\nbase64(root)\n`, then each extension line and `\n`.
     pub fn body_text(&self) -> String {
-        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root.0));
+        let mut out = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root.0)
+        );
         for ext in &self.extensions {
             out.push_str(ext);
             out.push('\n');
@@ -162,7 +176,9 @@ impl Checkpoint {
     /// non-empty extension lines, each line ending in `\n`.
     pub fn parse_body(text: &str) -> Result<Checkpoint, CheckpointError> {
         let malformed = CheckpointError::MalformedCheckpoint;
-        let body = text.strip_suffix('\n').ok_or(malformed("must end with a newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(malformed("must end with a newline"))?;
         if !no_controls(text) {
             return Err(malformed("control character"));
         }
@@ -176,9 +192,15 @@ impl Checkpoint {
         if !digits || (size.len() > 1 && size.starts_with('0')) {
             return Err(malformed("size must be decimal without leading zeros"));
         }
-        let size = size.parse().map_err(|_| malformed("size does not fit in 64 bits"))?;
-        let bytes = B64.decode(root_b64).map_err(|_| malformed("root is not standard base64"))?;
-        let root: [u8; 32] = bytes.try_into().map_err(|_| malformed("root is not 32 bytes"))?;
+        let size = size
+            .parse()
+            .map_err(|_| malformed("size does not fit in 64 bits"))?;
+        let bytes = B64
+            .decode(root_b64)
+            .map_err(|_| malformed("root is not standard base64"))?;
+        let root: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| malformed("root is not 32 bytes"))?;
         if B64.encode(root) != root_b64 {
             return Err(malformed("root is not canonical base64"));
         }
@@ -197,7 +219,10 @@ impl Checkpoint {
         self.validate()?;
         let text = self.body_text();
         let signature = sign_note(&text, signer)?;
-        Ok(Note { text, signatures: vec![signature] })
+        Ok(Note {
+            text,
+            signatures: vec![signature],
+        })
     }
 }
 
@@ -229,7 +254,10 @@ impl NoteSignature {
 }
 
 fn split_cosignature(sig: &NoteSignature) -> Result<(u64, [u8; 64]), CheckpointError> {
-    let malformed = || CheckpointError::MalformedCosignature { name: sig.name.clone(), len: sig.sig.len() };
+    let malformed = || CheckpointError::MalformedCosignature {
+        name: sig.name.clone(),
+        len: sig.sig.len(),
+    };
     let (time, ed) = sig.sig.split_at_checked(8).ok_or_else(malformed)?;
     let ed: [u8; 64] = ed.try_into().map_err(|_| malformed())?;
     let time = u64::from_be_bytes(time.try_into().expect("8 bytes"));
@@ -258,25 +286,42 @@ impl Note {
         if !no_controls(msg) {
             return Err(malformed("control character"));
         }
-        let split = msg.rfind("\n\n").ok_or(malformed("no blank line before signatures"))?;
+        let split = msg
+            .rfind("\n\n")
+            .ok_or(malformed("no blank line before signatures"))?;
         let (text, sigs) = (&msg[..split + 1], &msg[split + 2..]);
-        let sigs = sigs.strip_suffix('\n').ok_or(malformed("signatures must end with a newline"))?;
+        let sigs = sigs
+            .strip_suffix('\n')
+            .ok_or(malformed("signatures must end with a newline"))?;
         let mut signatures = Vec::new();
         for line in sigs.split('\n') {
             if signatures.len() == MAX_SIGNATURES {
                 return Err(malformed("too many signatures"));
             }
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or(malformed("signature line without em dash"))?;
-            let (name, b64) = rest.split_once(' ').ok_or(malformed("signature line without a space"))?;
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or(malformed("signature line without em dash"))?;
+            let (name, b64) = rest
+                .split_once(' ')
+                .ok_or(malformed("signature line without a space"))?;
             check_name(name).map_err(|_| malformed("invalid key name"))?;
-            let raw = B64.decode(b64).map_err(|_| malformed("signature is not standard base64"))?;
+            let raw = B64
+                .decode(b64)
+                .map_err(|_| malformed("signature is not standard base64"))?;
             if raw.len() < 5 {
                 return Err(malformed("signature too short"));
             }
             let key_id = [raw[0], raw[1], raw[2], raw[3]];
-            signatures.push(NoteSignature { name: name.into(), key_id, sig: raw[4..].to_vec() });
+            signatures.push(NoteSignature {
+                name: name.into(),
+                key_id,
+                sig: raw[4..].to_vec(),
+            });
         }
-        Ok(Note { text: text.into(), signatures })
+        Ok(Note {
+            text: text.into(),
+            signatures,
+        })
     }
 
     /// The note as text: the text, a blank line, the signature lines.
@@ -310,7 +355,10 @@ fn ed25519_verify(key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<bool, Check
 }
 
 fn bad_signature(sig: &NoteSignature) -> CheckpointError {
-    CheckpointError::BadSignature { name: sig.name.clone(), key_id: hex::encode(sig.key_id) }
+    CheckpointError::BadSignature {
+        name: sig.name.clone(),
+        key_id: hex::encode(sig.key_id),
+    }
 }
 
 /// A trusted Ed25519 note key (type `0x01`): a name and a public key.
@@ -327,7 +375,10 @@ impl Verifier {
     pub fn new(name: &str, key: PublicKey) -> Result<Verifier, CheckpointError> {
         check_name(name)?;
         key.verifying_key()?;
-        Ok(Verifier { name: name.into(), key })
+        Ok(Verifier {
+            name: name.into(),
+            key,
+        })
     }
 
     /// A verifier from a C2SP vkey `name+keyid+base64(0x01 || key)`.
@@ -354,7 +405,10 @@ impl Verifier {
     /// Checks `sig` over `text`; it must carry this verifier's name and key id.
     pub fn verify(&self, text: &str, sig: &NoteSignature) -> Result<(), CheckpointError> {
         if !self.matches(sig) {
-            return Err(CheckpointError::KeyMismatch { name: sig.name.clone(), key_id: hex::encode(sig.key_id) });
+            return Err(CheckpointError::KeyMismatch {
+                name: sig.name.clone(),
+                key_id: hex::encode(sig.key_id),
+            });
         }
         if !ed25519_verify(&self.key, text.as_bytes(), &sig.sig)? {
             return Err(bad_signature(sig));
@@ -369,7 +423,10 @@ impl Verifier {
 /// Signatures from unknown (name, key id) pairs are ignored; a signature from
 /// a known pair that no matching verifier accepts is an error, and so is a
 /// note without any signature from a known key.
-pub fn verify_note<'a>(note: &Note, verifiers: &'a [Verifier]) -> Result<Vec<&'a Verifier>, CheckpointError> {
+pub fn verify_note<'a>(
+    note: &Note,
+    verifiers: &'a [Verifier],
+) -> Result<Vec<&'a Verifier>, CheckpointError> {
     let mut ok = vec![false; verifiers.len()];
     for sig in &note.signatures {
         let mut known = false;
@@ -385,7 +442,12 @@ pub fn verify_note<'a>(note: &Note, verifiers: &'a [Verifier]) -> Result<Vec<&'a
             return Err(bad_signature(sig));
         }
     }
-    let out: Vec<&Verifier> = verifiers.iter().zip(ok).filter(|(_, ok)| *ok).map(|(v, _)| v).collect();
+    let out: Vec<&Verifier> = verifiers
+        .iter()
+        .zip(ok)
+        .filter(|(_, ok)| *ok)
+        .map(|(v, _)| v)
+        .collect();
     if out.is_empty() {
         return Err(CheckpointError::NoKnownSignature);
     }
@@ -401,7 +463,11 @@ pub fn cosignature_message(checkpoint_body: &str, time_secs: u64) -> String {
 /// Cosigns a checkpoint text as a witness at `time_secs` (`cosignature/v1`):
 /// key id `SHA-256(name || 0x0A || 0x04 || pubkey)[..4]`, signature
 /// `u64 BE time || Ed25519 signature`. The text must parse as a checkpoint.
-pub fn cosign(checkpoint_body: &str, signer: &Signer, time_secs: u64) -> Result<NoteSignature, CheckpointError> {
+pub fn cosign(
+    checkpoint_body: &str,
+    signer: &Signer,
+    time_secs: u64,
+) -> Result<NoteSignature, CheckpointError> {
     Checkpoint::parse_body(checkpoint_body)?;
     if time_secs > MAX_TIMESTAMP {
         return Err(CheckpointError::TimestampTooLarge(time_secs));
@@ -430,7 +496,10 @@ impl Witness {
     pub fn new(name: &str, key: PublicKey) -> Result<Witness, CheckpointError> {
         check_name(name)?;
         key.verifying_key()?;
-        Ok(Witness { name: name.into(), key })
+        Ok(Witness {
+            name: name.into(),
+            key,
+        })
     }
 
     /// A witness from a vkey `name+keyid+base64(type || key)` of type `0x04`
@@ -457,7 +526,11 @@ impl Witness {
         let witness = Witness::new(name, PublicKey(key))?;
         let computed = hex::encode(witness.key_id());
         if id != computed {
-            return Err(KeyError::KeyIdMismatch { stated: id.into(), computed }.into());
+            return Err(KeyError::KeyIdMismatch {
+                stated: id.into(),
+                computed,
+            }
+            .into());
         }
         Ok(witness)
     }
@@ -466,7 +539,12 @@ impl Witness {
     pub fn vkey(&self) -> String {
         let mut typed = vec![COSIGNATURE_V1_TYPE];
         typed.extend_from_slice(&self.key.0);
-        format!("{}+{}+{}", self.name, hex::encode(self.key_id()), B64.encode(typed))
+        format!(
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.key_id()),
+            B64.encode(typed)
+        )
     }
 
     /// The key id: `SHA-256(name || 0x0A || 0x04 || key)[..4]`.
@@ -481,9 +559,16 @@ impl Witness {
 
     /// Checks a cosignature over a checkpoint text and returns its timestamp;
     /// it must carry this witness's name and key id.
-    pub fn verify_cosignature(&self, checkpoint_body: &str, sig: &NoteSignature) -> Result<u64, CheckpointError> {
+    pub fn verify_cosignature(
+        &self,
+        checkpoint_body: &str,
+        sig: &NoteSignature,
+    ) -> Result<u64, CheckpointError> {
         if !self.matches(sig) {
-            return Err(CheckpointError::KeyMismatch { name: sig.name.clone(), key_id: hex::encode(sig.key_id) });
+            return Err(CheckpointError::KeyMismatch {
+                name: sig.name.clone(),
+                key_id: hex::encode(sig.key_id),
+            });
         }
         let (time, ed) = split_cosignature(sig)?;
         let msg = cosignature_message(checkpoint_body, time);
@@ -509,7 +594,11 @@ pub fn verify_cosignatures<'a>(
             times[i] = times[i].max(Some(time));
         }
     }
-    Ok(witnesses.iter().zip(times).filter_map(|(w, t)| Some((w, t?))).collect())
+    Ok(witnesses
+        .iter()
+        .zip(times)
+        .filter_map(|(w, t)| Some((w, t?)))
+        .collect())
 }
 
 /// A checkpoint whose log signature and witness threshold verified.
@@ -554,7 +643,10 @@ impl Policy {
         keys.sort();
         keys.dedup();
         if keys.len() < self.threshold {
-            return Err(CheckpointError::TooFewCosignatures { got: keys.len(), need: self.threshold });
+            return Err(CheckpointError::TooFewCosignatures {
+                got: keys.len(),
+                need: self.threshold,
+            });
         }
         Ok(VerifiedCheckpoint {
             checkpoint,
@@ -574,7 +666,8 @@ mod tests {
         Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
     // golang.org/x/mod sumdb/note/note_test.go (TestSign, TestOpen).
-    const PETER_SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const PETER_SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const PETER_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
     const ENOCH_VKEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
     const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\n\
@@ -621,19 +714,31 @@ mod tests {
         assert_eq!(verify_note(&note, std::slice::from_ref(&v)).unwrap(), [&v]);
         assert_eq!(note.to_text(), SPEC_NOTE);
 
-        let tampered = Note::parse(SPEC_NOTE.replace("example message", "example massage")).unwrap();
-        assert!(matches!(verify_note(&tampered, &[v]), Err(CheckpointError::BadSignature { .. })));
+        let tampered =
+            Note::parse(SPEC_NOTE.replace("example message", "example massage")).unwrap();
+        assert!(matches!(
+            verify_note(&tampered, &[v]),
+            Err(CheckpointError::BadSignature { .. })
+        ));
     }
 
     #[test]
     fn go_golden_signature_is_reproduced() {
         let peter = Signer::from_skey(PETER_SKEY).unwrap();
         let sig = sign_note(GO_TEXT, &peter).unwrap();
-        let note = Note { text: GO_TEXT.into(), signatures: vec![sig] };
+        let note = Note {
+            text: GO_TEXT.into(),
+            signatures: vec![sig],
+        };
         let want = format!("{GO_TEXT}\n{PETER_SIG}");
         assert_eq!(note.to_text(), want);
         assert_eq!(Note::parse(&want).unwrap(), note);
-        assert_eq!(sign_note("no newline", &peter), Err(CheckpointError::MalformedNote("text must end with a newline")));
+        assert_eq!(
+            sign_note("no newline", &peter),
+            Err(CheckpointError::MalformedNote(
+                "text must end with a newline"
+            ))
+        );
         assert!(sign_note("tab\there\n", &peter).is_err());
     }
 
@@ -650,29 +755,63 @@ mod tests {
         assert_eq!(verify_note(&note, &only_peter).unwrap(), [&only_peter[0]]);
         let all = [peter.clone(), enoch.clone()];
         assert_eq!(verify_note(&note, &all).unwrap().len(), 2);
-        assert_eq!(verify_note(&note, &[]), Err(CheckpointError::NoKnownSignature));
-        assert_eq!(verify_note(&note, std::slice::from_ref(&enoch)).unwrap(), [&enoch]);
+        assert_eq!(
+            verify_note(&note, &[]),
+            Err(CheckpointError::NoKnownSignature)
+        );
+        assert_eq!(
+            verify_note(&note, std::slice::from_ref(&enoch)).unwrap(),
+            [&enoch]
+        );
 
         // 100 signatures are fine, 101 are not.
         let many = |n| format!("{GO_TEXT}\n{}", PETER_SIG.repeat(n));
-        assert_eq!(verify_note(&Note::parse(many(100)).unwrap(), &only_peter).unwrap().len(), 1);
-        assert_eq!(Note::parse(many(101)), Err(CheckpointError::MalformedNote("too many signatures")));
+        assert_eq!(
+            verify_note(&Note::parse(many(100)).unwrap(), &only_peter)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            Note::parse(many(101)),
+            Err(CheckpointError::MalformedNote("too many signatures"))
+        );
 
         // A corrupted signature from a known key rejects the note.
         let corrupt = format!("{GO_TEXT}\n{}ABCD{}", &PETER_SIG[..60], &PETER_SIG[60..]);
         let err = verify_note(&Note::parse(&corrupt).unwrap(), &only_peter).unwrap_err();
-        assert_eq!(err, CheckpointError::BadSignature { name: "PeterNeumann".into(), key_id: "c74f20a3".into() });
+        assert_eq!(
+            err,
+            CheckpointError::BadSignature {
+                name: "PeterNeumann".into(),
+                key_id: "c74f20a3".into()
+            }
+        );
 
         // Duplicates and corrupted unknown signatures are fine.
         let enoch_abcd = format!("{}ABCD{}", &ENOCH_SIG[..60], &ENOCH_SIG[60..]);
         let dup = format!("{GO_TEXT}\n{PETER_SIG}{PETER_SIG}{ENOCH_SIG}{ENOCH_SIG}{enoch_abcd}");
-        assert_eq!(verify_note(&Note::parse(&dup).unwrap(), &only_peter).unwrap().len(), 1);
+        assert_eq!(
+            verify_note(&Note::parse(&dup).unwrap(), &only_peter)
+                .unwrap()
+                .len(),
+            1
+        );
 
         // A name or key id that differs from the verifier's: unknown, ignored.
-        let renamed = format!("{GO_TEXT}\n{}", PETER_SIG.replace("PeterNeumann", "CarmenSandiego"));
-        assert_eq!(verify_note(&Note::parse(&renamed).unwrap(), &only_peter), Err(CheckpointError::NoKnownSignature));
+        let renamed = format!(
+            "{GO_TEXT}\n{}",
+            PETER_SIG.replace("PeterNeumann", "CarmenSandiego")
+        );
+        assert_eq!(
+            verify_note(&Note::parse(&renamed).unwrap(), &only_peter),
+            Err(CheckpointError::NoKnownSignature)
+        );
         let rekeyed = format!("{GO_TEXT}\n{}", PETER_SIG.replace("x08g", "xxxx"));
-        assert_eq!(verify_note(&Note::parse(&rekeyed).unwrap(), &only_peter), Err(CheckpointError::NoKnownSignature));
+        assert_eq!(
+            verify_note(&Note::parse(&rekeyed).unwrap(), &only_peter),
+            Err(CheckpointError::NoKnownSignature)
+        );
     }
 
     #[test]
@@ -682,8 +821,16 @@ mod tests {
             format!("{GO_TEXT}\n").into(),
             format!("{GO_TEXT}\n{}", &PETER_SIG[..PETER_SIG.len() - 1]).into(),
             format!("\x01{GO_TEXT}\n{PETER_SIG}").into(),
-            [b"\xff".as_slice(), format!("{GO_TEXT}\n{PETER_SIG}").as_bytes()].concat(),
-            format!("{GO_TEXT}\n\u{2014} Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=").into(),
+            [
+                b"\xff".as_slice(),
+                format!("{GO_TEXT}\n{PETER_SIG}").as_bytes(),
+            ]
+            .concat(),
+            format!(
+                "{GO_TEXT}\n{}",
+                PETER_SIG.replace("PeterNeumann", "Bad Name").trim_end()
+            )
+            .into(),
             format!("{GO_TEXT}\n{PETER_SIG}Unexpected line.\n").into(),
             format!("{GO_TEXT}\n{}", PETER_SIG.replace('\u{2014}', "-")).into(),
             format!("{GO_TEXT}\n\u{2014} a+b AAAAAAA=\n").into(),
@@ -694,7 +841,11 @@ mod tests {
         ];
         for msg in bad {
             let err = Note::parse(&msg).unwrap_err();
-            assert!(matches!(err, CheckpointError::MalformedNote(_)), "{:?}", String::from_utf8_lossy(&msg));
+            assert!(
+                matches!(err, CheckpointError::MalformedNote(_)),
+                "{:?}",
+                String::from_utf8_lossy(&msg)
+            );
         }
     }
 
@@ -736,7 +887,7 @@ mod tests {
             format!("o.example/log\n5\n{}J=\n", &root[..42]),
             format!("o.example/log\n5\n{root}\n\n"),
             format!("o.example/log\n5\n{root}\next\n\n"),
-            format!("o.example/log\n5\n"),
+            "o.example/log\n5\n".to_string(),
             format!("\n5\n{root}\n"),
             format!("o.example/log log\n5\n{root}\n"),
             format!("o.example+log\n5\n{root}\n"),
@@ -755,7 +906,10 @@ mod tests {
         let note = Note::parse(COSIG_NOTE).unwrap();
         assert_eq!(note.to_text(), COSIG_NOTE);
         let cp = Checkpoint::parse_body(&note.text).unwrap();
-        assert_eq!((cp.origin.as_str(), cp.size), ("example.com/behind-the-sofa", 20852163));
+        assert_eq!(
+            (cp.origin.as_str(), cp.size),
+            ("example.com/behind-the-sofa", 20852163)
+        );
         assert_eq!(cp.body_text(), note.text);
         let w1 = &note.signatures[1];
         assert_eq!(w1.name, "witness.example.com/w1");
@@ -780,7 +934,8 @@ mod tests {
         let w = Witness::from_vkey(remora).unwrap();
         assert_eq!(w.name, "remora.n621.de");
         assert_eq!(w.vkey(), remora);
-        let test = Witness::from_vkey("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6").unwrap();
+        let test = Witness::from_vkey("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6")
+            .unwrap();
         assert_eq!(test.name, "TEST");
         assert_ne!(hex::encode(test.key_id()), "7997405c");
         assert_eq!(Witness::from_vkey(&test.vkey()).unwrap(), test);
@@ -793,7 +948,10 @@ mod tests {
         assert!(Verifier::from_vkey(remora).is_err());
         let s = signer("witness.example/w", 9);
         assert_eq!(Witness::from_vkey(&s.vkey()).unwrap(), witness(&s));
-        assert_eq!(Witness::from_vkey(&witness(&s).vkey()).unwrap(), witness(&s));
+        assert_eq!(
+            Witness::from_vkey(&witness(&s).vkey()).unwrap(),
+            witness(&s)
+        );
     }
 
     #[test]
@@ -811,7 +969,10 @@ mod tests {
         assert_eq!(sig.sig[8..], w.sign_raw(msg.as_bytes()));
 
         let bad = |res: Result<u64, CheckpointError>| {
-            assert!(matches!(res, Err(CheckpointError::BadSignature { .. })), "{res:?}");
+            assert!(
+                matches!(res, Err(CheckpointError::BadSignature { .. })),
+                "{res:?}"
+            );
         };
         bad(wv.verify_cosignature(&checkpoint(43).body_text(), &sig));
         let mut other_root = checkpoint(42);
@@ -828,13 +989,22 @@ mod tests {
         bad(wv.verify_cosignature(&body, &flipped));
         // Another key under the same name does not match the key id.
         let impostor = witness(&signer("witness.example/w1", 8));
-        assert!(matches!(impostor.verify_cosignature(&body, &sig), Err(CheckpointError::KeyMismatch { .. })));
+        assert!(matches!(
+            impostor.verify_cosignature(&body, &sig),
+            Err(CheckpointError::KeyMismatch { .. })
+        ));
         let mut short = sig.clone();
         short.sig.truncate(71);
-        assert!(matches!(wv.verify_cosignature(&body, &short), Err(CheckpointError::MalformedCosignature { .. })));
+        assert!(matches!(
+            wv.verify_cosignature(&body, &short),
+            Err(CheckpointError::MalformedCosignature { .. })
+        ));
         let mut future = sig.clone();
         future.sig[0] = 0x80;
-        assert!(matches!(wv.verify_cosignature(&body, &future), Err(CheckpointError::TimestampTooLarge(_))));
+        assert!(matches!(
+            wv.verify_cosignature(&body, &future),
+            Err(CheckpointError::TimestampTooLarge(_))
+        ));
         assert!(cosign(&body, &w, MAX_TIMESTAMP + 1).is_err());
         assert!(cosign("not a checkpoint\n", &w, 1).is_err());
         // A note key's signature is not a cosignature, and vice versa.
@@ -852,15 +1022,26 @@ mod tests {
 
     fn setup(threshold: usize) -> Setup {
         let log = signer(LOG, 1);
-        let witnesses: Vec<Signer> = (0..3).map(|i| signer(&format!("w{i}.example"), 10 + i)).collect();
-        let policy = Policy { log: verifier(&log), witnesses: witnesses.iter().map(witness).collect(), threshold };
-        Setup { log, witnesses, policy }
+        let witnesses: Vec<Signer> = (0..3)
+            .map(|i| signer(&format!("w{i}.example"), 10 + i))
+            .collect();
+        let policy = Policy {
+            log: verifier(&log),
+            witnesses: witnesses.iter().map(witness).collect(),
+            threshold,
+        };
+        Setup {
+            log,
+            witnesses,
+            policy,
+        }
     }
 
     fn signed(cp: &Checkpoint, log: &Signer, cosigners: &[&Signer]) -> Note {
         let mut note = cp.sign(log).unwrap();
         for (i, w) in cosigners.iter().enumerate() {
-            note.signatures.push(cosign(&note.text, w, 1_700_000_000 + i as u64).unwrap());
+            note.signatures
+                .push(cosign(&note.text, w, 1_700_000_000 + i as u64).unwrap());
         }
         note
     }
@@ -878,8 +1059,12 @@ mod tests {
         // Unknown signers (log-style and cosignature-style) are ignored.
         let stranger = signer("stranger.example", 99);
         let mut extra = note.clone();
-        extra.signatures.push(sign_note(&note.text, &stranger).unwrap());
-        extra.signatures.push(cosign(&note.text, &stranger, 5).unwrap());
+        extra
+            .signatures
+            .push(sign_note(&note.text, &stranger).unwrap());
+        extra
+            .signatures
+            .push(cosign(&note.text, &stranger, 5).unwrap());
         assert_eq!(s.policy.verify(extra.to_text()).unwrap(), verified);
     }
 
@@ -901,8 +1086,13 @@ mod tests {
             Err(CheckpointError::TooFewCosignatures { got: 1, need: 2 })
         );
         // A bad cosignature from a known witness rejects the note.
-        twice.signatures.push(cosign(&checkpoint(999).body_text(), &s.witnesses[0], 1).unwrap());
-        assert!(matches!(s.policy.verify(twice.to_text()), Err(CheckpointError::BadSignature { .. })));
+        twice
+            .signatures
+            .push(cosign(&checkpoint(999).body_text(), &s.witnesses[0], 1).unwrap());
+        assert!(matches!(
+            s.policy.verify(twice.to_text()),
+            Err(CheckpointError::BadSignature { .. })
+        ));
 
         let good = signed(&cp, &s.log, &[&s.witnesses[0], &s.witnesses[1]]);
         assert!(s.policy.verify(good.to_text()).is_ok());
@@ -912,23 +1102,44 @@ mod tests {
             c.root = Digest::ZERO;
             c.body_text()
         }] {
-            let forged = Note { text: changed, signatures: good.signatures.clone() };
-            assert!(matches!(s.policy.verify(forged.to_text()), Err(CheckpointError::BadSignature { .. })));
+            let forged = Note {
+                text: changed,
+                signatures: good.signatures.clone(),
+            };
+            assert!(matches!(
+                s.policy.verify(forged.to_text()),
+                Err(CheckpointError::BadSignature { .. })
+            ));
         }
         // No log signature, or one by a different log key.
         let mut unsigned = good.clone();
         unsigned.signatures.remove(0);
-        assert_eq!(s.policy.verify(unsigned.to_text()), Err(CheckpointError::NoLogSignature(LOG.into())));
+        assert_eq!(
+            s.policy.verify(unsigned.to_text()),
+            Err(CheckpointError::NoLogSignature(LOG.into()))
+        );
         let other_log = signer(LOG, 2);
         let wrong_log = signed(&cp, &other_log, &[&s.witnesses[0], &s.witnesses[1]]);
-        assert_eq!(s.policy.verify(wrong_log.to_text()), Err(CheckpointError::NoLogSignature(LOG.into())));
+        assert_eq!(
+            s.policy.verify(wrong_log.to_text()),
+            Err(CheckpointError::NoLogSignature(LOG.into()))
+        );
         // Signed but not a checkpoint.
-        let mut junk = Note { text: "hello\n".into(), signatures: vec![] };
+        let mut junk = Note {
+            text: "hello\n".into(),
+            signatures: vec![],
+        };
         junk.signatures.push(sign_note(&junk.text, &s.log).unwrap());
-        assert!(matches!(s.policy.verify(junk.to_text()), Err(CheckpointError::MalformedCheckpoint(_))));
+        assert!(matches!(
+            s.policy.verify(junk.to_text()),
+            Err(CheckpointError::MalformedCheckpoint(_))
+        ));
         // Threshold 0 needs only the log.
         let s0 = setup(0);
         let bare = signed(&cp, &s0.log, &[]);
-        assert_eq!(s0.policy.verify(bare.to_text()).unwrap().cosigners, Vec::<String>::new());
+        assert_eq!(
+            s0.policy.verify(bare.to_text()).unwrap().cosigners,
+            Vec::<String>::new()
+        );
     }
 }

@@ -185,7 +185,11 @@ fn node_path(leaves: &[Digest], begin: u64, end: u64, size: u64) -> Vec<Digest> 
 
 /// The inclusion proof (audit path) of leaf `index` in the tree of
 /// `leaves[..size]`, bottom up.
-pub fn inclusion_proof(leaves: &[Digest], index: u64, size: u64) -> Result<Vec<Digest>, ProofError> {
+pub fn inclusion_proof(
+    leaves: &[Digest],
+    index: u64,
+    size: u64,
+) -> Result<Vec<Digest>, ProofError> {
     check_size(leaves, size)?;
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
@@ -195,7 +199,11 @@ pub fn inclusion_proof(leaves: &[Digest], index: u64, size: u64) -> Result<Vec<D
 
 /// The consistency proof from the tree of `leaves[..size1]` to the tree of
 /// `leaves[..size2]`; empty when `size1` is 0 or equal to `size2`.
-pub fn consistency_proof(leaves: &[Digest], size1: u64, size2: u64) -> Result<Vec<Digest>, ProofError> {
+pub fn consistency_proof(
+    leaves: &[Digest],
+    size1: u64,
+    size2: u64,
+) -> Result<Vec<Digest>, ProofError> {
     if size1 > size2 {
         return Err(ProofError::SizeOrder { size1, size2 });
     }
@@ -225,7 +233,10 @@ fn decompose(index: u64, size: u64) -> (usize, usize) {
 
 fn check_proof_len(len: usize, expected: usize) -> Result<(), ProofError> {
     if len > MAX_PROOF_LEN {
-        return Err(ProofError::ProofTooLong { len, max: MAX_PROOF_LEN });
+        return Err(ProofError::ProofTooLong {
+            len,
+            max: MAX_PROOF_LEN,
+        });
     }
     if len != expected {
         return Err(ProofError::WrongProofLength { len, expected });
@@ -235,7 +246,10 @@ fn check_proof_len(len: usize, expected: usize) -> Result<(), ProofError> {
 
 fn check_root(computed: &Digest, expected: &Digest) -> Result<(), ProofError> {
     if computed != expected {
-        return Err(ProofError::RootMismatch { expected: *expected, computed: *computed });
+        return Err(ProofError::RootMismatch {
+            expected: *expected,
+            computed: *computed,
+        });
     }
     Ok(())
 }
@@ -253,7 +267,10 @@ pub fn root_from_inclusion(
     }
     let (inner, border) = decompose(index, size);
     check_proof_len(proof.len(), inner + border)?;
-    let wrong_len = ProofError::WrongProofLength { len: proof.len(), expected: inner + border };
+    let wrong_len = ProofError::WrongProofLength {
+        len: proof.len(),
+        expected: inner + border,
+    };
     let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
@@ -320,8 +337,15 @@ pub fn verify_consistency(
     let seeded = size1.is_power_of_two();
     let expected = usize::from(!seeded) + inner - shift + border;
     check_proof_len(proof.len(), expected)?;
-    let wrong_len = ProofError::WrongProofLength { len: proof.len(), expected };
-    let (seed, rest) = if seeded { (*root1, proof) } else { (proof[0], &proof[1..]) };
+    let wrong_len = ProofError::WrongProofLength {
+        len: proof.len(),
+        expected,
+    };
+    let (seed, rest) = if seeded {
+        (*root1, proof)
+    } else {
+        (proof[0], &proof[1..])
+    };
 
     let (mut fn_, mut sn) = (size1 - 1, size2 - 1);
     while fn_ & 1 == 1 {
@@ -362,7 +386,10 @@ pub fn verify_inclusion_bytes<B: AsRef<[u8]>>(
     root: &[u8],
 ) -> Result<(), ProofError> {
     if proof.len() > MAX_PROOF_LEN {
-        return Err(ProofError::ProofTooLong { len: proof.len(), max: MAX_PROOF_LEN });
+        return Err(ProofError::ProofTooLong {
+            len: proof.len(),
+            max: MAX_PROOF_LEN,
+        });
     }
     let (leaf_hash, root) = (parse_hash(leaf_hash)?, parse_hash(root)?);
     verify_inclusion(&leaf_hash, index, size, &parse_hashes(proof)?, &root)
@@ -377,7 +404,10 @@ pub fn verify_consistency_bytes<B: AsRef<[u8]>>(
     root2: &[u8],
 ) -> Result<(), ProofError> {
     if proof.len() > MAX_PROOF_LEN {
-        return Err(ProofError::ProofTooLong { len: proof.len(), max: MAX_PROOF_LEN });
+        return Err(ProofError::ProofTooLong {
+            len: proof.len(),
+            max: MAX_PROOF_LEN,
+        });
     }
     let (root1, root2) = (parse_hash(root1)?, parse_hash(root2)?);
     verify_consistency(size1, size2, &parse_hashes(proof)?, &root1, &root2)
@@ -428,7 +458,10 @@ impl MerkleTree {
     /// a frontier without exactly one hash per set bit of `size`.
     pub fn from_frontier(size: u64, frontier: Vec<Digest>) -> Result<MerkleTree, ProofError> {
         if frontier.len() != size.count_ones() as usize {
-            return Err(ProofError::BadFrontier { size, hashes: frontier.len() });
+            return Err(ProofError::BadFrontier {
+                size,
+                hashes: frontier.len(),
+            });
         }
         Ok(MerkleTree { size, frontier })
     }
@@ -441,7 +474,10 @@ impl MerkleTree {
         let mut node = leaf_hash;
         let mut bits = self.size;
         while bits & 1 == 1 {
-            let left = self.frontier.pop().expect("frontier has one hash per set bit");
+            let left = self
+                .frontier
+                .pop()
+                .expect("frontier has one hash per set bit");
             node = hash_children(&left, &node);
             bits >>= 1;
         }
@@ -505,7 +541,10 @@ mod tests {
     ];
 
     fn vector_leaves() -> Vec<Digest> {
-        LEAVES.iter().map(|h| leaf_hash(&hex::decode(h).unwrap())).collect()
+        LEAVES
+            .iter()
+            .map(|h| leaf_hash(&hex::decode(h).unwrap()))
+            .collect()
     }
 
     fn digest(hex: &str) -> Digest {
@@ -514,7 +553,9 @@ mod tests {
 
     /// Deterministic, distinct leaf hashes.
     fn make_leaves(n: u64) -> Vec<Digest> {
-        (0..n).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
+            .collect()
     }
 
     fn prefixes(proof: &[Digest]) -> Vec<String> {
@@ -592,8 +633,12 @@ mod tests {
     #[test]
     fn hasher_vectors() {
         assert_eq!(empty_root().to_hex(), ROOTS[0]);
-        assert!(leaf_hash(b"L123456").to_hex().starts_with("395aa064aa4c29f7"));
-        assert!(hash_children_bytes(b"N123", b"N456").to_hex().starts_with("aa217fe888e47007"));
+        assert!(leaf_hash(b"L123456")
+            .to_hex()
+            .starts_with("395aa064aa4c29f7"));
+        assert!(hash_children_bytes(b"N123", b"N456")
+            .to_hex()
+            .starts_with("aa217fe888e47007"));
         let (a, b) = (leaf_hash(b"a"), leaf_hash(b"b"));
         assert_eq!(hash_children(&a, &b), hash_children_bytes(&a.0, &b.0));
         assert_ne!(hash_children(&a, &b), hash_children(&b, &a));
@@ -604,7 +649,10 @@ mod tests {
         let leaves = vector_leaves();
         for (size, root) in ROOTS.iter().enumerate() {
             assert_eq!(root_of(&leaves[..size]).to_hex(), *root, "size {size}");
-            assert_eq!(MerkleTree::from_leaves(&leaves[..size]).root().to_hex(), *root);
+            assert_eq!(
+                MerkleTree::from_leaves(&leaves[..size]).root().to_hex(),
+                *root
+            );
         }
     }
 
@@ -612,8 +660,14 @@ mod tests {
     fn sample_proofs() {
         let leaves = vector_leaves();
         let cases: [(Vec<Digest>, [&str; 3]); 2] = [
-            (inclusion_proof(&leaves, 0, 8).unwrap(), ["96a296d2", "5f083f0a", "6b47aaf2"]),
-            (inclusion_proof(&leaves, 5, 8).unwrap(), ["bc1a0643", "ca854ea1", "d37ee418"]),
+            (
+                inclusion_proof(&leaves, 0, 8).unwrap(),
+                ["96a296d2", "5f083f0a", "6b47aaf2"],
+            ),
+            (
+                inclusion_proof(&leaves, 5, 8).unwrap(),
+                ["bc1a0643", "ca854ea1", "d37ee418"],
+            ),
         ];
         for (proof, want) in cases {
             assert_eq!(prefixes(&proof), want);
@@ -628,21 +682,37 @@ mod tests {
 
     /// Every proof over the first 1..=n leaves matches the RFC definitions and verifies.
     fn check_all_proofs(leaves: &[Digest]) {
-        let roots: Vec<Digest> = (0..=leaves.len()).map(|n| naive_mth(&leaves[..n])).collect();
+        let roots: Vec<Digest> = (0..=leaves.len())
+            .map(|n| naive_mth(&leaves[..n]))
+            .collect();
         for size in 1..=leaves.len() {
             assert_eq!(root_of(&leaves[..size]), roots[size]);
             for index in 0..size {
                 let proof = inclusion_proof(leaves, index as u64, size as u64).unwrap();
-                assert_eq!(proof, naive_path(index, &leaves[..size]), "path {index} of {size}");
-                verify_inclusion(&leaves[index], index as u64, size as u64, &proof, &roots[size])
-                    .unwrap();
+                assert_eq!(
+                    proof,
+                    naive_path(index, &leaves[..size]),
+                    "path {index} of {size}"
+                );
+                verify_inclusion(
+                    &leaves[index],
+                    index as u64,
+                    size as u64,
+                    &proof,
+                    &roots[size],
+                )
+                .unwrap();
             }
         }
         for size2 in 0..=leaves.len() {
             for size1 in 0..=size2 {
                 let (s1, s2) = (size1 as u64, size2 as u64);
                 let proof = consistency_proof(leaves, s1, s2).unwrap();
-                assert_eq!(proof, naive_consistency(size1, &leaves[..size2]), "{size1} -> {size2}");
+                assert_eq!(
+                    proof,
+                    naive_consistency(size1, &leaves[..size2]),
+                    "{size1} -> {size2}"
+                );
                 verify_consistency(s1, s2, &proof, &roots[size1], &roots[size2]).unwrap();
             }
         }
@@ -726,7 +796,10 @@ mod tests {
         );
         assert_eq!(
             inclusion_proof(&leaves, 0, 6),
-            Err(ProofError::NotEnoughLeaves { size: 6, available: 5 })
+            Err(ProofError::NotEnoughLeaves {
+                size: 6,
+                available: 5
+            })
         );
         assert_eq!(
             consistency_proof(&leaves, 4, 3),
@@ -734,7 +807,10 @@ mod tests {
         );
         assert_eq!(
             consistency_proof(&leaves, 2, 6),
-            Err(ProofError::NotEnoughLeaves { size: 6, available: 5 })
+            Err(ProofError::NotEnoughLeaves {
+                size: 6,
+                available: 5
+            })
         );
         assert_eq!(consistency_proof(&leaves, 0, 5), Ok(vec![]));
     }
@@ -745,67 +821,104 @@ mod tests {
         out
     }
 
-    /// What verifying the naive proof for (index, size) against `proof` should say.
-    fn inclusion_error(leaves: &[Digest], index: u64, size: u64, proof: &[Digest]) -> ProofError {
-        let expected = naive_path(index as usize, &leaves[..size as usize]).len();
-        if index >= size {
-            ProofError::IndexOutOfRange { index, size }
-        } else if proof.len() != expected {
-            ProofError::WrongProofLength { len: proof.len(), expected }
-        } else {
-            let err = verify_inclusion(&leaves[0], index, size, proof, &Digest::ZERO).unwrap_err();
-            assert!(matches!(err, ProofError::RootMismatch { .. }));
-            err
-        }
+    /// The 16 leaves used by the mutation tests: the vector leaves, then 8 more.
+    fn sixteen_leaves() -> Vec<Digest> {
+        let mut leaves = vector_leaves();
+        leaves.extend(make_leaves(8));
+        leaves
+    }
+
+    /// Size mutations from transparency-dev/merkle's proofgen, plus a few more.
+    fn mutate(n: u64) -> [u64; 6] {
+        [
+            n.wrapping_add(1),
+            n.wrapping_sub(1),
+            n ^ 2,
+            n * 2,
+            n / 2,
+            n ^ 1,
+        ]
     }
 
     #[test]
     fn mutated_inclusion_proofs_are_rejected() {
-        let leaves = vector_leaves();
+        let leaves = sixteen_leaves();
+        let roots: Vec<Digest> = (0..=16).map(|n| root_of(&leaves[..n])).collect();
+        let mismatch = |res: Result<(), ProofError>| {
+            assert!(
+                matches!(res, Err(ProofError::RootMismatch { .. })),
+                "{res:?}"
+            );
+        };
         for size in 1..=8u64 {
-            let root = root_of(&leaves[..size as usize]);
+            let root = roots[size as usize];
             for index in 0..size {
                 let leaf = leaves[index as usize];
                 let proof = inclusion_proof(&leaves, index, size).unwrap();
+                let n = proof.len();
                 let verify = |i, s, p: &[Digest], r: &Digest| verify_inclusion(&leaf, i, s, p, r);
                 assert_eq!(verify(index, size, &proof, &root), Ok(()));
-                // Flipped bits, in every hash.
-                for (k, bit) in (0..proof.len()).flat_map(|k| [(k, 0), (k, 255)]) {
+                // Flipped bits in every hash, in the root, in the leaf.
+                for (k, bit) in (0..n).flat_map(|k| [(k, 0), (k, 255)]) {
                     let mut bad = proof.clone();
                     bad[k] = flip(&bad[k], bit);
-                    let err = verify(index, size, &bad, &root).unwrap_err();
-                    assert!(matches!(err, ProofError::RootMismatch { .. }), "{index}/{size}");
+                    mismatch(verify(index, size, &bad, &root));
                 }
-                let err = verify(index, size, &proof, &flip(&root, 7)).unwrap_err();
-                assert!(matches!(err, ProofError::RootMismatch { .. }));
-                let err = verify_inclusion(&flip(&leaf, 3), index, size, &proof, &root);
-                assert!(matches!(err, Err(ProofError::RootMismatch { .. })));
-                // Truncated and extended.
-                if !proof.is_empty() {
-                    let short = &proof[..proof.len() - 1];
-                    let want = ProofError::WrongProofLength { len: short.len(), expected: proof.len() };
-                    assert_eq!(verify(index, size, short, &root), Err(want));
+                mismatch(verify(index, size, &proof, &flip(&root, 7)));
+                mismatch(verify_inclusion(
+                    &flip(&leaf, 3),
+                    index,
+                    size,
+                    &proof,
+                    &root,
+                ));
+                mismatch(verify_inclusion(&leaves[9], index, size, &proof, &root));
+                // Truncated, extended at either end, emptied.
+                let want = |len| Err(ProofError::WrongProofLength { len, expected: n });
+                if n > 0 {
+                    assert_eq!(verify(index, size, &proof[..n - 1], &root), want(n - 1));
+                    assert_eq!(verify(index, size, &proof[1..], &root), want(n - 1));
+                    assert_eq!(verify(index, size, &[], &root), want(0));
                 }
                 let mut long = proof.clone();
-                long.push(Digest::ZERO);
-                let want = ProofError::WrongProofLength { len: long.len(), expected: proof.len() };
-                assert_eq!(verify(index, size, &long, &root), Err(want));
-                let mut long = proof.clone();
+                long.push(root);
+                assert_eq!(verify(index, size, &long, &root), want(n + 1));
+                long.pop();
                 long.insert(0, leaf);
-                assert!(verify(index, size, &long, &root).is_err());
-                // Wrong index and wrong size.
-                for (i, s) in [(index + 1, size), (index ^ 1, size), (index, size + 1), (index, size * 2)] {
-                    if (i, s) == (index, size) || s > 8 {
-                        continue;
+                assert_eq!(verify(index, size, &long, &root), want(n + 1));
+                // Wrong index or size, against the true root of the claimed size.
+                let claims = mutate(index)
+                    .map(|i| (i, size))
+                    .into_iter()
+                    .chain(mutate(size).map(|s| (index, s)));
+                for (i, s) in claims.filter(|&(i, s)| (i, s) != (index, size) && s <= 16) {
+                    let res = verify(i, s, &proof, &roots[s as usize]);
+                    if i >= s {
+                        assert_eq!(res, Err(ProofError::IndexOutOfRange { index: i, size: s }));
+                    } else if naive_path(i as usize, &leaves[..s as usize]).len() != n {
+                        let expected = naive_path(i as usize, &leaves[..s as usize]).len();
+                        assert_eq!(res, Err(ProofError::WrongProofLength { len: n, expected }));
+                    } else {
+                        mismatch(res);
                     }
-                    let want = inclusion_error(&leaves, i, s, &proof);
-                    assert_eq!(verify(i, s, &proof, &root), Err(want), "{i}/{s} for {index}/{size}");
-                }
-                if size > 1 && index > 0 {
-                    assert!(verify(index - 1, size, &proof, &root).is_err());
                 }
             }
         }
+    }
+
+    #[test]
+    fn proofs_do_not_bind_the_tree_size() {
+        // RFC 6962 proofs check a (size, root) pair the caller already trusts,
+        // e.g. from a signed checkpoint: the path of leaf 5 in a tree of 6 has
+        // the same shape as that of leaf 6 in a tree of 7, so it "verifies"
+        // against the 6-leaf root, and fails against the real 7-leaf root.
+        let leaves = make_leaves(7);
+        let proof = inclusion_proof(&leaves, 5, 6).unwrap();
+        let root6 = root_of(&leaves[..6]);
+        assert_eq!(verify_inclusion(&leaves[5], 6, 7, &proof, &root6), Ok(()));
+        let root7 = root_of(&leaves);
+        let err = verify_inclusion(&leaves[5], 6, 7, &proof, &root7);
+        assert!(matches!(err, Err(ProofError::RootMismatch { .. })));
     }
 
     #[test]
@@ -842,7 +955,10 @@ mod tests {
         let root = root_of(&leaves);
         let proof = inclusion_proof(&leaves, 5, 8).unwrap();
         let raw: Vec<Vec<u8>> = proof.iter().map(|d| d.0.to_vec()).collect();
-        assert_eq!(verify_inclusion_bytes(&leaves[5].0, 5, 8, &raw, &root.0), Ok(()));
+        assert_eq!(
+            verify_inclusion_bytes(&leaves[5].0, 5, 8, &raw, &root.0),
+            Ok(())
+        );
         let slices: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
         assert_eq!(parse_hashes(&slices), Ok(proof.clone()));
 
@@ -854,7 +970,10 @@ mod tests {
         );
         let mut long = raw.clone();
         long[0].push(0);
-        assert_eq!(parse_hashes(&long), Err(ProofError::BadHashLength { len: 33 }));
+        assert_eq!(
+            parse_hashes(&long),
+            Err(ProofError::BadHashLength { len: 33 })
+        );
         assert_eq!(
             verify_inclusion_bytes(&leaves[5].0, 5, 8, &raw, &root.0[..31]),
             Err(ProofError::BadHashLength { len: 31 })
@@ -872,10 +991,16 @@ mod tests {
             Err(ProofError::ProofTooLong { len: 65, max: 64 })
         );
 
-        let cproof: Vec<Vec<u8>> =
-            consistency_proof(&leaves, 6, 8).unwrap().iter().map(|d| d.0.to_vec()).collect();
+        let cproof: Vec<Vec<u8>> = consistency_proof(&leaves, 6, 8)
+            .unwrap()
+            .iter()
+            .map(|d| d.0.to_vec())
+            .collect();
         let root6 = root_of(&leaves[..6]);
-        assert_eq!(verify_consistency_bytes(6, 8, &cproof, &root6.0, &root.0), Ok(()));
+        assert_eq!(
+            verify_consistency_bytes(6, 8, &cproof, &root6.0, &root.0),
+            Ok(())
+        );
         assert_eq!(
             verify_consistency_bytes(6, 8, &cproof, &root6.0, &[]),
             Err(ProofError::BadHashLength { len: 0 })
@@ -890,48 +1015,67 @@ mod tests {
 
     #[test]
     fn mutated_consistency_proofs_are_rejected() {
-        let leaves = vector_leaves();
-        let roots: Vec<Digest> = (0..=8).map(|n| root_of(&leaves[..n])).collect();
-        for size2 in 1..=8u64 {
+        let leaves = sixteen_leaves();
+        let roots: Vec<Digest> = (0..=16).map(|n| root_of(&leaves[..n])).collect();
+        let mismatch = |res: Result<(), ProofError>| {
+            assert!(
+                matches!(res, Err(ProofError::RootMismatch { .. })),
+                "{res:?}"
+            );
+        };
+        let verify = verify_consistency;
+        for size2 in 2..=8u64 {
             for size1 in 1..size2 {
                 let (r1, r2) = (roots[size1 as usize], roots[size2 as usize]);
                 let proof = consistency_proof(&leaves, size1, size2).unwrap();
-                let verify = |s1, s2, p: &[Digest], a: &Digest, b: &Digest| {
-                    verify_consistency(s1, s2, p, a, b)
-                };
+                let n = proof.len();
                 assert_eq!(verify(size1, size2, &proof, &r1, &r2), Ok(()));
-                let mismatch = |res: Result<(), ProofError>| {
-                    assert!(matches!(res, Err(ProofError::RootMismatch { .. })), "{size1}->{size2}: {res:?}");
-                };
-                for k in 0..proof.len() {
+                for (k, bit) in (0..n).flat_map(|k| [(k, 0), (k, 100)]) {
                     let mut bad = proof.clone();
-                    bad[k] = flip(&bad[k], 100);
+                    bad[k] = flip(&bad[k], bit);
                     mismatch(verify(size1, size2, &bad, &r1, &r2));
                 }
                 mismatch(verify(size1, size2, &proof, &r2, &r1));
                 mismatch(verify(size1, size2, &proof, &flip(&r1, 1), &r2));
                 mismatch(verify(size1, size2, &proof, &r1, &flip(&r2, 1)));
-                let n = proof.len();
+                mismatch(verify(size1, size2, &proof, &r1, &r1));
                 let want = |len| Err(ProofError::WrongProofLength { len, expected: n });
                 assert_eq!(verify(size1, size2, &proof[..n - 1], &r1, &r2), want(n - 1));
-                let mut long = proof.clone();
-                long.push(r1);
-                assert_eq!(verify(size1, size2, &long, &r1, &r2), want(n + 1));
-                let mut long = proof.clone();
-                long.insert(0, r2);
-                assert_eq!(verify(size1, size2, &long, &r1, &r2), want(n + 1));
+                assert_eq!(verify(size1, size2, &proof[1..], &r1, &r2), want(n - 1));
                 assert_eq!(verify(size1, size2, &[], &r1, &r2), want(0));
-                // Wrong sizes: a length error or a root mismatch, never success.
-                for (s1, s2) in [(size1 - 1, size2), (size1 + 1, size2), (size1, size2 + 1), (size1, size2 - 1)] {
-                    if s1 == 0 || s1 >= s2 || (s1, s2) == (size1, size2) {
+                for extra in [r1, r2, Digest::ZERO] {
+                    let mut long = proof.clone();
+                    long.push(extra);
+                    assert_eq!(verify(size1, size2, &long, &r1, &r2), want(n + 1));
+                    long.pop();
+                    long.insert(0, extra);
+                    assert_eq!(verify(size1, size2, &long, &r1, &r2), want(n + 1));
+                }
+                // Wrong sizes, against the true roots of the claimed sizes.
+                let claims = mutate(size1)
+                    .map(|s1| (s1, size2))
+                    .into_iter()
+                    .chain(mutate(size2).map(|s2| (size1, s2)));
+                for (s1, s2) in
+                    claims.filter(|&(a, b)| (a, b) != (size1, size2) && a <= 16 && b <= 16)
+                {
+                    let res = verify(s1, s2, &proof, &roots[s1 as usize], &roots[s2 as usize]);
+                    let expected = if s1 > s2 {
+                        assert_eq!(
+                            res,
+                            Err(ProofError::SizeOrder {
+                                size1: s1,
+                                size2: s2
+                            })
+                        );
                         continue;
-                    }
-                    let expected = naive_consistency(s1 as usize, &make_leaves(s2)).len();
-                    let res = verify(s1, s2, &proof, &r1, &r2);
-                    if expected == n {
-                        mismatch(res);
                     } else {
+                        naive_consistency(s1 as usize, &leaves[..s2 as usize]).len()
+                    };
+                    if expected != n {
                         assert_eq!(res, Err(ProofError::WrongProofLength { len: n, expected }));
+                    } else {
+                        mismatch(res);
                     }
                 }
             }
@@ -948,11 +1092,17 @@ mod tests {
         assert_eq!(verify_consistency(0, 0, &[], &empty, &empty), Ok(()));
         assert_eq!(
             verify_consistency(0, 5, &[roots[5]], &empty, &roots[5]),
-            Err(ProofError::WrongProofLength { len: 1, expected: 0 })
+            Err(ProofError::WrongProofLength {
+                len: 1,
+                expected: 0
+            })
         );
         assert_eq!(
             verify_consistency(0, 5, &[], &Digest::ZERO, &roots[5]),
-            Err(ProofError::RootMismatch { expected: empty, computed: Digest::ZERO })
+            Err(ProofError::RootMismatch {
+                expected: empty,
+                computed: Digest::ZERO
+            })
         );
         assert!(verify_consistency(0, 0, &[], &empty, &roots[1]).is_err());
         // Order, equal sizes and length bounds.
@@ -963,11 +1113,17 @@ mod tests {
         assert_eq!(verify_consistency(4, 4, &[], &roots[4], &roots[4]), Ok(()));
         assert_eq!(
             verify_consistency(4, 4, &[roots[4]], &roots[4], &roots[4]),
-            Err(ProofError::WrongProofLength { len: 1, expected: 0 })
+            Err(ProofError::WrongProofLength {
+                len: 1,
+                expected: 0
+            })
         );
         assert_eq!(
             verify_consistency(4, 4, &[], &roots[4], &roots[5]),
-            Err(ProofError::RootMismatch { expected: roots[4], computed: roots[5] })
+            Err(ProofError::RootMismatch {
+                expected: roots[4],
+                computed: roots[5]
+            })
         );
         let too_long = vec![Digest::ZERO; 65];
         assert_eq!(
@@ -975,9 +1131,18 @@ mod tests {
             Err(ProofError::ProofTooLong { len: 65, max: 64 })
         );
         let err = verify_consistency(6, u64::MAX, &[Digest::ZERO; 64], &roots[6], &roots[8]);
-        assert!(matches!(err, Err(ProofError::RootMismatch { .. })), "{err:?}");
+        assert!(
+            matches!(err, Err(ProofError::RootMismatch { .. })),
+            "{err:?}"
+        );
         // Beyond 2^63 leaves a consistency proof can need 65 hashes: refused.
         let err = verify_consistency(3, u64::MAX, &[Digest::ZERO; 64], &roots[3], &roots[8]);
-        assert_eq!(err, Err(ProofError::WrongProofLength { len: 64, expected: 65 }));
+        assert_eq!(
+            err,
+            Err(ProofError::WrongProofLength {
+                len: 64,
+                expected: 65
+            })
+        );
     }
 }

@@ -26,6 +26,7 @@ pub struct Store {
     last: sled::Tree,
     meta: sled::Tree,
     path: PathBuf,
+    flush: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -99,7 +100,21 @@ impl Store {
             meta: db.open_tree("meta").map_err(backend)?,
             db,
             path: dir.to_path_buf(),
+            flush: true,
         })
+    }
+
+    /// This store without a flush per append: for bulk imports (the demo), which
+    /// call [`Store::flush`] once at the end. Appends are not durable until then.
+    pub fn without_flush(mut self) -> Store {
+        self.flush = false;
+        self
+    }
+
+    /// Flushes everything appended so far to disk.
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.db.flush().map_err(backend)?;
+        Ok(())
     }
 
     /// The directory of this store.
@@ -166,7 +181,9 @@ impl Store {
             }
             Err(TransactionError::Storage(e)) => return Err(backend(e)),
         };
-        self.db.flush().map_err(backend)?;
+        if self.flush {
+            self.db.flush().map_err(backend)?;
+        }
         Ok(positions)
     }
 

@@ -1,0 +1,101 @@
+//! `tallinn bench projection`: projection catch-up vs raw batch verification.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+
+use crate::context::{log_dir, OPEN_WAIT};
+
+/// Raw ed25519 batch verification rate (signatures/s) on the current thread pool.
+fn raw_batch_rate(n: usize) -> f64 {
+    let keys: Vec<SigningKey> = (0..16u8)
+        .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
+        .collect();
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("tallinn-ledger/event/v1\nbench message {i:0>200}").into_bytes())
+        .collect();
+    let sigs: Vec<Signature> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| keys[i % 16].sign(m))
+        .collect();
+    let vks: Vec<VerifyingKey> = (0..n).map(|i| keys[i % 16].verifying_key()).collect();
+    let start = Instant::now();
+    for c in (0..n).step_by(64) {
+        let end = (c + 64).min(n);
+        let refs: Vec<&[u8]> = msgs[c..end].iter().map(Vec::as_slice).collect();
+        ed25519_dalek::verify_batch(&refs, &sigs[c..end], &vks[c..end]).expect("valid batch");
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Runs the projection benchmark.
+pub async fn projection(events: u64) -> Result<()> {
+    let dir = tempfile_dir()?;
+    println!(
+        "generating a {events}-event demo ledger in {} ...",
+        dir.display()
+    );
+    let t = Instant::now();
+    let played = crate::demo::play(&dir, 42, events)?;
+    println!(
+        "  {} events generated in {:.2}s",
+        played.events,
+        t.elapsed().as_secs_f64()
+    );
+    let log = ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?;
+    let raw1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()?
+        .install(|| raw_batch_rate(64 * 400));
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut results = Vec::new();
+    for threads in [1, cores] {
+        let pdir = dir.join(format!("projector-{threads}"));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let mut p = projector::run::Projector::open(&pdir, OPEN_WAIT)?;
+        p.save_every = u64::MAX;
+        let t = Instant::now();
+        let n = pool.install(|| futures_block(p.catch_up(&log, |_| {})))?;
+        let secs = t.elapsed().as_secs_f64();
+        results.push((
+            threads,
+            n as f64 / secs,
+            projector::digest::digest_hex(&p.model),
+        ));
+        if cores == 1 {
+            break;
+        }
+    }
+    println!("raw ed25519 batch verify (64/batch, 1 core): {raw1:>10.0} signatures/s");
+    for (threads, rate, digest) in &results {
+        println!(
+            "projection catch-up, {threads} thread(s):       {rate:>10.0} events/s  ratio {:.2}x raw  (digest {})",
+            rate / raw1,
+            &digest[..16]
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let d = std::env::temp_dir().join(format!("tallinn-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+/// Runs a future to completion on the current thread (inside a rayon pool).
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}

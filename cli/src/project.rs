@@ -1,0 +1,286 @@
+//! Projector, digest, status, report and demo commands.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use ledger::log::Log;
+use ledger::store::Store;
+use projector::run::{model_as_of, Progress, Projector};
+use projector::views::{build, Params, View};
+use serde_json::json;
+
+use crate::args::{DemoArgs, ProjectorArgs, ProjectorCommand, ReportArgs};
+use crate::context::{log_dir, OPEN_WAIT};
+use crate::render::{render, Format};
+
+/// The projector directory inside a ledger directory.
+pub fn projector_dir(dir: &Path) -> PathBuf {
+    dir.join("projector")
+}
+
+fn open_log(dir: &Path) -> Result<Store> {
+    if !log_dir(dir).exists() {
+        bail!(
+            "no ledger in {}: create one with `tallinn init` or `tallinn demo` (or pass --dir)",
+            dir.display()
+        );
+    }
+    Ok(Store::open(&log_dir(dir), OPEN_WAIT)?)
+}
+
+fn progress_printer() -> impl FnMut(Progress) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = std::time::Instant::now();
+    move |p: Progress| {
+        if !tty || last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        last = std::time::Instant::now();
+        let left = p.target.saturating_sub(p.position) as f64;
+        let eta = if p.rate > 0.0 { left / p.rate } else { 0.0 };
+        eprint!(
+            "\r  position {}/{}  {:.0} events/s  ETA {:.0}s   ",
+            p.position, p.target, p.rate, eta
+        );
+    }
+}
+
+/// Catches up the projector of `dir`; returns it.
+pub async fn catch_up(
+    dir: &Path,
+    log: &Store,
+    save_every: u64,
+    rebuild: bool,
+) -> Result<Projector> {
+    let mut p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    p.save_every = save_every;
+    if rebuild {
+        p.reset()?;
+    }
+    let start = std::time::Instant::now();
+    let n = p.catch_up(log, progress_printer()).await?;
+    if std::io::stderr().is_terminal() && n > 0 {
+        eprintln!(
+            "\r  folded {n} events in {:.2}s{:30}",
+            start.elapsed().as_secs_f64(),
+            ""
+        );
+    }
+    Ok(p)
+}
+
+/// `projector catch-up|run|rebuild`.
+pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
+    let log = open_log(dir)?;
+    match cmd {
+        ProjectorCommand::CatchUp(ProjectorArgs { save_every }) => {
+            let p = catch_up(dir, &log, save_every, false).await?;
+            println!(
+                "position {}  digest {}",
+                p.position,
+                projector::digest::digest_hex(&p.model)
+            );
+        }
+        ProjectorCommand::Rebuild(ProjectorArgs { save_every }) => {
+            let p = catch_up(dir, &log, save_every, true).await?;
+            println!(
+                "position {}  digest {}",
+                p.position,
+                projector::digest::digest_hex(&p.model)
+            );
+        }
+        ProjectorCommand::Run(ProjectorArgs { save_every }) => {
+            let mut p = catch_up(dir, &log, save_every, false).await?;
+            eprintln!(
+                "following {} from position {} (Ctrl-C to stop)",
+                dir.display(),
+                p.position
+            );
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            p.follow(&log, shutdown, |p| {
+                tracing::info!(position = p.position, "projected")
+            })
+            .await?;
+            p.save()?;
+            println!(
+                "position {}  digest {}",
+                p.position,
+                projector::digest::digest_hex(&p.model)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `digest`: catches up first, so the digest reflects the whole log.
+pub async fn digest(dir: &Path, json: bool) -> Result<()> {
+    let log = open_log(dir)?;
+    let p = catch_up(dir, &log, 50_000, false).await?;
+    let d = projector::digest::digest_hex(&p.model);
+    if json {
+        println!("{}", json!({"position": p.position, "digest": d}));
+    } else {
+        println!("{d}");
+    }
+    Ok(())
+}
+
+/// `status`.
+pub async fn status(dir: &Path, json: bool) -> Result<()> {
+    let log = open_log(dir)?;
+    let len = log.len().await?;
+    let p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    if json {
+        let heads: serde_json::Map<String, serde_json::Value> = p
+            .model
+            .heads
+            .iter()
+            .map(|(m, (seq, id))| (m.to_string(), json!({"seq": seq, "id": id})))
+            .collect();
+        println!(
+            "{}",
+            json!({"log_length": len, "projector": {"position": p.position, "lag": len - p.position.min(len)},
+                "accepted": p.model.accepted, "rejected": p.model.rejected.len(), "heads": heads})
+        );
+        return Ok(());
+    }
+    println!("ledger     {}", dir.display());
+    println!(
+        "origin     {}",
+        p.model.origin.as_deref().unwrap_or("(not projected yet)")
+    );
+    println!("log        {len} events");
+    println!(
+        "projector  position {}  lag {}",
+        p.position,
+        len - p.position.min(len)
+    );
+    println!(
+        "folded     {} accepted, {} rejected",
+        p.model.accepted,
+        p.model.rejected.len()
+    );
+    println!("chain heads (as projected):");
+    for (m, (seq, id)) in &p.model.heads {
+        println!("  {m:<16} seq {seq:>6}  {}", id.short());
+    }
+    Ok(())
+}
+
+/// `report VIEW`.
+pub async fn report(dir: &Path, a: ReportArgs) -> Result<()> {
+    let view = View::from_name(&a.view).ok_or_else(|| {
+        let names: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+        anyhow!("unknown view {:?}; use one of {}", a.view, names.join(", "))
+    })?;
+    let log = open_log(dir)?;
+    let p = catch_up(dir, &log, 50_000, false).await?;
+    let (model, today) = match &a.as_of {
+        Some(d) => {
+            let day = crate::flags::date("as-of", d)?;
+            (model_as_of(&log, p.position, day.end()).await?, day)
+        }
+        None => {
+            let today = p.model.latest.date();
+            (p.model, today)
+        }
+    };
+    let tables = build(
+        &model,
+        view,
+        &Params {
+            today,
+            receipt_days: a.receipt_days,
+        },
+    );
+    if a.format == Format::Table {
+        println!("{} report, as of {today}\n", view.name());
+    }
+    print!("{}", render(&tables, a.format));
+    Ok(())
+}
+
+/// `demo`.
+pub async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
+    let dir = if dir_given {
+        dir.to_path_buf()
+    } else {
+        let base = std::env::temp_dir().join(format!("tallinn-demo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        base
+    };
+    let seed = a.seed.unwrap_or_else(|| {
+        let mut b = [0u8; 8];
+        getrandom_seed(&mut b);
+        u64::from_le_bytes(b)
+    });
+    println!("Creating a demo ledger in {}", dir.display());
+    println!("  seed {seed} (run again with --seed {seed} for the same events, ids and digest)");
+    let start = std::time::Instant::now();
+    let played = crate::demo::play(&dir, seed, a.events)?;
+    println!(
+        "  played {} events ({} deliberately invalid) in {:.2}s",
+        played.events,
+        played.rejected,
+        start.elapsed().as_secs_f64()
+    );
+    let log = Store::open(&log_dir(&dir), OPEN_WAIT)?;
+    let p = catch_up(&dir, &log, 50_000, false).await?;
+    drop(log);
+    let today = p.model.latest.date();
+    let params = Params {
+        today,
+        receipt_days: 30,
+    };
+    println!(
+        "  projected to position {}; digest {}\n",
+        p.position,
+        projector::digest::digest_hex(&p.model)
+    );
+    println!("DONORS as of {today} (EUR)");
+    print!(
+        "{}",
+        render(&build(&p.model, View::Donors, &params), Format::Table)
+            .split_once('\n')
+            .map(|x| x.1)
+            .unwrap_or("")
+    );
+    let rejected = &p.model.rejected;
+    println!(
+        "\nINTEGRITY: {} members with chains, {} events accepted, {} rejected:",
+        p.model.heads.len(),
+        p.model.accepted,
+        rejected.len()
+    );
+    for r in rejected.iter().take(10) {
+        println!(
+            "  #{:<5} {:<14} {:<15} {}",
+            r.position,
+            r.member.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+            r.code,
+            r.reason
+        );
+    }
+    let d = dir.display();
+    println!("\nTry next:");
+    println!("  tallinn --dir {d} report commitments");
+    println!("  tallinn --dir {d} report overdue");
+    println!("  tallinn --dir {d} report donors --as-of 2025-06-30");
+    println!("  tallinn --dir {d} report integrity --format json");
+    println!("  tallinn --dir {d} log --member EE-MFA");
+    println!("  tallinn --dir {d} status");
+    println!(
+        "  tallinn --dir {d} need --key {d}/keys/UA-SSSCIP.key --id N-100 --category hardware \\"
+    );
+    println!("      --description \"Laptops for regional CERTs\" --quantity 50 --unit laptops --value 60000");
+    Ok(())
+}
+
+fn getrandom_seed(b: &mut [u8; 8]) {
+    let s = ledger::keys::Signer::generate("seed").expect("valid name");
+    b.copy_from_slice(&s.public_key().0[..8]);
+}
