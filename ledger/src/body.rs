@@ -688,12 +688,18 @@ impl Body {
                     format!("must list at most {MAX_MEMBERS} members"),
                 )?;
                 let mut ids = BTreeSet::from([&g.coordinator.id]);
+                let mut keys = BTreeSet::from([&g.coordinator.key]);
                 for (i, m) in g.members.iter().enumerate() {
                     c.member(&format!("members[{i}]"), m)?;
                     c.ensure(
                         ids.insert(&m.id),
                         &format!("members[{i}].id"),
                         format!("{} is listed twice", m.id),
+                    )?;
+                    c.ensure(
+                        keys.insert(&m.key),
+                        &format!("members[{i}].key"),
+                        "is already another member's key",
                     )?;
                 }
                 Ok(())

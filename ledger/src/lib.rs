@@ -19,6 +19,7 @@
 pub mod body;
 pub mod calendar;
 pub mod category;
+pub mod checkpoint;
 pub mod codec;
 pub mod envelope;
 pub mod event;
@@ -27,6 +28,7 @@ pub mod keyfile;
 pub mod keys;
 pub mod log;
 pub mod member;
+pub mod merkle;
 pub mod money;
 pub mod producer;
 pub mod replay;

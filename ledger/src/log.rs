@@ -68,6 +68,7 @@ pub enum LogError {
 }
 
 /// A log backend. Methods return `Send` futures so backends can be used from any runtime task.
+#[allow(clippy::len_without_is_empty)]
 pub trait Log {
     /// Appends `events` (leaf bytes, all produced by `producer`) atomically, if the
     /// producer's last entry is at `expected_last` (`None`: it has no entry yet).

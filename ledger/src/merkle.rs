@@ -1060,18 +1060,15 @@ mod tests {
                     claims.filter(|&(a, b)| (a, b) != (size1, size2) && a <= 16 && b <= 16)
                 {
                     let res = verify(s1, s2, &proof, &roots[s1 as usize], &roots[s2 as usize]);
-                    let expected = if s1 > s2 {
-                        assert_eq!(
-                            res,
-                            Err(ProofError::SizeOrder {
-                                size1: s1,
-                                size2: s2
-                            })
-                        );
+                    if s1 > s2 {
+                        let want = ProofError::SizeOrder {
+                            size1: s1,
+                            size2: s2,
+                        };
+                        assert_eq!(res, Err(want));
                         continue;
-                    } else {
-                        naive_consistency(s1 as usize, &leaves[..s2 as usize]).len()
-                    };
+                    }
+                    let expected = naive_consistency(s1 as usize, &leaves[..s2 as usize]).len();
                     if expected != n {
                         assert_eq!(res, Err(ProofError::WrongProofLength { len: n, expected }));
                     } else {

@@ -152,7 +152,7 @@ pub enum Rejection {
 impl Rejection {
     /// Whether a validly signed event rejected for this reason still takes its place
     /// in the producer's chain (business-rule failures do; envelope, signature and
-    /// chain failures do not).
+    /// chain failures do not). Before genesis no rejected event enters a chain.
     pub fn in_chain(&self) -> bool {
         !matches!(
             self,
@@ -419,19 +419,19 @@ fn check_body(state: &State, event: &Event) -> Result<(), Rejection> {
                     ));
                 }
                 if o.unit == c.quantity.unit
-                    && o.committed_quantity + c.quantity.amount > o.quantity
+                    && o.committed_quantity.saturating_add(c.quantity.amount) > o.quantity
                 {
                     return violation(format!(
                         "commitments on offer {offer_id} would reach {} {}, more than the {} offered",
-                        o.committed_quantity + c.quantity.amount,
+                        o.committed_quantity.saturating_add(c.quantity.amount),
                         o.unit,
                         o.quantity
                     ));
                 }
-                if o.committed_eur + c.value.eur_minor > o.eur_minor {
+                if o.committed_eur.saturating_add(c.value.eur_minor) > o.eur_minor {
                     return violation(format!(
                         "commitments on offer {offer_id} would reach EUR {} cents, more than the {} offered",
-                        o.committed_eur + c.value.eur_minor,
+                        o.committed_eur.saturating_add(c.value.eur_minor),
                         o.eur_minor
                     ));
                 }
@@ -457,18 +457,18 @@ fn check_body(state: &State, event: &Event) -> Result<(), Rejection> {
                     d.value.currency, c.currency
                 ));
             }
-            if c.delivered_quantity + d.quantity > c.quantity {
+            if c.delivered_quantity.saturating_add(d.quantity) > c.quantity {
                 return violation(format!(
                     "over-delivery: {} {} delivered in all, {} committed",
-                    c.delivered_quantity + d.quantity,
+                    c.delivered_quantity.saturating_add(d.quantity),
                     c.unit,
                     c.quantity
                 ));
             }
-            if c.delivered_amount + d.value.amount_minor > c.amount_minor {
+            if c.delivered_amount.saturating_add(d.value.amount_minor) > c.amount_minor {
                 return violation(format!(
                     "over-delivery: {} {} minor units delivered in all, {} committed",
-                    c.delivered_amount + d.value.amount_minor,
+                    c.delivered_amount.saturating_add(d.value.amount_minor),
                     c.currency,
                     c.amount_minor
                 ));
@@ -669,9 +669,7 @@ fn check_change(
         }
         Item::Delivery(d) => {
             if !correction {
-                return violation(format!(
-                    "a delivery cannot be amended; record a {word}: use a correction"
-                ));
+                return violation(format!("a delivery cannot be amended; use a correction"));
             }
             only(&["quantity", "value", "date"])?;
             let Some(Item::Commitment(c)) = state.items.get(&d.commitment) else {
@@ -687,8 +685,10 @@ fn check_change(
                     ));
                 }
             }
-            if c.delivered_quantity - d.quantity + quantity > c.quantity
-                || c.delivered_amount - d.amount_minor + amount > c.amount_minor
+            if (c.delivered_quantity.saturating_sub(d.quantity)).saturating_add(quantity)
+                > c.quantity
+                || (c.delivered_amount.saturating_sub(d.amount_minor)).saturating_add(amount)
+                    > c.amount_minor
             {
                 return violation("the corrected delivery would exceed the commitment");
             }

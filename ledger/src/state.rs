@@ -223,10 +223,22 @@ impl State {
         }
         self.evaluated += 1;
         let env = event.envelope();
-        if outcome.in_chain() {
+        // Before genesis nothing but the genesis itself enters a chain: keys are unknown.
+        let before_genesis = self.origin.is_none();
+        if outcome.in_chain() && !(before_genesis && outcome != &Outcome::Accepted) {
             let chain = self.chains.entry(env.producer.clone()).or_default();
             chain.ids.push(event.id());
-            chain.last_recorded = env.recorded_at;
+            // A timestamp rejected as future or backwards does not move the chain's clock.
+            let bad_time = matches!(
+                outcome,
+                Outcome::Rejected(
+                    crate::rules::Rejection::FutureTimestamp { .. }
+                        | crate::rules::Rejection::TimeWentBack { .. }
+                )
+            );
+            if !bad_time {
+                chain.last_recorded = chain.last_recorded.max(env.recorded_at);
+            }
         }
         if !matches!(outcome, Outcome::Accepted) {
             return;
@@ -284,9 +296,10 @@ impl State {
                 if let Some(Item::Offer(o)) = c.offer.as_ref().and_then(|id| self.items.get_mut(id))
                 {
                     if o.unit == c.quantity.unit {
-                        o.committed_quantity += c.quantity.amount;
+                        o.committed_quantity =
+                            o.committed_quantity.saturating_add(c.quantity.amount);
                     }
-                    o.committed_eur += c.value.eur_minor;
+                    o.committed_eur = o.committed_eur.saturating_add(c.value.eur_minor);
                 }
                 self.items.insert(
                     c.commitment.clone(),
@@ -307,8 +320,8 @@ impl State {
             }
             Body::DeliveryRecorded(d) => {
                 if let Some(Item::Commitment(c)) = self.items.get_mut(&d.commitment) {
-                    c.delivered_quantity += d.quantity;
-                    c.delivered_amount += d.value.amount_minor;
+                    c.delivered_quantity = c.delivered_quantity.saturating_add(d.quantity);
+                    c.delivered_amount = c.delivered_amount.saturating_add(d.value.amount_minor);
                 }
                 self.items.insert(
                     d.delivery.clone(),

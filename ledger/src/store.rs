@@ -145,10 +145,9 @@ impl Store {
             return Ok(vec![]);
         }
         let result = (&self.log, &self.last, &self.meta).transaction(|(log, last, meta)| {
-            let actual = match last.get(producer.as_str().as_bytes())? {
-                Some(v) => Some(u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))),
-                None => None,
-            };
+            let actual = last
+                .get(producer.as_str().as_bytes())?
+                .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
             if actual != expected_last {
                 return Err(ConflictableTransactionError::Abort(actual));
             }

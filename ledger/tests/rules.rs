@@ -232,7 +232,7 @@ fn unknown_producer_is_rejected() {
     let r = w.reject("PL-MC", offer_body("PL-MC/O-1", 1, 100));
     assert_eq!(r, Rejection::UnknownProducer(mid("PL-MC")));
     assert!(!r.in_chain());
-    assert!(w.state.chains.get(&mid("PL-MC")).is_none());
+    assert!(!w.state.chains.contains_key(&mid("PL-MC")));
 }
 
 // ---------------------------------------------------------------------------
@@ -2008,7 +2008,6 @@ fn full_flow_replays_identically() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "bug: rules.rs commitment-on-offer check `o.committed_quantity + c.quantity.amount` overflows (panics in debug, wraps and accepts in release)"]
 fn huge_commitment_quantity_on_offer_is_rejected_not_overflowed() {
     let mut w = World::new();
     w.accept(EE, offer_body(O1, 10, 1_000_000));
@@ -2031,7 +2030,6 @@ fn huge_commitment_quantity_on_offer_is_rejected_not_overflowed() {
 }
 
 #[test]
-#[ignore = "bug: rules.rs over-delivery check `c.delivered_quantity + d.quantity` overflows (panics in debug, wraps and accepts in release)"]
 fn huge_delivery_quantity_is_rejected_not_overflowed() {
     let mut w = with_delivery();
     let today = w.today();
@@ -2043,7 +2041,6 @@ fn huge_delivery_quantity_is_rejected_not_overflowed() {
 }
 
 #[test]
-#[ignore = "bug: rules.rs delivery-correction check `c.delivered_quantity - d.quantity + quantity` overflows (panics in debug)"]
 fn huge_delivery_correction_is_rejected_not_overflowed() {
     let mut w = with_delivery();
     let today = w.today();
@@ -2086,7 +2083,6 @@ fn commitment_amendment_cannot_exceed_its_offer() {
 }
 
 #[test]
-#[ignore = "bug: before genesis, check_genesis rejections (Violation/InvalidField) are in_chain, so an unsigned event enters a chain"]
 fn rejected_pre_genesis_event_does_not_enter_a_chain() {
     let mut w = World::empty();
     // EE-MFA's id on a genesis naming the secretariat, signed by nobody in particular:
@@ -2102,7 +2098,6 @@ fn rejected_pre_genesis_event_does_not_enter_a_chain() {
 }
 
 #[test]
-#[ignore = "bug: a FutureTimestamp rejection sets the chain's last_recorded to the future, locking the member out until then"]
 fn future_timestamp_rejection_does_not_lock_the_member_out() {
     let mut w = World::new();
     let mut env = w.envelope(EE, offer_body(O1, 10, 1_000));
@@ -2119,7 +2114,6 @@ fn future_timestamp_rejection_does_not_lock_the_member_out() {
 }
 
 #[test]
-#[ignore = "bug: a TimeWentBack rejection moves the chain's last_recorded backwards, so a later accepted event can predate an earlier accepted one"]
 fn accepted_events_of_a_member_never_go_back_in_time() {
     let mut w = World::new();
     let first = w.accept(EE, offer_body(O1, 10, 1_000));
@@ -2142,7 +2136,6 @@ fn accepted_events_of_a_member_never_go_back_in_time() {
 }
 
 #[test]
-#[ignore = "bug: genesis does not require distinct member keys, unlike admission and rotation (key_unused)"]
 fn genesis_members_have_distinct_keys() {
     let mut w = World::empty();
     let mut g = standard_genesis();

@@ -272,7 +272,7 @@ impl Model {
                     kind: Some(env.body.kind()),
                     code: r.code().into(),
                     reason: r.to_string(),
-                    in_chain: r.in_chain(),
+                    in_chain: r.in_chain() && self.origin.is_some(),
                 });
                 return;
             }
