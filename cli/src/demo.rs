@@ -297,6 +297,7 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn need(
     id: &str,
     recipient: &str,

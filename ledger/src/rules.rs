@@ -591,11 +591,6 @@ fn check_change(
     correction: bool,
 ) -> Result<(), Rejection> {
     let item = owned_item(state, producer, target)?;
-    let word = if correction {
-        "correction"
-    } else {
-        "amendment"
-    };
     let only = |allowed: &[&str]| -> Result<(), Rejection> {
         let set = [
             ("quantity", f.quantity.is_some()),
@@ -669,7 +664,7 @@ fn check_change(
         }
         Item::Delivery(d) => {
             if !correction {
-                return violation(format!("a delivery cannot be amended; use a correction"));
+                return violation("a delivery cannot be amended; use a correction");
             }
             only(&["quantity", "value", "date"])?;
             let Some(Item::Commitment(c)) = state.items.get(&d.commitment) else {

@@ -544,7 +544,7 @@ fn needs(model: &Model) -> Table {
             )
         })
         .collect();
-    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    rows.sort_by_key(|r| (r.0, r.1));
     Table {
         title: "needs",
         columns: vec![
@@ -727,7 +727,7 @@ fn overdue(model: &Model, p: &Params) -> Table {
             ));
         }
     }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|r| r.0);
     Table {
         title: "overdue",
         columns: vec![
