@@ -56,7 +56,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     signer.vkey()
                 );
             }
-            genesis.validate_body()?;
+            Body::Genesis(genesis.clone())
+                .validate()
+                .map_err(|e| anyhow!("{e}"))?;
             let l = Ledger::open_or_create(dir).await?;
             if !l.judged.is_empty() {
                 bail!(
@@ -439,18 +441,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
             anyhow!("{path}: {inner}")
         }
     })
-}
-
-trait ValidateBody {
-    fn validate_body(&self) -> Result<()>;
-}
-
-impl ValidateBody for Genesis {
-    fn validate_body(&self) -> Result<()> {
-        Body::Genesis(self.clone())
-            .validate()
-            .map_err(|e| anyhow!("{e}"))
-    }
 }
 
 async fn emit_one(
