@@ -1,13 +1,55 @@
-//! The model digest: SHA-256 over the canonical encoding of the whole read model.
+//! The model digest: SHA-256 over the canonical encoding of the read models.
 
+use std::collections::BTreeMap;
+
+use ledger::calendar::Timestamp;
+use ledger::ids::{EventId, ItemId, MemberId};
+use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::Model;
+use crate::model::{
+    ChangeRow, CommitmentRow, DeliveryRow, MemberRow, Model, NeedRow, OfferRow, ReceiptRow,
+    RejectedRow,
+};
 
-/// SHA-256 of the bincode (standard config) encoding of the model. Every map in
-/// the model is ordered, so two projectors that folded the same events agree.
+/// The parts of a [`Model`] that describe the ledger: everything except where
+/// the projector is (`position`) and how many duplicate copies it skipped, so a
+/// projector that was handed the same events twice agrees with one that was not.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    origin: &'a Option<String>,
+    members: &'a BTreeMap<MemberId, MemberRow>,
+    needs: &'a BTreeMap<ItemId, NeedRow>,
+    offers: &'a BTreeMap<ItemId, OfferRow>,
+    commitments: &'a BTreeMap<ItemId, CommitmentRow>,
+    deliveries: &'a BTreeMap<ItemId, DeliveryRow>,
+    receipts: &'a BTreeMap<ItemId, ReceiptRow>,
+    changes: &'a [ChangeRow],
+    heads: &'a BTreeMap<MemberId, (u64, EventId)>,
+    rejected: &'a [RejectedRow],
+    accepted: u64,
+    latest: Timestamp,
+}
+
+/// SHA-256 of the bincode (standard config) encoding of the model's ledger
+/// content (see `Canonical`). Every map is ordered, so two projectors that
+/// folded the same events agree.
 pub fn digest(model: &Model) -> [u8; 32] {
-    let bytes = bincode::serde::encode_to_vec(model, bincode::config::standard())
+    let canonical = Canonical {
+        origin: &model.origin,
+        members: &model.members,
+        needs: &model.needs,
+        offers: &model.offers,
+        commitments: &model.commitments,
+        deliveries: &model.deliveries,
+        receipts: &model.receipts,
+        changes: &model.changes,
+        heads: &model.heads,
+        rejected: &model.rejected,
+        accepted: model.accepted,
+        latest: model.latest,
+    };
+    let bytes = bincode::serde::encode_to_vec(&canonical, bincode::config::standard())
         .expect("models always encode");
     Sha256::digest(&bytes).into()
 }

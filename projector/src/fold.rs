@@ -37,8 +37,13 @@ fn changes_keys(body: &Body) -> bool {
     )
 }
 
-/// Judges and folds `entries` (in log order) into `state` and `model`.
+/// Judges and folds `entries` (in log order) into `state` and `model`. Entries
+/// at or before `model.position` were folded already and are skipped, so a
+/// batch delivered twice (a consumer redelivery, a retried read) counts once;
+/// the same event stored again at a new position is a rules `Duplicate`.
 pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {
+    let fresh = entries.partition_point(|e| e.position <= model.position);
+    let entries = &entries[fresh..];
     let decoded: Vec<Result<Event, String>> = entries
         .par_iter()
         .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))

@@ -260,6 +260,13 @@ impl Model {
                 return;
             }
             Outcome::Rejected(r) => {
+                // The same out-of-chain event (a forgery, a gap) seen again is a
+                // duplicate; rejected events are rare, so a scan is cheap.
+                let id = Some(event.id());
+                if !r.in_chain() && self.rejected.iter().any(|row| row.id == id) {
+                    self.duplicates += 1;
+                    return;
+                }
                 if r.in_chain() {
                     self.heads
                         .insert(env.producer.clone(), (env.seq, event.id()));
