@@ -45,10 +45,8 @@ pub async fn projection(events: u64) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     let log = ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?;
-    let raw1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()?
-        .install(|| raw_batch_rate(64 * 400));
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let raw_before = one.install(|| raw_batch_rate(64 * 800));
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -72,7 +70,12 @@ pub async fn projection(events: u64) -> Result<()> {
             break;
         }
     }
-    println!("raw ed25519 batch verify (64/batch, 1 core): {raw1:>10.0} signatures/s");
+    // Measured before and after the projections: other load on the machine shows as a spread.
+    let raw_after = one.install(|| raw_batch_rate(64 * 800));
+    let raw1 = (raw_before + raw_after) / 2.0;
+    println!(
+        "raw ed25519 batch verify (64/batch, 1 core): {raw1:>10.0} signatures/s  (before {raw_before:.0}, after {raw_after:.0})"
+    );
     for (threads, rate, digest) in &results {
         println!(
             "projection catch-up, {threads} thread(s):       {rate:>10.0} events/s  ratio {:.2}x raw  (digest {})",
@@ -80,8 +83,30 @@ pub async fn projection(events: u64) -> Result<()> {
             &digest[..16]
         );
     }
+    if let Some(kib) = peak_rss_kib() {
+        println!(
+            "peak resident memory of this process:       {:>10.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!(
+            "load average during the run:                {}",
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Peak resident set size (`VmHWM`) in KiB, where `/proc` provides it.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {

@@ -1,0 +1,135 @@
+//! `tallinn demo`: deterministic under `--seed`, prints the donors report and the
+//! integrity summary, and its invalid events are rejected for the right reasons.
+
+mod common;
+
+use std::path::Path;
+
+use common::tallinn;
+use serde_json::Value;
+
+fn demo(dir: &Path, seed: &str) -> String {
+    let out = tallinn()
+        .args(["demo", "--seed", seed, "--dir"])
+        .arg(dir)
+        .output()
+        .expect("running tallinn demo");
+    assert!(
+        out.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run(dir: &Path, args: &[&str]) -> String {
+    let out = tallinn().arg("--dir").arg(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "tallinn {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ids(dir: &Path) -> Vec<String> {
+    run(dir, &["--json", "log"])
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn same_seed_same_ids_and_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    let out = demo(&a, "5");
+    demo(&b, "5");
+    demo(&c, "6");
+
+    // What a new user sees first.
+    for needle in ["DONORS", "TOTAL", "INTEGRITY", "4 rejected", "Try next"] {
+        assert!(out.contains(needle), "demo output lacks {needle:?}:\n{out}");
+    }
+    assert!(
+        out.contains(&a.display().to_string()),
+        "prints the ledger path"
+    );
+
+    let (ia, ib, ic) = (ids(&a), ids(&b), ids(&c));
+    assert!(ia.len() > 40, "a year of coordination: {} events", ia.len());
+    assert_eq!(ia, ib, "same seed, same event ids");
+    assert_ne!(ia, ic, "another seed, other keys and ids");
+    let (da, db, dc) = (
+        run(&a, &["digest"]),
+        run(&b, &["digest"]),
+        run(&c, &["digest"]),
+    );
+    assert_eq!(da, db, "same seed, same digest");
+    assert_ne!(da, dc);
+    assert!(
+        out.contains(da.trim()),
+        "the demo prints the digest it reached"
+    );
+}
+
+#[test]
+fn the_demo_invalid_events_are_rejected_for_the_right_reasons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    demo(&dir, "9");
+    let integrity: Value =
+        serde_json::from_str(&run(&dir, &["report", "integrity", "--format", "json"])).unwrap();
+    let rejected = integrity["rejected"].as_array().unwrap();
+    let got: Vec<(String, bool)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().is_empty(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("rule_violation".to_string(), false),
+            ("rule_violation".to_string(), false),
+            ("rule_violation".to_string(), false),
+            ("bad_signature".to_string(), false),
+        ]
+    );
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    for (reason, needle) in reasons.iter().zip([
+        "belongs to another donor",
+        "over-delivery",
+        "acknowledges delivery",
+        "forgery",
+    ]) {
+        assert!(reason.contains(needle), "{reason:?} lacks {needle:?}");
+    }
+    // The forged event is not in any chain; the rule violations keep their seq.
+    let in_chain: Vec<bool> = rejected.iter().map(|r| r["in_chain"] == "true").collect();
+    assert_eq!(in_chain, [true, true, true, false]);
+
+    // A second demo into the same directory is refused, and changes nothing.
+    let before = ids(&dir);
+    let out = tallinn()
+        .args(["demo", "--seed", "9", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "demo over an existing ledger");
+    common::assert_one_line(&String::from_utf8_lossy(&out.stderr), &[]);
+    assert_eq!(ids(&dir), before);
+}
