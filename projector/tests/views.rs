@@ -744,3 +744,44 @@ fn duplicate_delivery_does_not_change_the_digest() {
     );
     assert_eq!(digest_hex(&m), d);
 }
+
+/// `schemas/REPORTS.md` lists, under `#### TABLE`, exactly the keys each table has.
+#[test]
+fn reports_md_documents_every_key() {
+    let doc = include_str!("../../schemas/REPORTS.md");
+    let mut documented: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(t) = line.strip_prefix("#### ") {
+            current = Some(t.trim().to_string());
+            documented.insert(t.trim().to_string(), Vec::new());
+        } else if line.starts_with("## ") {
+            current = None;
+        } else if let (Some(t), Some(row)) = (&current, line.strip_prefix("| ")) {
+            let key = row.split(" |").next().unwrap().trim();
+            if key != "key" && key != "---" {
+                documented.get_mut(t).unwrap().push(key.to_string());
+            }
+        }
+    }
+    let model = project(&scenario().world.log);
+    let mut seen = 0;
+    for view in View::ALL {
+        for table in build(&model, view, &params("2024-06-15")) {
+            let keys: Vec<String> = table.columns.iter().map(|c| c.key.to_string()).collect();
+            assert_eq!(
+                documented.get(table.title),
+                Some(&keys),
+                "schemas/REPORTS.md, table {} of view {}",
+                table.title,
+                view.name()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(
+        seen,
+        documented.len(),
+        "REPORTS.md documents a table no view has"
+    );
+}
