@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::body::{check_tranches, Body, CancelScope, ChangeFields, FieldError};
-use crate::calendar::Timestamp;
+use crate::calendar::{Date, Timestamp};
 use crate::envelope::FORMAT_VERSION;
 use crate::event::Event;
 use crate::ids::{EventId, ItemId, MemberId};
@@ -519,8 +519,8 @@ fn check_body(state: &State, event: &Event) -> Result<(), Rejection> {
             }
             Ok(())
         }
-        Body::Amended(ch) => check_change(state, producer, &ch.target, &ch.fields, false),
-        Body::Corrected(ch) => check_change(state, producer, &ch.target, &ch.fields, true),
+        Body::Amended(ch) => check_change(state, producer, &ch.target, &ch.fields, false, today),
+        Body::Corrected(ch) => check_change(state, producer, &ch.target, &ch.fields, true, today),
         Body::Cancelled(x) => {
             let item = owned_item(state, producer, &x.target)?;
             match (item, x.scope) {
@@ -589,6 +589,7 @@ fn check_change(
     target: &ItemId,
     f: &ChangeFields,
     correction: bool,
+    today: Date,
 ) -> Result<(), Rejection> {
     let item = owned_item(state, producer, target)?;
     let only = |allowed: &[&str]| -> Result<(), Rejection> {
@@ -655,6 +656,31 @@ fn check_change(
             if quantity < c.delivered_quantity || amount < c.delivered_amount {
                 return violation("the new quantity or value is below what is already delivered");
             }
+            if let Some(Item::Offer(o)) = c.offer.as_ref().and_then(|id| state.items.get(id)) {
+                let eur = f.value.as_ref().map_or(c.eur_minor, |v| v.eur_minor);
+                let others_q = o.committed_quantity.saturating_sub(c.quantity);
+                let others_eur = o.committed_eur.saturating_sub(c.eur_minor);
+                if o.unit == c.unit && others_q.saturating_add(quantity) > o.quantity {
+                    return violation(format!(
+                        "commitments on offer {} would reach {} {}, more than the {} offered",
+                        c.offer
+                            .as_ref()
+                            .map(|id| id.to_string())
+                            .unwrap_or_default(),
+                        others_q.saturating_add(quantity),
+                        o.unit,
+                        o.quantity
+                    ));
+                }
+                if others_eur.saturating_add(eur) > o.eur_minor {
+                    return violation(format!(
+                        "commitments on offer {} would reach EUR {} cents, more than the {} offered",
+                        c.offer.as_ref().map(|id| id.to_string()).unwrap_or_default(),
+                        others_eur.saturating_add(eur),
+                        o.eur_minor
+                    ));
+                }
+            }
             let tranches = f.tranches.as_ref().unwrap_or(&c.tranches);
             if f.quantity.is_some() || f.value.is_some() || f.tranches.is_some() {
                 check_tranches("commitment", tranches, quantity, amount)
@@ -687,6 +713,11 @@ fn check_change(
             {
                 return violation("the corrected delivery would exceed the commitment");
             }
+            if let Some(day) = f.date.filter(|day| *day > today) {
+                return violation(format!(
+                    "fields.date {day} (delivered_on) is after the event was recorded"
+                ));
+            }
             if let Some(Item::Receipt(r)) = d.receipt.as_ref().and_then(|id| state.items.get(id)) {
                 if r.quantity_accepted > quantity {
                     return violation(
@@ -709,6 +740,14 @@ fn check_change(
                     "quantity accepted above the {} delivered",
                     d.quantity
                 ));
+            }
+            if let Some(day) = f.date {
+                if day < d.delivered_on || day > today {
+                    return violation(format!(
+                        "fields.date {day} (received_on) must be between the delivery ({}) and the day the event was recorded",
+                        d.delivered_on
+                    ));
+                }
             }
             Ok(())
         }

@@ -347,12 +347,42 @@ impl State {
                 );
             }
             Body::Amended(ch) | Body::Corrected(ch) => self.change(&ch.target, &ch.fields),
-            Body::Cancelled(x) => match self.items.get_mut(&x.target) {
-                Some(Item::Need(n)) => n.cancelled = true,
-                Some(Item::Offer(o)) => o.cancelled = true,
-                Some(Item::Commitment(c)) => c.cancelled = Some(x.scope),
-                _ => {}
-            },
+            Body::Cancelled(x) => {
+                // What a cancelled commitment gives back to its offer: the part not delivered.
+                let mut released: Option<(ItemId, String, u64, u64)> = None;
+                match self.items.get_mut(&x.target) {
+                    Some(Item::Need(n)) => n.cancelled = true,
+                    Some(Item::Offer(o)) => o.cancelled = true,
+                    Some(Item::Commitment(c)) => {
+                        c.cancelled = Some(x.scope);
+                        let delivered_eur = if c.amount_minor == 0 {
+                            0
+                        } else {
+                            (c.eur_minor as u128 * c.delivered_amount.min(c.amount_minor) as u128
+                                / c.amount_minor as u128) as u64
+                        };
+                        let (q, eur) = match x.scope {
+                            CancelScope::Whole => (c.quantity, c.eur_minor),
+                            CancelScope::RemainingBalance => (
+                                c.quantity.saturating_sub(c.delivered_quantity),
+                                c.eur_minor.saturating_sub(delivered_eur),
+                            ),
+                        };
+                        if let Some(offer) = &c.offer {
+                            released = Some((offer.clone(), c.unit.clone(), q, eur));
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some((offer, unit, q, eur)) = released {
+                    if let Some(Item::Offer(o)) = self.items.get_mut(&offer) {
+                        if o.unit == unit {
+                            o.committed_quantity = o.committed_quantity.saturating_sub(q);
+                        }
+                        o.committed_eur = o.committed_eur.saturating_sub(eur);
+                    }
+                }
+            }
         }
     }
 

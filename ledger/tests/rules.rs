@@ -2062,7 +2062,6 @@ fn huge_delivery_correction_is_rejected_not_overflowed() {
 }
 
 #[test]
-#[ignore = "bug: amending a commitment is not checked against its offer: committed can exceed offered"]
 fn commitment_amendment_cannot_exceed_its_offer() {
     let mut w = World::with_commitment(); // offer 10 / EUR 10,000, fully committed
     let r = w.reject(
@@ -2080,6 +2079,35 @@ fn commitment_amendment_cannot_exceed_its_offer() {
     let o = w.offer_state(O1);
     assert!(o.committed_quantity <= o.quantity);
     assert!(o.committed_eur <= o.eur_minor);
+    // Down, then back up to the offer's size: both within the offer.
+    for (q, cents) in [(8, 800_000), (10, 1_000_000)] {
+        w.accept(
+            EE,
+            amend(
+                C1,
+                ChangeFields {
+                    quantity: Some(q),
+                    value: Some(eur(cents)),
+                    ..fields()
+                },
+            ),
+        );
+        assert_eq!(w.offer_state(O1).committed_quantity, q);
+        assert_eq!(w.offer_state(O1).committed_eur, cents);
+    }
+    // One cent more than offered is refused.
+    let r = w.reject(
+        EE,
+        amend(
+            C1,
+            ChangeFields {
+                value: Some(eur(1_000_001)),
+                ..fields()
+            },
+        ),
+    );
+    assert_violation(&r, "EUR 1000001 cents, more than the 1000000 offered");
+    w.assert_replay_matches();
 }
 
 #[test]
@@ -2145,4 +2173,105 @@ fn genesis_members_have_distinct_keys() {
         r,
         Rejection::Violation(_) | Rejection::InvalidField(_)
     ));
+}
+
+#[test]
+fn cancelling_a_commitment_gives_the_undelivered_part_back_to_its_offer() {
+    // Whole: the offer can be committed in full again.
+    let mut w = World::with_commitment(); // offer 10 / EUR 10,000, fully committed
+    let r = w.reject(
+        EE,
+        Body::CommitmentMade(commitment("EE-MFA/C-2", Some(O1), &[], SSSCIP, 1, 100_000)),
+    );
+    assert_violation(&r, "more than");
+    w.accept(EE, cancel(C1, CancelScope::Whole));
+    assert_eq!(w.offer_state(O1).committed_quantity, 0);
+    assert_eq!(w.offer_state(O1).committed_eur, 0);
+    w.accept(
+        EE,
+        Body::CommitmentMade(commitment(
+            "EE-MFA/C-2",
+            Some(O1),
+            &[],
+            SSSCIP,
+            10,
+            1_000_000,
+        )),
+    );
+
+    // Remaining balance: 4 of 10 delivered, 6 (EUR 6,000) released.
+    let today = w.today();
+    w.accept(
+        EE,
+        Body::DeliveryRecorded(delivery("EE-MFA/D-2", "EE-MFA/C-2", 4, 400_000, today)),
+    );
+    w.accept(EE, cancel("EE-MFA/C-2", CancelScope::RemainingBalance));
+    assert_eq!(w.offer_state(O1).committed_quantity, 4);
+    assert_eq!(w.offer_state(O1).committed_eur, 400_000);
+    let r = w.reject(
+        EE,
+        Body::CommitmentMade(commitment("EE-MFA/C-3", Some(O1), &[], SSSCIP, 7, 600_000)),
+    );
+    assert_violation(&r, "11 terminals, more than the 10 offered");
+    w.accept(
+        EE,
+        Body::CommitmentMade(commitment("EE-MFA/C-3", Some(O1), &[], SSSCIP, 6, 600_000)),
+    );
+    w.assert_replay_matches();
+}
+
+#[test]
+fn corrected_dates_keep_their_bounds() {
+    let mut w = with_delivery(); // D1 delivered today
+    let today = w.today();
+    let tomorrow = today.add_days(1);
+    let r = w.reject(
+        EE,
+        correct(
+            D1,
+            ChangeFields {
+                date: Some(tomorrow),
+                ..fields()
+            },
+        ),
+    );
+    assert_violation(&r, "after the event was recorded");
+    w.accept(
+        EE,
+        correct(
+            D1,
+            ChangeFields {
+                date: Some(today.add_days(-2)),
+                ..fields()
+            },
+        ),
+    );
+    w.accept(SSSCIP, Body::ReceiptAcknowledged(receipt(R1, D1, 4, today)));
+    for (day, why) in [
+        (today.add_days(-3), "between the delivery"),
+        (tomorrow, "between the delivery"),
+    ] {
+        let r = w.reject(
+            SSSCIP,
+            correct(
+                R1,
+                ChangeFields {
+                    date: Some(day),
+                    ..fields()
+                },
+            ),
+        );
+        assert_violation(&r, why);
+    }
+    w.accept(
+        SSSCIP,
+        correct(
+            R1,
+            ChangeFields {
+                date: Some(today.add_days(-1)),
+                ..fields()
+            },
+        ),
+    );
+    w.assert_replay_matches();
 }
