@@ -193,9 +193,14 @@ impl State {
         self.members.get(member).and_then(|m| m.active_key)
     }
 
-    /// The member's chain (empty if it has none yet).
-    pub fn chain(&self, member: &MemberId) -> Chain {
-        self.chains.get(member).cloned().unwrap_or_default()
+    /// The member's chain (empty if it has none yet). Borrowed: a chain holds
+    /// every id of the member's events, so copying it per event would be quadratic.
+    pub fn chain(&self, member: &MemberId) -> &Chain {
+        static EMPTY: Chain = Chain {
+            ids: Vec::new(),
+            last_recorded: Timestamp(0),
+        };
+        self.chains.get(member).unwrap_or(&EMPTY)
     }
 
     /// `(seq, id)` of the member's chain head; `(0, zero)` before its first event.

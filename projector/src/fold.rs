@@ -6,7 +6,7 @@
 //! under the key the rules will expect. A run is batch-verified in chunks (in
 //! parallel); a failing chunk is re-checked one by one to pin down the forgery.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ed25519_dalek::VerifyingKey;
 use ledger::body::Body;
@@ -40,6 +40,64 @@ fn changes_keys(body: &Body) -> bool {
     )
 }
 
+/// The active verifying key of every member, as the rules state holds them at
+/// one moment. Verdicts computed under a snapshot are used only while the state
+/// still has exactly these keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Keys(BTreeMap<MemberId, [u8; 32]>);
+
+impl Keys {
+    /// The active keys in `state`.
+    pub fn of(state: &State) -> Keys {
+        Keys(
+            state
+                .members
+                .iter()
+                .filter_map(|(id, m)| Some((id.clone(), m.active_key?.0)))
+                .collect(),
+        )
+    }
+}
+
+/// A batch decoded and (up to its first key-changing event) batch-verified
+/// against a [`Keys`] snapshot: the CPU-heavy part of folding, which can run on
+/// other cores while the previous batch is judged.
+#[derive(Debug)]
+pub struct Prepared {
+    first: u64,
+    keys: Keys,
+    decoded: Vec<Result<Event, String>>,
+    /// Verdicts for the first run (events before and including the first key-changing one).
+    verified: Vec<bool>,
+}
+
+fn run_end(decoded: &[Result<Event, String>], start: usize) -> usize {
+    let mut end = start;
+    while end < decoded.len() {
+        end += 1;
+        if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
+            break;
+        }
+    }
+    end
+}
+
+/// Decodes `entries` and batch-verifies their first run under `keys`. Pure.
+pub fn prepare(keys: &Keys, entries: &[Entry]) -> Prepared {
+    let decoded: Vec<Result<Event, String>> = entries
+        .par_iter()
+        .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
+        .collect();
+    let end = run_end(&decoded, 0);
+    let verified = verify_run(keys, &decoded[..end]);
+    Prepared {
+        first: entries.first().map_or(0, |e| e.position),
+        keys: keys.clone(),
+        decoded,
+        verified,
+    }
+}
+
 /// Judges and folds `entries` (in log order) into `state` and `model`. Entries
 /// at or before `model.position` were folded already and are skipped, so a
 /// batch delivered twice (a consumer redelivery, a retried read) counts once;
@@ -47,21 +105,41 @@ fn changes_keys(body: &Body) -> bool {
 pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {
     let fresh = entries.partition_point(|e| e.position <= model.position);
     let entries = &entries[fresh..];
-    let decoded: Vec<Result<Event, String>> = entries
-        .par_iter()
-        .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
-        .collect();
-    let mut start = 0;
+    let prepared = prepare(&Keys::of(state), entries);
+    fold_prepared(state, model, entries, prepared, filter);
+}
+
+/// Judges and folds `entries`, prepared by [`prepare`] (possibly under older
+/// keys: the first run's verdicts are used only if the keys are still the same,
+/// otherwise it is verified again). Entries at or before `model.position` are skipped.
+pub fn fold_prepared(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    prepared: Prepared,
+    filter: Filter,
+) {
+    assert_eq!(
+        prepared.first,
+        entries.first().map_or(0, |e| e.position),
+        "prepared for another batch"
+    );
+    let Prepared {
+        keys,
+        decoded,
+        verified: first_run,
+        ..
+    } = prepared;
+    let skip = entries.partition_point(|e| e.position <= model.position);
+    let mut first_run = Some(first_run).filter(|_| keys == Keys::of(state) && skip == 0);
+    let mut start = skip;
     while start < entries.len() {
         // The run ends after the first key-changing event.
-        let mut end = start;
-        while end < entries.len() {
-            end += 1;
-            if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
-                break;
-            }
-        }
-        let verified = verify_run(state, &decoded[start..end]);
+        let end = run_end(&decoded, start);
+        let verified = match first_run.take() {
+            Some(v) if start == 0 => v,
+            _ => verify_run(&Keys::of(state), &decoded[start..end]),
+        };
         for i in start..end {
             let entry = &entries[i];
             match &decoded[i] {
@@ -92,20 +170,20 @@ pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], fil
 
 /// For each event of a run: whether its signature verified under its producer's
 /// current active key. `false` leaves the check (and its verdict) to the rules.
-fn verify_run(state: &State, run: &[Result<Event, String>]) -> Vec<bool> {
+fn verify_run(keys: &Keys, run: &[Result<Event, String>]) -> Vec<bool> {
     // Decompressing a key costs a square root, about a third of a batch
     // verification per signature: do it once per producer, not once per event.
-    let mut keys: HashMap<&MemberId, Option<VerifyingKey>> = HashMap::new();
+    let mut cache: HashMap<&MemberId, Option<VerifyingKey>> = HashMap::new();
     let keyed: Vec<(usize, &Event, VerifyingKey)> = run
         .iter()
         .enumerate()
         .filter_map(|(i, ev)| {
             let ev = ev.as_ref().ok()?;
             let producer = &ev.envelope().producer;
-            let key = *keys.entry(producer).or_insert_with(|| {
-                state
-                    .active_key(producer)
-                    .and_then(|k| k.verifying_key().ok())
+            let key = *cache.entry(producer).or_insert_with(|| {
+                keys.0
+                    .get(producer)
+                    .and_then(|k| ledger::keys::PublicKey(*k).verifying_key().ok())
             });
             Some((i, ev, key?))
         })

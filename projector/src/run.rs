@@ -8,7 +8,7 @@ use ledger::calendar::Timestamp;
 use ledger::log::{Log, LogError};
 use ledger::state::State;
 
-use crate::fold::{fold_entries, Filter};
+use crate::fold::{fold_entries, fold_prepared, prepare, Filter, Keys};
 use crate::model::Model;
 use crate::store::{ProjectorStore, StoreError};
 
@@ -93,11 +93,22 @@ impl Projector {
         let target = log.len().await?;
         let start = Instant::now();
         let first = self.position;
+        // Pipelined: while one batch is judged (serial: rules and model), the next
+        // is decoded and batch-verified on the other cores, under the keys the
+        // state had before; `fold_prepared` re-verifies if a key changed meanwhile.
+        let mut entries = log.read(self.position + 1, READ_BATCH).await?;
+        let mut prepared = prepare(&Keys::of(&self.state), &entries);
         loop {
-            let entries = log.read(self.position + 1, READ_BATCH).await?;
             let Some(last) = entries.last() else { break };
             let last = last.position;
-            fold_entries(&mut self.state, &mut self.model, &entries, Filter::All);
+            let next = log.read(last + 1, READ_BATCH).await?;
+            let keys = Keys::of(&self.state);
+            let (state, model) = (&mut self.state, &mut self.model);
+            let (next_prepared, ()) = rayon::join(
+                || prepare(&keys, &next),
+                || fold_prepared(state, model, &entries, prepared, Filter::All),
+            );
+            (entries, prepared) = (next, next_prepared);
             self.position = last;
             if self.position - self.saved >= self.save_every {
                 self.save()?;
