@@ -98,8 +98,7 @@ impl Projector {
         // state had before; `fold_prepared` re-verifies if a key changed meanwhile.
         let mut entries = log.read(self.position + 1, READ_BATCH).await?;
         let mut prepared = prepare(&Keys::of(&self.state), &entries);
-        loop {
-            let Some(last) = entries.last() else { break };
+        while let Some(last) = entries.last() {
             let last = last.position;
             let next = log.read(last + 1, READ_BATCH).await?;
             let keys = Keys::of(&self.state);
