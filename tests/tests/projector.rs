@@ -237,12 +237,12 @@ fn report_as_of_shows_the_earlier_figures() {
             Tranche {
                 expected: "2026-03-15".parse().unwrap(),
                 quantity: 60,
-                amount_minor: 90_000_00,
+                amount_minor: 9_000_000,
             },
             Tranche {
                 expected: "2026-05-15".parse().unwrap(),
                 quantity: 40,
-                amount_minor: 60_000_00,
+                amount_minor: 6_000_000,
             },
         ],
     });
