@@ -105,7 +105,7 @@ pub enum ProjectorCommand {
 /// Projector options.
 #[derive(Debug, Args)]
 pub struct ProjectorArgs {
-    /// Save a snapshot at least every N events.
+    /// Save a snapshot after at least N events (and at least a quarter of the position).
     #[arg(long, default_value_t = 50_000)]
     pub save_every: u64,
 }
