@@ -10,6 +10,7 @@
 //! - [`merkle`], [`checkpoint`], [`witness`]: the RFC 6962 log tree, C2SP
 //!   signed checkpoints and cosignatures, what a witness checks;
 //! - [`bundle`]: the offline audit bundle (JSON), decoded with size limits;
+//! - [`tlog_proof`]: offline inclusion proofs (C2SP tlog-proof);
 //! - [`event`]: the signed message, signatures, event ids;
 //! - [`state`], [`rules`]: the ledger state and the one rules function.
 //!
@@ -41,4 +42,5 @@ pub mod replay;
 pub mod rules;
 pub mod state;
 pub mod store;
+pub mod tlog_proof;
 pub mod witness;

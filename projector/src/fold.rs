@@ -11,7 +11,7 @@ use ledger::body::Body;
 use ledger::calendar::Timestamp;
 use ledger::event::{verify_batch, Event};
 use ledger::log::Entry;
-use ledger::rules::{evaluate, SignatureCheck};
+use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
 use rayon::prelude::*;
 
@@ -37,8 +37,26 @@ fn changes_keys(body: &Body) -> bool {
     )
 }
 
+/// What [`fold_entries_observed`] reports for one entry: the entry, its decoded
+/// event (or why it is malformed), its verdict, and the rules state *before*
+/// the event was applied.
+pub type Observer<'a> =
+    dyn FnMut(&Entry, Result<&Event, &str>, Option<&Outcome>, &State) + 'a;
+
 /// Judges and folds `entries` (in log order) into `state` and `model`.
 pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {
+    fold_entries_observed(state, model, entries, filter, &mut |_, _, _, _| {});
+}
+
+/// [`fold_entries`], calling `observe` for every entry in log order (the
+/// auditor uses it to report each verdict without a second rules pass).
+pub fn fold_entries_observed(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
     let decoded: Vec<Result<Event, String>> = entries
         .par_iter()
         .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
@@ -57,7 +75,10 @@ pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], fil
         for i in start..end {
             let entry = &entries[i];
             match &decoded[i] {
-                Err(reason) => model.fold_malformed(entry.position, reason.clone()),
+                Err(reason) => {
+                    observe(entry, Err(reason), None, state);
+                    model.fold_malformed(entry.position, reason.clone());
+                }
                 Ok(ev) => {
                     let check = if verified[i - start] {
                         SignatureCheck::AlreadyVerified
@@ -65,6 +86,7 @@ pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], fil
                         SignatureCheck::Verify
                     };
                     let outcome = evaluate(state, ev, entry.appended_at, check);
+                    observe(entry, Ok(ev), Some(&outcome), state);
                     state.apply(ev, &outcome);
                     let include = match filter {
                         Filter::All => true,
