@@ -177,6 +177,65 @@ pub fn verify_evidence(ev: &Evidence) -> Result<EvidenceVerdict, EvidenceError> 
     }
 }
 
+/// Two validly signed events by one member with the same `seq`: a portable
+/// proof of a fork in that member's chain. Anyone holding the member's
+/// verifier key can check it ([`verify_fork`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberFork {
+    /// Always `member_fork`.
+    pub kind: String,
+    /// The member's verifier key (vkey) both events verify under.
+    pub vkey: String,
+    /// The two events' leaf bytes (`envelope || signature`), hex.
+    pub events: [String; 2],
+}
+
+/// The kind string of [`MemberFork`].
+pub const FORK_KIND: &str = "member_fork";
+
+/// What a checked [`MemberFork`] shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fork {
+    /// The member.
+    pub member: String,
+    /// The `seq` signed twice.
+    pub seq: u64,
+    /// The two event ids.
+    pub ids: [Digest; 2],
+}
+
+/// Checks a fork proof: both events decode, have the same producer and `seq`,
+/// differ, and verify (strictly) under `vkey`, whose name is the producer.
+pub fn verify_fork(fork: &MemberFork) -> Result<Fork, String> {
+    if fork.kind != FORK_KIND {
+        return Err(format!("kind {:?} is not {FORK_KIND:?}", fork.kind));
+    }
+    let (name, key) = crate::keys::parse_vkey(&fork.vkey).map_err(|e| format!("vkey: {e}"))?;
+    let mut events = Vec::new();
+    for (i, hex_leaf) in fork.events.iter().enumerate() {
+        let bytes = hex::decode(hex_leaf).map_err(|_| format!("events[{i}]: not hex"))?;
+        let ev = crate::event::Event::from_bytes(&bytes).map_err(|e| format!("events[{i}]: {e}"))?;
+        ev.verify(&key)
+            .map_err(|e| format!("events[{i}]: {e}"))?;
+        if ev.envelope().producer.as_str() != name {
+            return Err(format!("events[{i}] is produced by {}, not {name}", ev.envelope().producer));
+        }
+        events.push(ev);
+    }
+    let (a, b) = (&events[0], &events[1]);
+    if a.envelope().seq != b.envelope().seq {
+        return Err("the two events have different seq: no fork".into());
+    }
+    if a.id() == b.id() {
+        return Err("the two events are the same event: no fork".into());
+    }
+    Ok(Fork {
+        member: name,
+        seq: a.envelope().seq,
+        ids: [a.id(), b.id()],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,21 @@ pub struct Report {
     pub problems: Vec<Finding>,
     /// Notes: worth knowing, not failures.
     pub notes: Vec<Finding>,
+    /// Member forks found: the material of portable equivocation proofs.
+    pub forks: Vec<ForkFound>,
+}
+
+/// Two validly signed events of one member with one `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForkFound {
+    /// The member.
+    pub member: String,
+    /// The member's key both verified under (vkey).
+    pub vkey: String,
+    /// Position of the event in the chain.
+    pub first: u64,
+    /// Position of the conflicting event.
+    pub second: u64,
 }
 
 impl Report {
@@ -317,6 +332,7 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut model = Model::new();
     let (mut sigs, mut links, mut accepted, mut by_rules) = (0u64, 0u64, 0u64, 0u64);
     let mut first_seen: HashMap<Digest, u64> = HashMap::new();
+    let mut forks = Vec::new();
     keys_at.insert(0, Keys::default());
     let mut lo = 0usize;
     for &b in &bounds {
@@ -364,6 +380,17 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     ));
                 }
                 Some(Outcome::Rejected(r)) => {
+                    if let Rejection::Equivocation { existing, producer, .. } = r {
+                        let key = state.active_key(producer);
+                        if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
+                            forks.push(ForkFound {
+                                member: producer.to_string(),
+                                vkey: key.vkey(producer.as_str()),
+                                first,
+                                second: pos,
+                            });
+                        }
+                    }
                     if signature_checked(r) {
                         sigs += 1;
                     }
@@ -505,6 +532,7 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
         digest: crate::digest::digest_hex(&model),
         problems,
         notes,
+        forks,
     }
 }
 
