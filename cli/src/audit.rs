@@ -179,11 +179,7 @@ pub fn print_report(r: &Report, json: bool) -> Result<()> {
     writeln!(
         out,
         "\n{}",
-        if r.ok() {
-            "AUDIT OK"
-        } else {
-            "AUDIT FAILED"
-        }
+        if r.ok() { "AUDIT OK" } else { "AUDIT FAILED" }
     )?;
     Ok(())
 }
@@ -250,9 +246,9 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
                 .parse()
                 .map_err(|e| anyhow!("EVENT_ID {event_id:?}: {e}"))?;
             let store = open_store(dir)?;
-            let note = checkpoint_store(&store)?
-                .latest()?
-                .ok_or_else(|| anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`"))?;
+            let note = checkpoint_store(&store)?.latest()?.ok_or_else(|| {
+                anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+            })?;
             let cp = Checkpoint::parse_body(&note.text)?;
             let tree = full_tree(&store).await?;
             let index = tree
@@ -286,7 +282,8 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
             if meta.len() > MAX_PROOF_BYTES as u64 {
                 bail!("{}: larger than 256 KiB", file.display());
             }
-            let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
             let proof = TlogProof::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             let logs = log_verifiers(&policy.log_keys)?
                 .ok_or_else(|| anyhow!("--log-key: required to check a proof offline"))?;
@@ -365,20 +362,21 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
             if meta.len() > 1 << 20 {
                 bail!("{}: larger than 1 MiB", file.display());
             }
-            let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
             let value: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             if value["kind"] == FORK_KIND {
-                let fork: MemberFork =
-                    serde_json::from_value(value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                let fork: MemberFork = serde_json::from_value(value)
+                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
                 let f = verify_fork(&fork).map_err(|e| anyhow!("not a proof of a fork: {e}"))?;
                 println!(
                     "proven: {} signed two different events with seq {}: {} and {}",
                     f.member, f.seq, f.ids[0], f.ids[1]
                 );
             } else {
-                let ev: Evidence =
-                    serde_json::from_value(value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                let ev: Evidence = serde_json::from_value(value)
+                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
                 match verify_evidence(&ev).map_err(|e| anyhow!("not evidence of a fork: {e}"))? {
                     ledger::witness::EvidenceVerdict::SameSizeFork { size } => println!(
                         "proven: the log signed two different trees of size {size}"

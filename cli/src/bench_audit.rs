@@ -17,7 +17,10 @@ use crate::context::{log_dir, OPEN_WAIT};
 /// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
 pub async fn audit(events: u64) -> Result<()> {
     let dir = tempfile_dir()?;
-    println!("generating a {events}-event demo ledger in {} ...", dir.display());
+    println!(
+        "generating a {events}-event demo ledger in {} ...",
+        dir.display()
+    );
     let t = Instant::now();
     let played = crate::demo::play(&dir, 42, events)?;
     println!(
@@ -30,7 +33,8 @@ pub async fn audit(events: u64) -> Result<()> {
     let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&e.bytes)).collect();
     let tree = MerkleTree::from_leaves(&leaves);
     let coordinator = crate::demo::demo_signer(42, crate::demo::COORDINATOR);
-    let note = Checkpoint::new(crate::demo::ORIGIN, tree.size(), tree.root())?.sign(&coordinator)?;
+    let note =
+        Checkpoint::new(crate::demo::ORIGIN, tree.size(), tree.root())?.sign(&coordinator)?;
     let cs = CheckpointStore::open(store.db())?;
     cs.put(tree.size(), &note)?;
     let bundle_path = dir.join("bundle.json");

@@ -195,16 +195,20 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             let cs = checkpoint_store(&l.store)?;
             let note = match note {
                 Some(p) => read_note(&p)?,
-                None => cs
-                    .latest()?
-                    .ok_or_else(|| anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`"))?,
+                None => cs.latest()?.ok_or_else(|| {
+                    anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+                })?,
             };
             let logs = coordinator_verifiers(&l.state);
             let log = log_signer(&note, &logs)?.clone();
             let cp = Checkpoint::parse_body(&note.text)?;
             let tree = full_tree(&l.store).await?;
             if cp.size > tree.size() {
-                bail!("checkpoint of size {} is beyond the log's {} events", cp.size, tree.size());
+                bail!(
+                    "checkpoint of size {} is beyond the log's {} events",
+                    cp.size,
+                    tree.size()
+                );
             }
             let old = cs.witness_last(me.as_str())?;
             let old_cp = old
@@ -259,8 +263,10 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
                 Some(path) => read_note(path)?,
                 None => cs.latest()?.ok_or_else(|| anyhow!("no checkpoint yet"))?,
             };
-            let logs = log_verifiers(&p.log_keys)?.unwrap_or_else(|| coordinator_verifiers(&l.state));
-            let witnesses = witness_keys(&p.witnesses)?.unwrap_or_else(|| member_witnesses(&l.state));
+            let logs =
+                log_verifiers(&p.log_keys)?.unwrap_or_else(|| coordinator_verifiers(&l.state));
+            let witnesses =
+                witness_keys(&p.witnesses)?.unwrap_or_else(|| member_witnesses(&l.state));
             let text = note.to_text();
             let mut last_err = None;
             for log in logs {
@@ -295,7 +301,9 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             }
             match last_err {
                 Some(e) => bail!("checkpoint does not verify: {e}"),
-                None => bail!("checkpoint does not verify: no log key (the ledger has no coordinator key)"),
+                None => bail!(
+                    "checkpoint does not verify: no log key (the ledger has no coordinator key)"
+                ),
             }
         }
         CheckpointCommand::Show => {

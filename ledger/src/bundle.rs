@@ -296,11 +296,18 @@ mod tests {
         let mut huge = sample();
         huge.events[0].envelope = "A".repeat(MAX_ENVELOPE_BYTES * 2);
         let err = huge.decode().unwrap_err();
-        assert!(err.to_string().contains("field envelope: longer than"), "{err}");
+        assert!(
+            err.to_string().contains("field envelope: longer than"),
+            "{err}"
+        );
         let mut junk = sample();
         junk.events[0].envelope = "***".into();
         let err = junk.decode().unwrap_err();
-        assert!(err.to_string().contains("field envelope: not standard base64"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("field envelope: not standard base64"),
+            "{err}"
+        );
         assert!(check_size(MAX_BUNDLE_BYTES + 1).is_err());
     }
 }

@@ -111,10 +111,7 @@ impl CheckpointStore {
 
     /// Every stored checkpoint, by increasing tree size.
     pub fn all(&self) -> Result<Vec<Note>, CheckpointStoreError> {
-        self.checkpoints
-            .iter()
-            .map(|kv| note_of(&kv?.1))
-            .collect()
+        self.checkpoints.iter().map(|kv| note_of(&kv?.1)).collect()
     }
 
     /// The last checkpoint `witness` cosigned.
@@ -135,7 +132,8 @@ impl CheckpointStore {
     /// Keeps refusal evidence; returns its sequence number (from 1).
     pub fn keep_evidence(&self, ev: &Evidence) -> Result<u64, CheckpointStoreError> {
         let n = self.evidence.len() as u64 + 1;
-        let json = serde_json::to_vec(ev).map_err(|e| CheckpointStoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_vec(ev).map_err(|e| CheckpointStoreError::Corrupt(e.to_string()))?;
         self.evidence.insert(n.to_be_bytes(), json)?;
         self.flush()?;
         Ok(n)

@@ -628,7 +628,12 @@ impl FullTree {
         if index >= size {
             return Err(ProofError::IndexOutOfRange { index, size });
         }
-        Ok(node_path(|lo, hi| self.node(lo, hi), index, index + 1, size))
+        Ok(node_path(
+            |lo, hi| self.node(lo, hi),
+            index,
+            index + 1,
+            size,
+        ))
     }
 
     /// The consistency proof from the first `size1` to the first `size2` leaves;

@@ -214,11 +214,14 @@ pub fn verify_fork(fork: &MemberFork) -> Result<Fork, String> {
     let mut events = Vec::new();
     for (i, hex_leaf) in fork.events.iter().enumerate() {
         let bytes = hex::decode(hex_leaf).map_err(|_| format!("events[{i}]: not hex"))?;
-        let ev = crate::event::Event::from_bytes(&bytes).map_err(|e| format!("events[{i}]: {e}"))?;
-        ev.verify(&key)
-            .map_err(|e| format!("events[{i}]: {e}"))?;
+        let ev =
+            crate::event::Event::from_bytes(&bytes).map_err(|e| format!("events[{i}]: {e}"))?;
+        ev.verify(&key).map_err(|e| format!("events[{i}]: {e}"))?;
         if ev.envelope().producer.as_str() != name {
-            return Err(format!("events[{i}] is produced by {}, not {name}", ev.envelope().producer));
+            return Err(format!(
+                "events[{i}] is produced by {}, not {name}",
+                ev.envelope().producer
+            ));
         }
         events.push(ev);
     }

@@ -57,10 +57,21 @@ fn roots_and_inclusion_proofs_agree_with_ct_merkle() {
         for idx in 0..size {
             let ours = inclusion_proof(&hashes, idx as u64, size as u64).unwrap();
             let theirs = t.prove_inclusion(idx);
-            assert_eq!(theirs.as_bytes(), flat(&ours).as_slice(), "path {idx} of {size}");
+            assert_eq!(
+                theirs.as_bytes(),
+                flat(&ours).as_slice(),
+                "path {idx} of {size}"
+            );
             // Each verifier accepts the other's proof.
             let theirs_as_ours = digests(theirs.as_bytes());
-            verify_inclusion(&hashes[idx], idx as u64, size as u64, &theirs_as_ours, &root).unwrap();
+            verify_inclusion(
+                &hashes[idx],
+                idx as u64,
+                size as u64,
+                &theirs_as_ours,
+                &root,
+            )
+            .unwrap();
             let ours_as_theirs = InclusionProof::<Sha256>::from_bytes(flat(&ours));
             ct_root_hash
                 .verify_inclusion(&all[idx], idx as u64, &ours_as_theirs)
@@ -71,7 +82,10 @@ fn roots_and_inclusion_proofs_agree_with_ct_merkle() {
                 assert!(ct_root_hash
                     .verify_inclusion(other, idx as u64, &ours_as_theirs)
                     .is_err());
-                assert!(verify_inclusion(&leaf_hash(other), idx as u64, size as u64, &ours, &root).is_err());
+                assert!(
+                    verify_inclusion(&leaf_hash(other), idx as u64, size as u64, &ours, &root)
+                        .is_err()
+                );
             }
         }
     }

@@ -155,7 +155,13 @@ impl AuditInput {
     }
 }
 
-fn event_finding(position: u64, id: Digest, member: Option<String>, code: &str, reason: String) -> Finding {
+fn event_finding(
+    position: u64,
+    id: Digest,
+    member: Option<String>,
+    code: &str,
+    reason: String,
+) -> Finding {
     Finding {
         position: Some(position),
         checkpoint: None,
@@ -337,7 +343,10 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut lo = 0usize;
     for &b in &bounds {
         let hi = b as usize;
-        let mut observe = |entry: &Entry, ev: Result<&Event, &str>, outcome: Option<&Outcome>, state: &State| {
+        let mut observe = |entry: &Entry,
+                           ev: Result<&Event, &str>,
+                           outcome: Option<&Outcome>,
+                           state: &State| {
             let pos = entry.position;
             let i = (pos - 1) as usize;
             let id = ids[i];
@@ -380,7 +389,10 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     ));
                 }
                 Some(Outcome::Rejected(r)) => {
-                    if let Rejection::Equivocation { existing, producer, .. } = r {
+                    if let Rejection::Equivocation {
+                        existing, producer, ..
+                    } = r
+                    {
                         let key = state.active_key(producer);
                         if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
                             forks.push(ForkFound {
@@ -407,7 +419,13 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
             }
             first_seen.entry(id).or_insert(pos);
         };
-        fold_entries_observed(&mut state, &mut model, &entries[lo..hi], Filter::All, &mut observe);
+        fold_entries_observed(
+            &mut state,
+            &mut model,
+            &entries[lo..hi],
+            Filter::All,
+            &mut observe,
+        );
         keys_at.insert(b, keys_of(&state));
         lo = hi;
     }
@@ -421,11 +439,17 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     for (note, cp) in &cps {
         let before = problems.len();
         let size = cp.size;
-        let mut bad = |code: &str, reason: String| problems.push(checkpoint_finding(size, note, code, reason));
+        let mut bad = |code: &str, reason: String| {
+            problems.push(checkpoint_finding(size, note, code, reason))
+        };
         if origin.as_deref().is_some_and(|o| o != cp.origin) {
             bad(
                 "checkpoint_origin",
-                format!("origin {:?} is not the ledger's {:?}", cp.origin, origin.as_deref().unwrap_or("")),
+                format!(
+                    "origin {:?} is not the ledger's {:?}",
+                    cp.origin,
+                    origin.as_deref().unwrap_or("")
+                ),
             );
         }
         if size as usize > n {
@@ -448,7 +472,10 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     .collect();
                 bad(
                     "checkpoint_unknown_key",
-                    format!("not signed by a log key (coordinator) of this ledger; signed by {}", names.join(", ")),
+                    format!(
+                        "not signed by a log key (coordinator) of this ledger; signed by {}",
+                        names.join(", ")
+                    ),
                 );
             }
             Err(e) => bad("checkpoint_bad_signature", e.to_string()),
@@ -470,7 +497,11 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                 if keys.len() < trust.threshold {
                     bad(
                         "too_few_cosignatures",
-                        format!("{} witness cosignatures, {} required", keys.len(), trust.threshold),
+                        format!(
+                            "{} witness cosignatures, {} required",
+                            keys.len(),
+                            trust.threshold
+                        ),
                     );
                 }
             }
@@ -548,25 +579,29 @@ pub fn export(entries: &[Entry], checkpoints: Vec<String>) -> Bundle {
     let mut state = State::new();
     let mut model = Model::new();
     let mut events = Vec::with_capacity(entries.len());
-    let mut observe = |entry: &Entry, ev: Result<&Event, &str>, _: Option<&Outcome>, state: &State| {
-        let e = match ev {
-            Err(_) => Bundle::event(entry, None, None, None, None),
-            Ok(ev) => {
-                let env = ev.envelope();
-                Bundle::event(
-                    entry,
-                    expected_signer(state, ev),
-                    Some(env.producer.to_string()),
-                    Some(env.seq),
-                    serde_json::value::to_raw_value(&env.body).ok(),
-                )
-            }
+    let mut observe =
+        |entry: &Entry, ev: Result<&Event, &str>, _: Option<&Outcome>, state: &State| {
+            let e = match ev {
+                Err(_) => Bundle::event(entry, None, None, None, None),
+                Ok(ev) => {
+                    let env = ev.envelope();
+                    Bundle::event(
+                        entry,
+                        expected_signer(state, ev),
+                        Some(env.producer.to_string()),
+                        Some(env.seq),
+                        serde_json::value::to_raw_value(&env.body).ok(),
+                    )
+                }
+            };
+            events.push(e);
         };
-        events.push(e);
-    };
     fold_entries_observed(&mut state, &mut model, entries, Filter::All, &mut observe);
     let tree = ledger::merkle::MerkleTree::from_leaves(
-        &entries.iter().map(|e| leaf_hash(&e.bytes)).collect::<Vec<_>>(),
+        &entries
+            .iter()
+            .map(|e| leaf_hash(&e.bytes))
+            .collect::<Vec<_>>(),
     );
     Bundle {
         format: BUNDLE_FORMAT.into(),

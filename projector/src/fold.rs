@@ -40,8 +40,7 @@ fn changes_keys(body: &Body) -> bool {
 /// What [`fold_entries_observed`] reports for one entry: the entry, its decoded
 /// event (or why it is malformed), its verdict, and the rules state *before*
 /// the event was applied.
-pub type Observer<'a> =
-    dyn FnMut(&Entry, Result<&Event, &str>, Option<&Outcome>, &State) + 'a;
+pub type Observer<'a> = dyn FnMut(&Entry, Result<&Event, &str>, Option<&Outcome>, &State) + 'a;
 
 /// Judges and folds `entries` (in log order) into `state` and `model`.
 pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {

@@ -100,7 +100,10 @@ impl Built {
         });
         b.emit(COORD, genesis);
         for n in 1..=10 {
-            b.emit(if n % 2 == 1 { UA } else { UA2 }, need(if n % 2 == 1 { UA } else { UA2 }, n));
+            b.emit(
+                if n % 2 == 1 { UA } else { UA2 },
+                need(if n % 2 == 1 { UA } else { UA2 }, n),
+            );
         }
         b
     }
@@ -218,7 +221,12 @@ fn the_clean_bundle_passes_and_matches_a_projector() {
     // The digest is the one any projector computes over the same log.
     let mut state = State::new();
     let mut model = projector::model::Model::new();
-    projector::fold::fold_entries(&mut state, &mut model, &b.entries, projector::fold::Filter::All);
+    projector::fold::fold_entries(
+        &mut state,
+        &mut model,
+        &b.entries,
+        projector::fold::Filter::All,
+    );
     assert_eq!(r.digest, projector::digest::digest_hex(&model));
     // The live-log form (bytes only) agrees.
     let live = audit(
@@ -273,7 +281,11 @@ fn a_flipped_bit_in_a_checkpoint_root() {
     assert!(at(&r, 1).is_empty());
     assert_eq!(
         at_cp(&r, 6),
-        ["checkpoint_bad_signature", "checkpoint_root_mismatch", "checkpoint_bad_cosignature"]
+        [
+            "checkpoint_bad_signature",
+            "checkpoint_root_mismatch",
+            "checkpoint_bad_cosignature"
+        ]
     );
     // The next checkpoint still holds: only the altered one is reported.
     assert!(at_cp(&r, 11).is_empty());
@@ -286,7 +298,9 @@ fn an_event_removed_from_the_middle() {
     bundle.events.remove(6);
     let r = check(&bundle);
     assert_eq!(first(&r), (Some(7), "position"));
-    assert!(r.problems[0].reason.contains("states position 8, expected 7"));
+    assert!(r.problems[0]
+        .reason
+        .contains("states position 8, expected 7"));
     // Renumbering the positions does not help: the chain and the roots break.
     for (i, e) in bundle.events.iter_mut().enumerate() {
         e.position = i as u64 + 1;
@@ -325,7 +339,9 @@ fn an_event_re_signed_with_another_members_key() {
     let r = check(&bundle);
     assert_eq!(first(&r), (Some(8), "signer_mismatch"));
     assert_eq!(at(&r, 8), ["signer_mismatch", "bad_signature"]);
-    assert!(r.problems[1].reason.contains("UA-SSSCIP's active key (forgery)"));
+    assert!(r.problems[1]
+        .reason
+        .contains("UA-SSSCIP's active key (forgery)"));
 }
 
 #[test]
@@ -395,7 +411,10 @@ fn a_checkpoint_signed_by_an_unknown_key() {
         .to_text();
     let r = check(&bundle);
     // Signed under the coordinator's name, but not with its key; and no witness cosigned.
-    assert_eq!(at_cp(&r, 11), ["checkpoint_unknown_key", "too_few_cosignatures"]);
+    assert_eq!(
+        at_cp(&r, 11),
+        ["checkpoint_unknown_key", "too_few_cosignatures"]
+    );
     assert!(r.problems[0].reason.contains("not signed by a log key"));
     assert_eq!(r.checkpoints_verified, 1);
 }

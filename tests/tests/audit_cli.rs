@@ -69,7 +69,14 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     // Pinned keys: the coordinator's key file and one witness.
     let (cpub, eepub, uapub) = (pub_key(&fx, COORD), pub_key(&fx, EE), pub_key(&fx, UA));
     fx.ok([
-        "checkpoint", "verify", "--log-key", &cpub, "--witness", &eepub, "--threshold", "1",
+        "checkpoint",
+        "verify",
+        "--log-key",
+        &cpub,
+        "--witness",
+        &eepub,
+        "--threshold",
+        "1",
     ]);
     let err = fx.fail(["checkpoint", "verify", "--log-key", &uapub]);
     assert_one_line(&err, &["no signature from the log key UA-SSSCIP"]);
@@ -99,22 +106,39 @@ fn checkpoints_bundles_and_inclusion_proofs() {
 
     // An inclusion proof of N-2 against the latest checkpoint, checked offline.
     let proof = fx.ok(["audit", "prove", &ids[1]]);
-    assert!(proof.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{proof}");
+    assert!(
+        proof.starts_with("c2sp.org/tlog-proof@v1\nextra "),
+        "{proof}"
+    );
     assert!(proof.contains("\nindex 2\n"), "{proof}");
     let pfile = fx.path("n2.proof");
     std::fs::write(&pfile, &proof).unwrap();
     let p = pfile.to_str().unwrap();
     let ok = tallinn_offline(&[
-        "audit", "check-proof", p, "--log-key", &cpub, "--witness", &eepub, "--threshold", "1",
+        "audit",
+        "check-proof",
+        p,
+        "--log-key",
+        &cpub,
+        "--witness",
+        &eepub,
+        "--threshold",
+        "1",
     ]);
     assert!(
-        ok.starts_with(&format!("ok: event {} at position 3 is included in the checkpoint of size 4", ids[1])),
+        ok.starts_with(&format!(
+            "ok: event {} at position 3 is included in the checkpoint of size 4",
+            ids[1]
+        )),
         "{ok}"
     );
     let err = fx.fail(["audit", "check-proof", p]);
     assert_one_line(&err, &["--log-key", "required"]);
     let err = fx.fail(["audit", "check-proof", p, "--log-key", &uapub]);
-    assert_one_line(&err, &["proof does not verify", "no signature from the log key"]);
+    assert_one_line(
+        &err,
+        &["proof does not verify", "no signature from the log key"],
+    );
     std::fs::write(&pfile, proof.replacen("index 2", "index 1", 1)).unwrap();
     let err = fx.fail(["audit", "check-proof", p, "--log-key", &cpub]);
     assert_one_line(&err, &["proof does not verify", "inclusion: root mismatch"]);
@@ -126,7 +150,11 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     // A flipped signature bit in the file fails the audit, naming the event.
     let mut v: Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
     let sig = v["events"][2]["signature"].as_str().unwrap().to_string();
-    let flipped = if sig.starts_with('A') { sig.replacen('A', "B", 1) } else { format!("A{}", &sig[1..]) };
+    let flipped = if sig.starts_with('A') {
+        sig.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &sig[1..])
+    };
     v["events"][2]["signature"] = Value::String(flipped);
     let tampered = fx.path("tampered.json");
     std::fs::write(&tampered, serde_json::to_vec(&v).unwrap()).unwrap();
@@ -179,10 +207,21 @@ fn a_witness_refuses_a_forked_checkpoint_and_keeps_portable_evidence() {
         .unwrap();
     let note = fx.path("forged.note");
     std::fs::write(&note, forged.to_text()).unwrap();
-    let err = fx.fail(["checkpoint", "cosign", "--key", &ee, "--note", note.to_str().unwrap()]);
+    let err = fx.fail([
+        "checkpoint",
+        "cosign",
+        "--key",
+        &ee,
+        "--note",
+        note.to_str().unwrap(),
+    ]);
     assert_one_line(
         &err,
-        &["refused to cosign", "inconsistent checkpoints", "evidence #1 kept"],
+        &[
+            "refused to cosign",
+            "inconsistent checkpoints",
+            "evidence #1 kept",
+        ],
     );
 
     // The evidence is portable: a third party checks it with nothing but the file.
