@@ -114,6 +114,9 @@ pub struct ProjectorArgs {
     /// Save a snapshot at least every N events.
     #[arg(long, default_value_t = 50_000)]
     pub save_every: u64,
+    /// Signed checkpoints issued while projecting.
+    #[command(flatten)]
+    pub checkpoints: crate::checkpoint::IssueArgs,
 }
 
 /// `report`.

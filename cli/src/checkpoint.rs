@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use ledger::checkpoint::{cosign, Checkpoint, Note, Policy, Verifier, Witness};
 use ledger::checkpoint_store::CheckpointStore;
 use ledger::event::leaf_hash;
+use ledger::keys::Signer;
 use ledger::log::Log;
 use ledger::member::Role;
 use ledger::merkle::FullTree;
@@ -58,6 +59,84 @@ pub struct PolicyArgs {
     /// How many distinct witnesses must have cosigned.
     #[arg(long, default_value_t = 0)]
     pub threshold: usize,
+}
+
+/// Checkpoints the projector issues as it folds (`projector run|catch-up`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct IssueArgs {
+    /// Sign a checkpoint with this log operator key (a coordinator's) whenever
+    /// at least --checkpoint-every events arrived since the last one.
+    #[arg(long)]
+    pub checkpoint_key: Option<PathBuf>,
+    /// Events between issued checkpoints.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+}
+
+impl IssueArgs {
+    /// The issuer, if a key was given.
+    pub fn issuer(&self, store: &Store) -> Result<Option<Issuer>> {
+        let Some(key) = &self.checkpoint_key else {
+            return Ok(None);
+        };
+        let signer = signer(key)?;
+        let cs = checkpoint_store(store)?;
+        let last = cs.tree()?.size();
+        Ok(Some(Issuer {
+            signer,
+            every: self.checkpoint_every,
+            last,
+            cs,
+            store: store.clone(),
+        }))
+    }
+}
+
+/// Signs checkpoints every N events as a projector advances.
+pub struct Issuer {
+    signer: Signer,
+    every: u64,
+    last: u64,
+    cs: CheckpointStore,
+    store: Store,
+}
+
+impl Issuer {
+    /// Signs a checkpoint of the first `position` entries if at least `every`
+    /// arrived since the last one; `state` is the rules state after them.
+    /// Returns the size signed, if any.
+    pub fn maybe_sign(&mut self, state: &State, position: u64) -> Result<Option<u64>> {
+        if position < self.last + self.every {
+            return Ok(None);
+        }
+        let origin = state
+            .origin
+            .as_deref()
+            .ok_or_else(|| anyhow!("the ledger has no genesis yet"))?;
+        let me = self.signer.name();
+        let is_log = coordinator_verifiers(state)
+            .iter()
+            .any(|v| v.name == me && v.key == self.signer.public_key());
+        if !is_log {
+            bail!("--checkpoint-key: {me} is not a coordinator with this active key");
+        }
+        let mut tree = self.cs.tree()?;
+        while tree.size() < position {
+            let batch = self.store.read_sync(tree.size() + 1, 8192)?;
+            if batch.is_empty() {
+                break;
+            }
+            for e in batch.iter().take_while(|e| e.position <= position) {
+                tree.push(leaf_hash(&e.bytes));
+            }
+        }
+        let cp = Checkpoint::new(origin, tree.size(), tree.root())?;
+        self.cs.put(cp.size, &cp.sign(&self.signer)?)?;
+        self.cs.set_tree(&tree)?;
+        self.last = cp.size;
+        tracing::info!(size = cp.size, "checkpoint issued");
+        Ok(Some(cp.size))
+    }
 }
 
 /// A vkey given inline or as a file holding it.
@@ -157,27 +236,26 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
         CheckpointCommand::Sign { key } => {
             let signer = signer(&key)?;
             let l = Ledger::open(dir).await?;
-            let origin = l.origin()?.to_string();
+            l.origin()?;
             let me = l.producer(&signer)?;
             if !l.state.has_role(&me, Role::Coordinator) {
                 bail!("{me} does not hold the coordinator role: only a log operator signs checkpoints");
             }
-            let cs = checkpoint_store(&l.store)?;
             // Only the entries since the last checkpoint are hashed.
-            let mut tree = cs.tree()?;
-            loop {
-                let batch = l.store.read(tree.size() + 1, 8192).await?;
-                if batch.is_empty() {
-                    break;
-                }
-                for e in &batch {
-                    tree.push(leaf_hash(&e.bytes));
-                }
-            }
-            let cp = Checkpoint::new(&origin, tree.size(), tree.root())?;
-            let note = cp.sign(&signer)?;
-            let stored = cs.put(cp.size, &note)?;
-            cs.set_tree(&tree)?;
+            let mut issuer = Issuer {
+                signer,
+                every: 0,
+                last: 0,
+                cs: checkpoint_store(&l.store)?,
+                store: l.store.clone(),
+            };
+            let len = l.store.len().await?;
+            issuer.maybe_sign(&l.state, len)?;
+            let stored = issuer
+                .cs
+                .get(len)?
+                .ok_or_else(|| anyhow!("checkpoint of size {len} not stored"))?;
+            let cp = Checkpoint::parse_body(&stored.text)?;
             if json {
                 println!(
                     "{}",

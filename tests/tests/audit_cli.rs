@@ -302,3 +302,53 @@ fn a_member_fork_in_the_log_gives_a_portable_proof() {
         "{verdict}"
     );
 }
+
+#[test]
+fn the_projector_issues_checkpoints_every_n_events() {
+    let fx = Fixture::new();
+    need(&fx, "N-1");
+    let coord = fx.key_str(COORD);
+    let catch_up = |fx: &Fixture| {
+        fx.ok([
+            "projector",
+            "catch-up",
+            "--checkpoint-key",
+            &coord,
+            "--checkpoint-every",
+            "3",
+        ])
+    };
+    catch_up(&fx);
+    assert_eq!(
+        fx.ok(["checkpoint", "show"]),
+        "",
+        "2 events: fewer than 3 since none"
+    );
+    need(&fx, "N-2");
+    catch_up(&fx);
+    let shown = fx.ok(["checkpoint", "show"]);
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    assert!(shown.trim_start().starts_with("3  "), "{shown}");
+    need(&fx, "N-3");
+    catch_up(&fx);
+    assert_eq!(
+        fx.ok(["checkpoint", "show"]).lines().count(),
+        1,
+        "1 event since size 3"
+    );
+    // Only a coordinator's key issues them.
+    let err = fx.fail([
+        "projector",
+        "catch-up",
+        "--checkpoint-key",
+        &fx.key_str(UA),
+        "--checkpoint-every",
+        "1",
+    ]);
+    assert_one_line(
+        &err,
+        &["--checkpoint-key", "UA-SSSCIP is not a coordinator"],
+    );
+    let out = fx.ok(["audit", "verify"]);
+    assert!(out.contains("checkpoints verified      1 of 1"), "{out}");
+}
