@@ -5,11 +5,17 @@
 //! (genesis, admission, rotation, revocation), so every event in a run is checked
 //! under the key the rules will expect. A run is batch-verified in chunks (in
 //! parallel); a failing chunk is re-checked one by one to pin down the forgery.
+//! A run is judged in steps of [`PIPELINE_STEP`] events: while one step is
+//! judged in log order on the calling thread, the next step's signatures are
+//! verified on the rayon pool, so the sequential rules overlap verification.
+
+use std::collections::HashMap;
 
 use ed25519_dalek::VerifyingKey;
 use ledger::body::Body;
 use ledger::calendar::Timestamp;
 use ledger::event::{verify_batch, Event};
+use ledger::ids::MemberId;
 use ledger::log::Entry;
 use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
@@ -70,50 +76,111 @@ pub fn fold_entries_observed(
                 break;
             }
         }
-        let verified = verify_run(state, &decoded[start..end]);
-        for i in start..end {
-            let entry = &entries[i];
-            match &decoded[i] {
-                Err(reason) => {
-                    observe(entry, Err(reason), None, state);
-                    model.fold_malformed(entry.position, reason.clone());
+        // Keys are fixed for the whole run. It is judged in steps; while one
+        // step is judged (in order, on this thread), the signatures of the next
+        // are batch-verified on the thread pool.
+        let keys = run_keys(state, &decoded[start..end]);
+        let step = |from: usize| (from, (from + PIPELINE_STEP).min(end));
+        let (mut lo, mut hi) = step(start);
+        let mut verified = verify_keyed(&decoded[lo..hi], &keys[lo - start..hi - start]);
+        loop {
+            let (next_lo, next_hi) = step(hi);
+            let mut next = None;
+            rayon::in_place_scope(|scope| {
+                if next_lo < end {
+                    let (run, keys) = (
+                        &decoded[next_lo..next_hi],
+                        &keys[next_lo - start..next_hi - start],
+                    );
+                    let slot = &mut next;
+                    scope.spawn(move |_| *slot = Some(verify_keyed(run, keys)));
                 }
-                Ok(ev) => {
-                    let check = if verified[i - start] {
-                        SignatureCheck::AlreadyVerified
-                    } else {
-                        SignatureCheck::Verify
-                    };
-                    let outcome = evaluate(state, ev, entry.appended_at, check);
-                    observe(entry, Ok(ev), Some(&outcome), state);
-                    state.apply(ev, &outcome);
-                    let include = match filter {
-                        Filter::All => true,
-                        Filter::RecordedBy(t) => ev.envelope().recorded_at <= t,
-                    };
-                    if include {
-                        model.fold(entry.position, ev, &outcome);
-                    } else {
-                        model.position = entry.position;
-                    }
+                for i in lo..hi {
+                    judge(
+                        state,
+                        model,
+                        &entries[i],
+                        &decoded[i],
+                        verified[i - lo],
+                        filter,
+                        observe,
+                    );
                 }
+            });
+            match next {
+                Some(v) => (lo, hi, verified) = (next_lo, next_hi, v),
+                None => break,
             }
         }
         start = end;
     }
 }
 
-/// For each event of a run: whether its signature verified under its producer's
-/// current active key. `false` leaves the check (and its verdict) to the rules.
-fn verify_run(state: &State, run: &[Result<Event, String>]) -> Vec<bool> {
+/// Events judged per pipeline step.
+pub const PIPELINE_STEP: usize = 1024;
+
+/// Judges and folds one entry; `verified` if its signature already verified
+/// under its producer's active key.
+fn judge(
+    state: &mut State,
+    model: &mut Model,
+    entry: &Entry,
+    decoded: &Result<Event, String>,
+    verified: bool,
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
+    match decoded {
+        Err(reason) => {
+            observe(entry, Err(reason), None, state);
+            model.fold_malformed(entry.position, reason.clone());
+        }
+        Ok(ev) => {
+            let check = if verified {
+                SignatureCheck::AlreadyVerified
+            } else {
+                SignatureCheck::Verify
+            };
+            let outcome = evaluate(state, ev, entry.appended_at, check);
+            observe(entry, Ok(ev), Some(&outcome), state);
+            state.apply(ev, &outcome);
+            let include = match filter {
+                Filter::All => true,
+                Filter::RecordedBy(t) => ev.envelope().recorded_at <= t,
+            };
+            if include {
+                model.fold(entry.position, ev, &outcome);
+            } else {
+                model.position = entry.position;
+            }
+        }
+    }
+}
+
+/// For each event of a run: its producer's active key now (decompressed once
+/// per member), if any.
+fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<VerifyingKey>> {
+    let mut cache: HashMap<&MemberId, Option<VerifyingKey>> = HashMap::new();
+    run.iter()
+        .map(|ev| {
+            let producer = &ev.as_ref().ok()?.envelope().producer;
+            *cache.entry(producer).or_insert_with(|| {
+                state
+                    .active_key(producer)
+                    .and_then(|k| k.verifying_key().ok())
+            })
+        })
+        .collect()
+}
+
+/// For each event of a run: whether its signature verified under `keys` (its
+/// producer's active key). `false` leaves the check (and its verdict) to the rules.
+fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<VerifyingKey>]) -> Vec<bool> {
     let keyed: Vec<(usize, &Event, VerifyingKey)> = run
         .iter()
+        .zip(keys)
         .enumerate()
-        .filter_map(|(i, ev)| {
-            let ev = ev.as_ref().ok()?;
-            let key = state.active_key(&ev.envelope().producer)?;
-            Some((i, ev, key.verifying_key().ok()?))
-        })
+        .filter_map(|(i, (ev, key))| Some((i, ev.as_ref().ok()?, (*key)?)))
         .collect();
     let mut ok = vec![false; run.len()];
     let results: Vec<Vec<(usize, bool)>> = keyed

@@ -502,3 +502,42 @@ fn too_few_cosignatures_fail_the_policy() {
     assert_eq!(at_cp(&r, 6), ["too_few_cosignatures"]);
     assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
 }
+
+#[test]
+fn pipelined_folding_matches_folding_one_event_at_a_time() {
+    // Long enough for several pipeline steps, with a forgery and a malformed
+    // entry past the first step boundary.
+    let mut b = Built::new();
+    for n in 11..=(2 * projector::fold::PIPELINE_STEP as u64 + 300) {
+        let who = if n % 2 == 1 { UA } else { UA2 };
+        b.emit(who, need(who, n));
+    }
+    let mut entries = b.entries.clone();
+    let k = projector::fold::PIPELINE_STEP + 77;
+    let last = entries[k].bytes.len() - 1;
+    entries[k].bytes[last] ^= 0x40;
+    entries[k + 500].bytes.truncate(30);
+    let fold = |batch: usize| {
+        let mut state = State::new();
+        let mut model = projector::model::Model::new();
+        for chunk in entries.chunks(batch) {
+            projector::fold::fold_entries(
+                &mut state,
+                &mut model,
+                chunk,
+                projector::fold::Filter::All,
+            );
+        }
+        model
+    };
+    let (whole, single) = (fold(entries.len()), fold(1));
+    assert_eq!(whole, single);
+    let codes: Vec<(u64, &str)> = whole
+        .rejected
+        .iter()
+        .map(|r| (r.position, r.code.as_str()))
+        .collect();
+    let (p, q) = (k as u64 + 1, k as u64 + 501);
+    assert_eq!(codes[..2], [(p, "bad_signature"), (p + 2, "gap")]);
+    assert!(codes.contains(&(q, "malformed")), "{codes:?}");
+}
