@@ -89,6 +89,12 @@ pub enum Command {
     /// Benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Signed checkpoints of the log (C2SP) and witness cosignatures.
+    #[command(subcommand)]
+    Checkpoint(crate::checkpoint::CheckpointCommand),
+    /// Audit: export a bundle, verify it or the live ledger, prove inclusion, equivocation proofs.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 /// Projector commands.
@@ -108,6 +114,9 @@ pub struct ProjectorArgs {
     /// Save a snapshot after at least N events (and at least a quarter of the position).
     #[arg(long, default_value_t = 50_000)]
     pub save_every: u64,
+    /// Signed checkpoints issued while projecting.
+    #[command(flatten)]
+    pub checkpoints: crate::checkpoint::IssueArgs,
 }
 
 /// `report`.
@@ -143,6 +152,12 @@ pub enum BenchCommand {
     /// Projection catch-up throughput vs the raw ed25519 batch-verify rate.
     Projection {
         /// Events in the demo ledger to project.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// Audit verify throughput (export + verify of a demo ledger) vs raw batch verification.
+    Audit {
+        /// Events in the demo ledger to audit.
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },

@@ -8,7 +8,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use crate::context::{log_dir, OPEN_WAIT};
 
 /// Raw ed25519 batch verification rate (signatures/s) on the current thread pool.
-fn raw_batch_rate(n: usize) -> f64 {
+pub(crate) fn raw_batch_rate(n: usize) -> f64 {
     let keys: Vec<SigningKey> = (0..16u8)
         .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
         .collect();
@@ -109,7 +109,7 @@ pub fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn tempfile_dir() -> Result<std::path::PathBuf> {
+pub(crate) fn tempfile_dir() -> Result<std::path::PathBuf> {
     let d = std::env::temp_dir().join(format!("tallinn-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d)?;

@@ -84,7 +84,8 @@ const RECIPIENTS: [(&str, &str); 4] = [
         "Regional power grid operator (critical infrastructure)",
     ),
 ];
-const COORDINATOR: &str = "TM-SECRETARIAT";
+/// The demo coordinator (the log operator).
+pub const COORDINATOR: &str = "TM-SECRETARIAT";
 
 /// What the demo wrote.
 pub struct Played {

@@ -2,7 +2,10 @@
 //! ledger and projector libraries, prints results. No business logic lives here.
 
 mod args;
+mod audit;
 mod bench;
+mod bench_audit;
+mod checkpoint;
 mod context;
 mod demo;
 mod flags;

@@ -392,6 +392,11 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(crate::args::BenchCommand::Projection { events }) => {
             crate::bench::projection(events).await
         }
+        Command::Bench(crate::args::BenchCommand::Audit { events }) => {
+            crate::bench_audit::audit(events).await
+        }
+        Command::Checkpoint(c) => crate::checkpoint::run(dir, json, now()?.0, c).await,
+        Command::Audit(c) => crate::audit::run(dir, json, c).await,
     }
 }
 

@@ -75,15 +75,22 @@ pub async fn catch_up(
 pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
     let log = open_log(dir)?;
     match cmd {
-        ProjectorCommand::CatchUp(ProjectorArgs { save_every }) => {
+        ProjectorCommand::CatchUp(ProjectorArgs {
+            save_every,
+            checkpoints,
+        }) => {
+            let mut issuer = checkpoints.issuer(&log)?;
             let p = catch_up(dir, &log, save_every, false).await?;
+            if let Some(i) = issuer.as_mut() {
+                i.maybe_sign(&p.state, p.position)?;
+            }
             println!(
                 "position {}  digest {}",
                 p.position,
                 projector::digest::digest_hex(&p.model)
             );
         }
-        ProjectorCommand::Rebuild(ProjectorArgs { save_every }) => {
+        ProjectorCommand::Rebuild(ProjectorArgs { save_every, .. }) => {
             let p = catch_up(dir, &log, save_every, true).await?;
             println!(
                 "position {}  digest {}",
@@ -91,8 +98,15 @@ pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
                 projector::digest::digest_hex(&p.model)
             );
         }
-        ProjectorCommand::Run(ProjectorArgs { save_every }) => {
+        ProjectorCommand::Run(ProjectorArgs {
+            save_every,
+            checkpoints,
+        }) => {
+            let mut issuer = checkpoints.issuer(&log)?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
+            if let Some(i) = issuer.as_mut() {
+                i.maybe_sign(&p.state, p.position)?;
+            }
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
                 dir.display(),
@@ -102,7 +116,12 @@ pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             p.follow(&log, shutdown, |p| {
-                tracing::info!(position = p.position, "projected")
+                tracing::info!(position = p.position, "projected");
+                if let Some(i) = issuer.as_mut() {
+                    if let Err(e) = i.maybe_sign(&p.state, p.position) {
+                        tracing::warn!("checkpoint not issued: {e:#}");
+                    }
+                }
             })
             .await?;
             p.save()?;

@@ -7,19 +7,26 @@
 //! - [`body`], [`envelope`]: what an event says and what is signed;
 //! - [`codec`]: the signed encoding (bincode 2, bounded, canonical);
 //! - [`keys`]: Ed25519 keys as C2SP signed-note verifier/signer keys;
+//! - [`merkle`], [`checkpoint`], [`witness`]: the RFC 6962 log tree, C2SP
+//!   signed checkpoints and cosignatures, what a witness checks;
+//! - [`bundle`]: the offline audit bundle (JSON), decoded with size limits;
+//! - [`tlog_proof`]: offline inclusion proofs (C2SP tlog-proof);
 //! - [`event`]: the signed message, signatures, event ids;
 //! - [`state`], [`rules`]: the ledger state and the one rules function.
 //!
 //! The shells:
 //! - [`log`]: the log trait every backend implements;
 //! - [`store`]: the embedded (sled) backend;
+//! - [`checkpoint_store`]: checkpoints and witness state beside it;
 //! - [`keyfile`]: key files on disk (mode 0600).
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod bundle;
 pub mod calendar;
 pub mod category;
 pub mod checkpoint;
+pub mod checkpoint_store;
 pub mod codec;
 pub mod envelope;
 pub mod event;
@@ -35,3 +42,5 @@ pub mod replay;
 pub mod rules;
 pub mod state;
 pub mod store;
+pub mod tlog_proof;
+pub mod witness;

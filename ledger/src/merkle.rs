@@ -161,10 +161,10 @@ fn check_size(leaves: &[Digest], size: u64) -> Result<(), ProofError> {
     Ok(())
 }
 
-/// The hashes of the siblings of node `[begin, end)` in the tree of
-/// `leaves[..size]`, bottom up. The node must be a node of that tree.
-fn node_path(leaves: &[Digest], begin: u64, end: u64, size: u64) -> Vec<Digest> {
-    let range = |lo: u64, hi: u64| root_of(&leaves[lo as usize..hi as usize]);
+/// The hashes of the siblings of node `[begin, end)` in the tree of `size`
+/// leaves, bottom up, with `range(lo, hi)` giving the hash of node `[lo, hi)`.
+/// The node must be a node of that tree.
+fn node_path(range: impl Fn(u64, u64) -> Digest, begin: u64, end: u64, size: u64) -> Vec<Digest> {
     let mut path = Vec::new();
     let (mut lo, mut hi) = (0, size);
     while (lo, hi) != (begin, end) {
@@ -183,6 +183,25 @@ fn node_path(leaves: &[Digest], begin: u64, end: u64, size: u64) -> Vec<Digest> 
     path
 }
 
+/// The consistency proof from size `size1` to size `size2` (`0 < size1 < size2`),
+/// with `range(lo, hi)` giving the hash of node `[lo, hi)`.
+fn consistency_path(range: impl Fn(u64, u64) -> Digest, size1: u64, size2: u64) -> Vec<Digest> {
+    // The last perfect subtree of the old tree, [begin, size1), is a node of
+    // the new tree: the proof is its hash (unless it is the whole old tree,
+    // whose root the verifier has) followed by its path.
+    let begin = size1 - (1 << size1.trailing_zeros());
+    let mut proof = Vec::new();
+    if begin != 0 {
+        proof.push(range(begin, size1));
+    }
+    proof.extend(node_path(&range, begin, size1, size2));
+    proof
+}
+
+fn slice_range(leaves: &[Digest]) -> impl Fn(u64, u64) -> Digest + '_ {
+    move |lo, hi| root_of(&leaves[lo as usize..hi as usize])
+}
+
 /// The inclusion proof (audit path) of leaf `index` in the tree of
 /// `leaves[..size]`, bottom up.
 pub fn inclusion_proof(
@@ -194,7 +213,7 @@ pub fn inclusion_proof(
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
-    Ok(node_path(leaves, index, index + 1, size))
+    Ok(node_path(slice_range(leaves), index, index + 1, size))
 }
 
 /// The consistency proof from the tree of `leaves[..size1]` to the tree of
@@ -211,16 +230,7 @@ pub fn consistency_proof(
     if size1 == 0 || size1 == size2 {
         return Ok(Vec::new());
     }
-    // The last perfect subtree of the old tree, [begin, size1), is a node of
-    // the new tree: the proof is its hash (unless it is the whole old tree,
-    // whose root the verifier has) followed by its path.
-    let begin = size1 - (1 << size1.trailing_zeros());
-    let mut proof = Vec::new();
-    if begin != 0 {
-        proof.push(root_of(&leaves[begin as usize..size1 as usize]));
-    }
-    proof.extend(node_path(leaves, begin, size1, size2));
-    Ok(proof)
+    Ok(consistency_path(slice_range(leaves), size1, size2))
 }
 
 /// The (inner, border) decomposition of an inclusion proof: the levels below
@@ -507,6 +517,136 @@ impl MerkleTree {
             None => empty_root(),
             Some(last) => nodes.fold(*last, |right, left| hash_children(left, &right)),
         }
+    }
+}
+
+/// An append-only tree that keeps every complete node: level 0 holds the leaf
+/// hashes, level `k` the roots of the aligned perfect subtrees of `2^k` leaves
+/// (about `2n` hashes in all). Appending hashes O(1) amortized; the root of any
+/// earlier size and any inclusion or consistency proof take O(log² n) hashes,
+/// so a log of a million events is hashed once, not once per proof.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FullTree {
+    levels: Vec<Vec<Digest>>,
+}
+
+impl FullTree {
+    /// The empty tree.
+    pub fn new() -> FullTree {
+        FullTree::default()
+    }
+
+    /// The tree of `leaves` (leaf hashes), in order.
+    pub fn from_leaves(leaves: impl IntoIterator<Item = Digest>) -> FullTree {
+        let mut tree = FullTree::new();
+        for leaf in leaves {
+            tree.push(leaf);
+        }
+        tree
+    }
+
+    /// Appends a leaf hash; completes the perfect subtrees it closes.
+    pub fn push(&mut self, leaf_hash: Digest) {
+        if self.levels.is_empty() {
+            self.levels.push(Vec::new());
+        }
+        self.levels[0].push(leaf_hash);
+        let mut k = 0;
+        while self.levels[k].len() % 2 == 0 {
+            let n = self.levels[k].len();
+            let node = hash_children(&self.levels[k][n - 2], &self.levels[k][n - 1]);
+            if self.levels.len() == k + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.levels[k + 1].push(node);
+            k += 1;
+        }
+    }
+
+    /// The number of leaves.
+    pub fn size(&self) -> u64 {
+        self.levels.first().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Whether the tree has no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.size() == 0
+    }
+
+    /// The leaf hashes, in order.
+    pub fn leaves(&self) -> &[Digest] {
+        self.levels.first().map_or(&[], Vec::as_slice)
+    }
+
+    /// The hash of tree node `[lo, hi)`: `lo` is aligned to a power of two at
+    /// least `hi - lo`, and `hi <= size`. Folds its aligned perfect subtrees,
+    /// largest first, from the right.
+    fn node(&self, lo: u64, hi: u64) -> Digest {
+        debug_assert!(lo < hi && hi <= self.size());
+        let mut parts = Vec::new();
+        let mut pos = lo;
+        while pos < hi {
+            let mut k = pos.trailing_zeros().min(63);
+            while (1u64 << k) > hi - pos {
+                k -= 1;
+            }
+            parts.push(self.levels[k as usize][(pos >> k) as usize]);
+            pos += 1 << k;
+        }
+        let last = parts.pop().expect("non-empty range");
+        parts
+            .iter()
+            .rev()
+            .fold(last, |right, left| hash_children(left, &right))
+    }
+
+    fn check(&self, size: u64) -> Result<(), ProofError> {
+        let available = self.size();
+        if size > available {
+            return Err(ProofError::NotEnoughLeaves { size, available });
+        }
+        Ok(())
+    }
+
+    /// The root of the tree of the first `size` leaves.
+    pub fn root_at(&self, size: u64) -> Result<Digest, ProofError> {
+        self.check(size)?;
+        if size == 0 {
+            return Ok(empty_root());
+        }
+        Ok(self.node(0, size))
+    }
+
+    /// The root of the whole tree.
+    pub fn root(&self) -> Digest {
+        self.root_at(self.size()).expect("size is in range")
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of the first `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Digest>, ProofError> {
+        self.check(size)?;
+        if index >= size {
+            return Err(ProofError::IndexOutOfRange { index, size });
+        }
+        Ok(node_path(
+            |lo, hi| self.node(lo, hi),
+            index,
+            index + 1,
+            size,
+        ))
+    }
+
+    /// The consistency proof from the first `size1` to the first `size2` leaves;
+    /// empty when `size1` is 0 or equal to `size2`.
+    pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<Vec<Digest>, ProofError> {
+        if size1 > size2 {
+            return Err(ProofError::SizeOrder { size1, size2 });
+        }
+        self.check(size2)?;
+        if size1 == 0 || size1 == size2 {
+            return Ok(Vec::new());
+        }
+        Ok(consistency_path(|lo, hi| self.node(lo, hi), size1, size2))
     }
 }
 
@@ -1140,6 +1280,53 @@ mod tests {
                 len: 64,
                 expected: 65
             })
+        );
+    }
+
+    #[test]
+    fn full_tree_matches_the_slice_functions() {
+        let leaves = make_leaves(70);
+        let mut tree = FullTree::new();
+        assert_eq!(tree.root(), empty_root());
+        for (n, leaf) in leaves.iter().enumerate() {
+            tree.push(*leaf);
+            assert_eq!(tree.root(), root_of(&leaves[..=n]), "size {}", n + 1);
+        }
+        assert_eq!(tree.leaves(), &leaves[..]);
+        for size in 0..=70u64 {
+            assert_eq!(tree.root_at(size), Ok(root_of(&leaves[..size as usize])));
+            for index in 0..size {
+                assert_eq!(
+                    tree.inclusion_proof(index, size),
+                    inclusion_proof(&leaves, index, size),
+                    "inclusion {index} of {size}"
+                );
+            }
+            for size1 in 0..=size {
+                assert_eq!(
+                    tree.consistency_proof(size1, size),
+                    consistency_proof(&leaves, size1, size),
+                    "consistency {size1} to {size}"
+                );
+            }
+        }
+        assert_eq!(
+            tree.root_at(71),
+            Err(ProofError::NotEnoughLeaves {
+                size: 71,
+                available: 70
+            })
+        );
+        assert_eq!(
+            tree.inclusion_proof(70, 70),
+            Err(ProofError::IndexOutOfRange {
+                index: 70,
+                size: 70
+            })
+        );
+        assert_eq!(
+            tree.consistency_proof(9, 8),
+            Err(ProofError::SizeOrder { size1: 9, size2: 8 })
         );
     }
 }

@@ -5,8 +5,11 @@
 //! (genesis, admission, rotation, revocation), so every event in a run is checked
 //! under the key the rules will expect. A run is batch-verified in chunks (in
 //! parallel); a failing chunk is re-checked one by one to pin down the forgery.
+//! A run is judged in steps of [`PIPELINE_STEP`] events: while one step is
+//! judged in log order on the calling thread, the next step's signatures are
+//! verified on the rayon pool, so the sequential rules overlap verification.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use ed25519_dalek::VerifyingKey;
 use ledger::body::Body;
@@ -14,7 +17,7 @@ use ledger::calendar::Timestamp;
 use ledger::event::{verify_batch, Event};
 use ledger::ids::MemberId;
 use ledger::log::Entry;
-use ledger::rules::{evaluate, SignatureCheck};
+use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
 use rayon::prelude::*;
 
@@ -40,153 +43,149 @@ fn changes_keys(body: &Body) -> bool {
     )
 }
 
-/// The active verifying key of every member, as the rules state holds them at
-/// one moment. Verdicts computed under a snapshot are used only while the state
-/// still has exactly these keys.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Keys(BTreeMap<MemberId, [u8; 32]>);
+/// What [`fold_entries_observed`] reports for one entry: the entry, its decoded
+/// event (or why it is malformed), its verdict, and the rules state *before*
+/// the event was applied.
+pub type Observer<'a> = dyn FnMut(&Entry, Result<&Event, &str>, Option<&Outcome>, &State) + 'a;
 
-impl Keys {
-    /// The active keys in `state`.
-    pub fn of(state: &State) -> Keys {
-        Keys(
-            state
-                .members
-                .iter()
-                .filter_map(|(id, m)| Some((id.clone(), m.active_key?.0)))
-                .collect(),
-        )
-    }
+/// Judges and folds `entries` (in log order) into `state` and `model`.
+pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {
+    fold_entries_observed(state, model, entries, filter, &mut |_, _, _, _| {});
 }
 
-/// A batch decoded and (up to its first key-changing event) batch-verified
-/// against a [`Keys`] snapshot: the CPU-heavy part of folding, which can run on
-/// other cores while the previous batch is judged.
-#[derive(Debug)]
-pub struct Prepared {
-    first: u64,
-    keys: Keys,
-    decoded: Vec<Result<Event, String>>,
-    /// Verdicts for the first run (events before and including the first key-changing one).
-    verified: Vec<bool>,
-}
-
-fn run_end(decoded: &[Result<Event, String>], start: usize) -> usize {
-    let mut end = start;
-    while end < decoded.len() {
-        end += 1;
-        if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
-            break;
-        }
-    }
-    end
-}
-
-/// Decodes `entries` and batch-verifies their first run under `keys`. Pure.
-pub fn prepare(keys: &Keys, entries: &[Entry]) -> Prepared {
+/// [`fold_entries`], calling `observe` for every entry in log order (the
+/// auditor uses it to report each verdict without a second rules pass).
+pub fn fold_entries_observed(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
+    // Entries at or before `model.position` were folded already: a batch handed
+    // over twice (a consumer redelivery, a retried read) counts once. The same
+    // event stored again at a new position is a rules `Duplicate`.
+    let fresh = entries.partition_point(|e| e.position <= model.position);
+    let entries = &entries[fresh..];
     let decoded: Vec<Result<Event, String>> = entries
         .par_iter()
         .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
         .collect();
-    let end = run_end(&decoded, 0);
-    let verified = verify_run(keys, &decoded[..end]);
-    Prepared {
-        first: entries.first().map_or(0, |e| e.position),
-        keys: keys.clone(),
-        decoded,
-        verified,
-    }
-}
-
-/// Judges and folds `entries` (in log order) into `state` and `model`. Entries
-/// at or before `model.position` were folded already and are skipped, so a
-/// batch delivered twice (a consumer redelivery, a retried read) counts once;
-/// the same event stored again at a new position is a rules `Duplicate`.
-pub fn fold_entries(state: &mut State, model: &mut Model, entries: &[Entry], filter: Filter) {
-    let fresh = entries.partition_point(|e| e.position <= model.position);
-    let entries = &entries[fresh..];
-    let prepared = prepare(&Keys::of(state), entries);
-    fold_prepared(state, model, entries, prepared, filter);
-}
-
-/// Judges and folds `entries`, prepared by [`prepare`] (possibly under older
-/// keys: the first run's verdicts are used only if the keys are still the same,
-/// otherwise it is verified again). Entries at or before `model.position` are skipped.
-pub fn fold_prepared(
-    state: &mut State,
-    model: &mut Model,
-    entries: &[Entry],
-    prepared: Prepared,
-    filter: Filter,
-) {
-    assert_eq!(
-        prepared.first,
-        entries.first().map_or(0, |e| e.position),
-        "prepared for another batch"
-    );
-    let Prepared {
-        keys,
-        decoded,
-        verified: first_run,
-        ..
-    } = prepared;
-    let skip = entries.partition_point(|e| e.position <= model.position);
-    let mut first_run = Some(first_run).filter(|_| keys == Keys::of(state) && skip == 0);
-    let mut start = skip;
+    let mut start = 0;
     while start < entries.len() {
         // The run ends after the first key-changing event.
-        let end = run_end(&decoded, start);
-        let verified = match first_run.take() {
-            Some(v) if start == 0 => v,
-            _ => verify_run(&Keys::of(state), &decoded[start..end]),
-        };
-        for i in start..end {
-            let entry = &entries[i];
-            match &decoded[i] {
-                Err(reason) => model.fold_malformed(entry.position, reason.clone()),
-                Ok(ev) => {
-                    let check = if verified[i - start] {
-                        SignatureCheck::AlreadyVerified
-                    } else {
-                        SignatureCheck::Verify
-                    };
-                    let outcome = evaluate(state, ev, entry.appended_at, check);
-                    state.apply(ev, &outcome);
-                    let include = match filter {
-                        Filter::All => true,
-                        Filter::RecordedBy(t) => ev.envelope().recorded_at <= t,
-                    };
-                    if include {
-                        model.fold(entry.position, ev, &outcome);
-                    } else {
-                        model.position = entry.position;
-                    }
+        let mut end = start;
+        while end < entries.len() {
+            end += 1;
+            if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
+                break;
+            }
+        }
+        // Keys are fixed for the whole run. It is judged in steps; while one
+        // step is judged (in order, on this thread), the signatures of the next
+        // are batch-verified on the thread pool.
+        let keys = run_keys(state, &decoded[start..end]);
+        let step = |from: usize| (from, (from + PIPELINE_STEP).min(end));
+        let (mut lo, mut hi) = step(start);
+        let mut verified = verify_keyed(&decoded[lo..hi], &keys[lo - start..hi - start]);
+        loop {
+            let (next_lo, next_hi) = step(hi);
+            let mut next = None;
+            rayon::in_place_scope(|scope| {
+                if next_lo < end {
+                    let (run, keys) = (
+                        &decoded[next_lo..next_hi],
+                        &keys[next_lo - start..next_hi - start],
+                    );
+                    let slot = &mut next;
+                    scope.spawn(move |_| *slot = Some(verify_keyed(run, keys)));
                 }
+                for i in lo..hi {
+                    judge(
+                        state,
+                        model,
+                        &entries[i],
+                        &decoded[i],
+                        verified[i - lo],
+                        filter,
+                        observe,
+                    );
+                }
+            });
+            match next {
+                Some(v) => (lo, hi, verified) = (next_lo, next_hi, v),
+                None => break,
             }
         }
         start = end;
     }
 }
 
-/// For each event of a run: whether its signature verified under its producer's
-/// current active key. `false` leaves the check (and its verdict) to the rules.
-fn verify_run(keys: &Keys, run: &[Result<Event, String>]) -> Vec<bool> {
-    // Decompressing a key costs a square root, about a third of a batch
-    // verification per signature: do it once per producer, not once per event.
+/// Events judged per pipeline step.
+pub const PIPELINE_STEP: usize = 1024;
+
+/// Judges and folds one entry; `verified` if its signature already verified
+/// under its producer's active key.
+fn judge(
+    state: &mut State,
+    model: &mut Model,
+    entry: &Entry,
+    decoded: &Result<Event, String>,
+    verified: bool,
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
+    match decoded {
+        Err(reason) => {
+            observe(entry, Err(reason), None, state);
+            model.fold_malformed(entry.position, reason.clone());
+        }
+        Ok(ev) => {
+            let check = if verified {
+                SignatureCheck::AlreadyVerified
+            } else {
+                SignatureCheck::Verify
+            };
+            let outcome = evaluate(state, ev, entry.appended_at, check);
+            observe(entry, Ok(ev), Some(&outcome), state);
+            state.apply(ev, &outcome);
+            let include = match filter {
+                Filter::All => true,
+                Filter::RecordedBy(t) => ev.envelope().recorded_at <= t,
+            };
+            if include {
+                model.fold(entry.position, ev, &outcome);
+            } else {
+                model.position = entry.position;
+            }
+        }
+    }
+}
+
+/// For each event of a run: its producer's active key now (decompressed once
+/// per member), if any.
+fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<VerifyingKey>> {
     let mut cache: HashMap<&MemberId, Option<VerifyingKey>> = HashMap::new();
+    run.iter()
+        .map(|ev| {
+            let producer = &ev.as_ref().ok()?.envelope().producer;
+            *cache.entry(producer).or_insert_with(|| {
+                state
+                    .active_key(producer)
+                    .and_then(|k| k.verifying_key().ok())
+            })
+        })
+        .collect()
+}
+
+/// For each event of a run: whether its signature verified under `keys` (its
+/// producer's active key). `false` leaves the check (and its verdict) to the rules.
+fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<VerifyingKey>]) -> Vec<bool> {
     let keyed: Vec<(usize, &Event, VerifyingKey)> = run
         .iter()
+        .zip(keys)
         .enumerate()
-        .filter_map(|(i, ev)| {
-            let ev = ev.as_ref().ok()?;
-            let producer = &ev.envelope().producer;
-            let key = *cache.entry(producer).or_insert_with(|| {
-                keys.0
-                    .get(producer)
-                    .and_then(|k| ledger::keys::PublicKey(*k).verifying_key().ok())
-            });
-            Some((i, ev, key?))
-        })
+        .filter_map(|(i, (ev, key))| Some((i, ev.as_ref().ok()?, (*key)?)))
         .collect();
     let mut ok = vec![false; run.len()];
     let results: Vec<Vec<(usize, bool)>> = keyed

@@ -8,12 +8,12 @@ use ledger::calendar::Timestamp;
 use ledger::log::{Log, LogError};
 use ledger::state::State;
 
-use crate::fold::{fold_entries, fold_prepared, prepare, Filter, Keys};
+use crate::fold::{fold_entries, Filter};
 use crate::model::Model;
 use crate::store::{ProjectorStore, StoreError};
 
 /// Entries read from the log at a time.
-pub const READ_BATCH: usize = 4096;
+pub const READ_BATCH: usize = 8192;
 
 /// Why projection failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,21 +93,12 @@ impl Projector {
         let target = log.len().await?;
         let start = Instant::now();
         let first = self.position;
-        // Pipelined: while one batch is judged (serial: rules and model), the next
-        // is decoded and batch-verified on the other cores, under the keys the
-        // state had before; `fold_prepared` re-verifies if a key changed meanwhile.
-        let mut entries = log.read(self.position + 1, READ_BATCH).await?;
-        let mut prepared = prepare(&Keys::of(&self.state), &entries);
-        while let Some(last) = entries.last() {
+        loop {
+            let entries = log.read(self.position + 1, READ_BATCH).await?;
+            let Some(last) = entries.last() else { break };
             let last = last.position;
-            let next = log.read(last + 1, READ_BATCH).await?;
-            let keys = Keys::of(&self.state);
-            let (state, model) = (&mut self.state, &mut self.model);
-            let (next_prepared, ()) = rayon::join(
-                || prepare(&keys, &next),
-                || fold_prepared(state, model, &entries, prepared, Filter::All),
-            );
-            (entries, prepared) = (next, next_prepared);
+            // `fold_entries` overlaps judging with the next step's verification.
+            fold_entries(&mut self.state, &mut self.model, &entries, Filter::All);
             self.position = last;
             // A snapshot re-encodes the whole model, so the gap between saves grows
             // with the position (a quarter of it): saving stays linear overall, and

@@ -1,6 +1,6 @@
-//! Pipelined folding: a batch prepared (decoded, batch-verified) under the keys
-//! of an earlier state must not let an event signed with a key rotated away in
-//! between through, and must give the same model as folding in one go.
+//! Pipelined folding (judging one step while the next is batch-verified): an
+//! event signed with a key rotated away earlier in the same batch is still a
+//! forgery, and any split into batches folds like one batch.
 
 #[path = "../../ledger/tests/common/mod.rs"]
 mod world;
@@ -8,12 +8,12 @@ mod world;
 use ledger::body::{Body, KeyRotated};
 use ledger::state::State;
 use projector::digest::digest_hex;
-use projector::fold::{fold_entries, fold_prepared, prepare, Filter, Keys};
+use projector::fold::{fold_entries, Filter, PIPELINE_STEP};
 use projector::model::Model;
 use world::*;
 
 #[test]
-fn verdicts_prepared_under_old_keys_are_not_trusted_after_a_rotation() {
+fn an_event_signed_with_a_key_rotated_away_in_the_same_batch_is_a_forgery() {
     let mut w = World::new();
     w.accept(EE, Body::OfferMade(offer("EE-MFA/O-1", 10, 1_000_000, &[])));
     let split = w.log.len();
@@ -36,64 +36,56 @@ fn verdicts_prepared_under_old_keys_are_not_trusted_after_a_rotation() {
     w.expect_rejected(&stale);
     w.accept(EE, Body::OfferMade(offer("EE-MFA/O-3", 10, 1_000_000, &[])));
     let rotation_at = split; // index of the rotation in the log
-    let (first, second) = w.log.split_at(rotation_at + 1);
 
-    // In one go.
+    // In one go: the rotation and the old-key event in one batch and one step.
     let mut state = State::new();
     let mut whole = Model::new();
     fold_entries(&mut state, &mut whole, &w.log, Filter::All);
     assert_eq!(whole.rejected.len(), 1);
     assert_eq!(whole.rejected[0].code, "bad_signature");
+    assert_eq!(whole.rejected[0].position, rotation_at as u64 + 2);
 
-    // Pipelined: the second batch prepared under the keys before the rotation.
+    // Event by event: the same model.
     let mut state = State::new();
-    let mut model = Model::new();
-    fold_entries(&mut state, &mut model, &first[..rotation_at], Filter::All);
-    let keys_before = Keys::of(&state);
-    let ahead = prepare(&keys_before, second);
-    fold_entries(&mut state, &mut model, &first[rotation_at..], Filter::All);
-    assert_ne!(
-        Keys::of(&state),
-        keys_before,
-        "the rotation changed the keys"
-    );
-    fold_prepared(&mut state, &mut model, second, ahead, Filter::All);
-    assert_eq!(
-        model.rejected.len(),
-        1,
-        "the old-key event is still a forgery"
-    );
-    assert_eq!(model.rejected[0].code, "bad_signature");
-    assert_eq!(digest_hex(&model), digest_hex(&whole));
-    assert_eq!(model, whole);
+    let mut one_by_one = Model::new();
+    for e in &w.log {
+        fold_entries(
+            &mut state,
+            &mut one_by_one,
+            std::slice::from_ref(e),
+            Filter::All,
+        );
+    }
+    assert_eq!(one_by_one, whole);
+    assert_eq!(digest_hex(&one_by_one), digest_hex(&whole));
 }
 
 #[test]
-fn batches_prepared_ahead_fold_like_one_batch() {
+fn any_split_into_batches_folds_like_one_batch() {
     let mut w = World::with_commitment();
-    for i in 0..200u64 {
-        w.accept(
-            SSSCIP,
-            Body::NeedStated(need(&format!("UA-SSSCIP/P-{i}"), SSSCIP, 1 + i, 1_000)),
-        );
+    // More than two pipeline steps in one run, with a forgery in the third step.
+    let n = 2 * PIPELINE_STEP as u64 + 300;
+    let ee_key = w.signer(EE).clone();
+    for i in 0..n {
+        let body = Body::NeedStated(need(&format!("UA-SSSCIP/P-{i}"), SSSCIP, 1 + i, 1_000));
+        if i == n - 100 {
+            let forged = w.forge(SSSCIP, body, &ee_key);
+            w.expect_rejected(&forged);
+        } else {
+            w.accept(SSSCIP, body);
+        }
     }
     let mut state = State::new();
     let mut whole = Model::new();
     fold_entries(&mut state, &mut whole, &w.log, Filter::All);
+    assert_eq!(whole.accepted, w.log.len() as u64 - 1);
+    assert_eq!(whole.rejected.len(), 1);
 
-    for size in [1, 7, 64, 150] {
-        let batches: Vec<&[ledger::log::Entry]> = w.log.chunks(size).collect();
+    for size in [1, 7, 64, 1000, PIPELINE_STEP + 1] {
         let mut state = State::new();
         let mut model = Model::new();
-        let mut ahead = prepare(&Keys::of(&state), batches[0]);
-        for (k, batch) in batches.iter().enumerate() {
-            let keys = Keys::of(&state);
-            let next = batches.get(k + 1).map(|b| prepare(&keys, b));
-            fold_prepared(&mut state, &mut model, batch, ahead, Filter::All);
-            match next {
-                Some(n) => ahead = n,
-                None => break,
-            }
+        for batch in w.log.chunks(size) {
+            fold_entries(&mut state, &mut model, batch, Filter::All);
         }
         assert_eq!(model, whole, "batches of {size}");
     }

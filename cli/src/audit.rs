@@ -1,0 +1,392 @@
+//! `tallinn audit export|verify|prove|check-proof|equivocation|check-equivocation`:
+//! the offline audit bundle and the auditor's commands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Subcommand;
+use ledger::bundle::{check_size, Bundle};
+use ledger::checkpoint::{Checkpoint, Policy};
+use ledger::ids::Digest;
+use ledger::log::{Entry, Log};
+use ledger::store::Store;
+use ledger::tlog_proof::{TlogProof, MAX_PROOF_BYTES};
+use ledger::witness::{verify_evidence, verify_fork, Evidence, MemberFork, FORK_KIND};
+use projector::audit::{audit, export, AuditInput, Report, Trust};
+use serde_json::json;
+
+use crate::checkpoint::{checkpoint_store, full_tree, log_verifiers, witness_keys, PolicyArgs};
+use crate::context::{log_dir, OPEN_WAIT};
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the self-contained audit bundle (JSON) of the ledger.
+    Export {
+        /// Where to write it (written whole, then renamed into place).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify a bundle FILE, or the live ledger (--dir) without FILE: signatures,
+    /// chains, rules, Merkle roots, checkpoints, consistency; prints the digest.
+    Verify {
+        /// The bundle [default: the live ledger].
+        file: Option<PathBuf>,
+        /// Which keys checkpoints must be signed by.
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Print an inclusion proof (C2SP tlog-proof) of one event against the latest checkpoint.
+    Prove {
+        /// The event id (64 hex digits).
+        event_id: String,
+    },
+    /// Check a tlog-proof offline: the checkpoint under the keys given, then the inclusion.
+    CheckProof {
+        /// The proof file.
+        file: PathBuf,
+        /// Which keys the checkpoint must be signed by (--log-key is required).
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Print portable proofs of equivocation (JSON lines): member forks found in
+    /// a bundle FILE or the live ledger, and inconsistent checkpoints kept by witnesses.
+    Equivocation {
+        /// The bundle [default: the live ledger].
+        file: Option<PathBuf>,
+    },
+    /// Check one portable equivocation proof (a JSON object from `audit equivocation`).
+    CheckEquivocation {
+        /// The proof file.
+        file: PathBuf,
+    },
+}
+
+fn open_store(dir: &Path) -> Result<Store> {
+    if !log_dir(dir).exists() {
+        bail!("no ledger in {}: pass --dir", dir.display());
+    }
+    Ok(Store::open(&log_dir(dir), OPEN_WAIT)?)
+}
+
+/// Every entry of a log.
+pub async fn read_all<L: Log>(log: &L) -> Result<Vec<Entry>> {
+    let mut out: Vec<Entry> = Vec::new();
+    loop {
+        let batch = log.read(out.len() as u64 + 1, 8192).await?;
+        if batch.is_empty() {
+            return Ok(out);
+        }
+        out.extend(batch);
+    }
+}
+
+fn checkpoint_texts(store: &Store) -> Result<Vec<String>> {
+    Ok(checkpoint_store(store)?
+        .all()?
+        .iter()
+        .map(|n| n.to_text())
+        .collect())
+}
+
+/// Reads and decodes a bundle file (size-checked before reading).
+pub fn read_bundle(path: &Path) -> Result<AuditInput> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+    check_size(meta.len()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    let bundle = Bundle::from_json(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    drop(bytes);
+    let events = bundle
+        .decode()
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok(AuditInput {
+        events,
+        checkpoints: bundle.checkpoints,
+    })
+}
+
+/// Writes `bytes` to `out` atomically: a temporary file beside it, then a rename.
+fn write_atomic(out: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
+    let res = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, out));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", out.display()));
+    }
+    Ok(())
+}
+
+/// Prints a report: the summary table, then each problem and note.
+pub fn print_report(r: &Report, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string(r)?)?;
+        return Ok(());
+    }
+    let rows: [(&str, String); 12] = [
+        ("origin", r.origin.clone().unwrap_or_else(|| "-".into())),
+        ("events", r.events.to_string()),
+        ("signatures verified", r.signatures_verified.to_string()),
+        ("chain links", r.chain_links.to_string()),
+        ("accepted", r.accepted.to_string()),
+        ("rejected by rules (kept)", r.rejected_by_rules.to_string()),
+        (
+            "checkpoints verified",
+            format!("{} of {}", r.checkpoints_verified, r.checkpoints),
+        ),
+        ("witness cosignatures", r.cosignatures.to_string()),
+        ("covered by checkpoints", r.covered.to_string()),
+        ("not yet covered", r.not_yet_covered.to_string()),
+        ("merkle root", r.root.to_string()),
+        ("digest", r.digest.clone()),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "{k:<26}{v}")?;
+    }
+    let line = |f: &projector::audit::Finding| {
+        let at = match (f.position, f.checkpoint) {
+            (Some(p), _) => format!("#{p}"),
+            (None, Some(s)) => format!("cp@{s}"),
+            (None, None) => "-".into(),
+        };
+        format!(
+            "  {:<9} {:<12} {:<16} {:<26} {}",
+            at,
+            f.id.map(|d| d.short()).unwrap_or_else(|| "-".into()),
+            f.member.clone().unwrap_or_else(|| "-".into()),
+            f.code,
+            f.reason
+        )
+    };
+    if !r.problems.is_empty() {
+        writeln!(out, "\nPROBLEMS ({})", r.problems.len())?;
+        writeln!(
+            out,
+            "  {:<9} {:<12} {:<16} {:<26} REASON",
+            "WHERE", "ID", "MEMBER", "CODE"
+        )?;
+        for f in &r.problems {
+            writeln!(out, "{}", line(f))?;
+        }
+    }
+    if !r.notes.is_empty() {
+        writeln!(out, "\nNOTES ({})", r.notes.len())?;
+        for f in &r.notes {
+            writeln!(out, "{}", line(f))?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{}",
+        if r.ok() { "AUDIT OK" } else { "AUDIT FAILED" }
+    )?;
+    Ok(())
+}
+
+fn trust(p: &PolicyArgs) -> Result<Trust> {
+    Ok(Trust {
+        log_keys: log_verifiers(&p.log_keys)?,
+        witnesses: witness_keys(&p.witnesses)?,
+        threshold: p.threshold,
+    })
+}
+
+/// The audit input of a bundle file or the live ledger.
+async fn input(dir: &Path, file: Option<&Path>) -> Result<AuditInput> {
+    match file {
+        Some(f) => read_bundle(f),
+        None => {
+            let store = open_store(dir)?;
+            let entries = read_all(&store).await?;
+            Ok(AuditInput::from_entries(entries, checkpoint_texts(&store)?))
+        }
+    }
+}
+
+/// Runs an audit command.
+pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
+    match cmd {
+        AuditCommand::Export { out } => {
+            let store = open_store(dir)?;
+            let entries = read_all(&store).await?;
+            let bundle = export(&entries, checkpoint_texts(&store)?);
+            let bytes = serde_json::to_vec(&bundle)?;
+            write_atomic(&out, &bytes)?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"out": out, "events": bundle.size, "checkpoints": bundle.checkpoints.len(), "root": bundle.root})
+                );
+            } else {
+                println!(
+                    "wrote {}: {} events, {} checkpoints, root {}",
+                    out.display(),
+                    bundle.size,
+                    bundle.checkpoints.len(),
+                    bundle.root
+                );
+            }
+            Ok(())
+        }
+        AuditCommand::Verify { file, policy } => {
+            if policy.note.is_some() {
+                bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
+            }
+            let input = input(dir, file.as_deref()).await?;
+            let report = audit(input, &trust(&policy)?);
+            print_report(&report, json)?;
+            if !report.ok() {
+                bail!("audit failed: {} problem(s)", report.problems.len());
+            }
+            Ok(())
+        }
+        AuditCommand::Prove { event_id } => {
+            let id: Digest = event_id
+                .parse()
+                .map_err(|e| anyhow!("EVENT_ID {event_id:?}: {e}"))?;
+            let store = open_store(dir)?;
+            let note = checkpoint_store(&store)?.latest()?.ok_or_else(|| {
+                anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+            })?;
+            let cp = Checkpoint::parse_body(&note.text)?;
+            let tree = full_tree(&store).await?;
+            let index = tree
+                .leaves()
+                .iter()
+                .position(|l| *l == id)
+                .ok_or_else(|| anyhow!("no event {id} in the log"))? as u64;
+            if index >= cp.size {
+                bail!(
+                    "event {id} at position {} is not yet covered by the latest checkpoint (size {}): sign a new one",
+                    index + 1,
+                    cp.size
+                );
+            }
+            let entry = store
+                .read(index + 1, 1)
+                .await?
+                .pop()
+                .ok_or_else(|| anyhow!("position {} vanished", index + 1))?;
+            let proof = TlogProof {
+                extra: entry.bytes,
+                index,
+                proof: tree.inclusion_proof(index, cp.size)?,
+                note: note.to_text(),
+            };
+            print!("{}", proof.to_text());
+            Ok(())
+        }
+        AuditCommand::CheckProof { file, policy } => {
+            let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+            if meta.len() > MAX_PROOF_BYTES as u64 {
+                bail!("{}: larger than 256 KiB", file.display());
+            }
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+            let proof = TlogProof::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let logs = log_verifiers(&policy.log_keys)?
+                .ok_or_else(|| anyhow!("--log-key: required to check a proof offline"))?;
+            let witnesses = witness_keys(&policy.witnesses)?.unwrap_or_default();
+            let mut last = None;
+            for log in logs {
+                let p = Policy {
+                    log,
+                    witnesses: witnesses.clone(),
+                    threshold: policy.threshold,
+                };
+                match proof.verify(&p) {
+                    Ok(inc) => {
+                        let cp = &inc.checkpoint.checkpoint;
+                        if json {
+                            println!(
+                                "{}",
+                                json!({"ok": true, "id": inc.id, "position": inc.index + 1, "size": cp.size, "root": cp.root, "cosigners": inc.checkpoint.cosigners})
+                            );
+                        } else {
+                            println!(
+                                "ok: event {} at position {} is included in the checkpoint of size {} root {} (cosigned by {})",
+                                inc.id,
+                                inc.index + 1,
+                                cp.size,
+                                cp.root,
+                                if inc.checkpoint.cosigners.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    inc.checkpoint.cosigners.join(", ")
+                                }
+                            );
+                        }
+                        return Ok(());
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            bail!(
+                "proof does not verify: {}",
+                last.map(|e| e.to_string()).unwrap_or_default()
+            )
+        }
+        AuditCommand::Equivocation { file } => {
+            let live = file.is_none();
+            let input = input(dir, file.as_deref()).await?;
+            let leaves: Vec<Vec<u8>> = input.events.iter().map(|e| e.entry.bytes.clone()).collect();
+            let report = audit(input, &Trust::default());
+            let mut out = std::io::stdout().lock();
+            let mut found = 0;
+            for f in &report.forks {
+                let fork = MemberFork {
+                    kind: FORK_KIND.into(),
+                    vkey: f.vkey.clone(),
+                    events: [
+                        hex::encode(&leaves[f.first as usize - 1]),
+                        hex::encode(&leaves[f.second as usize - 1]),
+                    ],
+                };
+                writeln!(out, "{}", serde_json::to_string(&fork)?)?;
+                found += 1;
+            }
+            if live {
+                for ev in checkpoint_store(&open_store(dir)?)?.evidence()? {
+                    writeln!(out, "{}", serde_json::to_string(&ev)?)?;
+                    found += 1;
+                }
+            }
+            if found == 0 {
+                eprintln!("no equivocation found");
+            }
+            Ok(())
+        }
+        AuditCommand::CheckEquivocation { file } => {
+            let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+            if meta.len() > 1 << 20 {
+                bail!("{}: larger than 1 MiB", file.display());
+            }
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            if value["kind"] == FORK_KIND {
+                let fork: MemberFork = serde_json::from_value(value)
+                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                let f = verify_fork(&fork).map_err(|e| anyhow!("not a proof of a fork: {e}"))?;
+                println!(
+                    "proven: {} signed two different events with seq {}: {} and {}",
+                    f.member, f.seq, f.ids[0], f.ids[1]
+                );
+            } else {
+                let ev: Evidence = serde_json::from_value(value)
+                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                match verify_evidence(&ev).map_err(|e| anyhow!("not evidence of a fork: {e}"))? {
+                    ledger::witness::EvidenceVerdict::SameSizeFork { size } => println!(
+                        "proven: the log signed two different trees of size {size}"
+                    ),
+                    ledger::witness::EvidenceVerdict::ProofFails { reason } => println!(
+                        "evidence: both checkpoints are signed by the log and its consistency proof fails ({reason}); conclusive together with the log's events"
+                    ),
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `tallinn bench audit`: audit verify throughput vs the raw ed25519
+//! batch-verify rate on all cores, in the same run.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use ledger::checkpoint::Checkpoint;
+use ledger::checkpoint_store::CheckpointStore;
+use ledger::event::leaf_hash;
+use ledger::merkle::MerkleTree;
+use ledger::store::Store;
+use projector::audit::{audit as run_audit, export, Trust};
+
+use crate::bench::{raw_batch_rate, tempfile_dir};
+use crate::context::{log_dir, OPEN_WAIT};
+
+/// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
+pub async fn audit(events: u64) -> Result<()> {
+    let dir = tempfile_dir()?;
+    println!(
+        "generating a {events}-event demo ledger in {} ...",
+        dir.display()
+    );
+    let t = Instant::now();
+    let played = crate::demo::play(&dir, 42, events)?;
+    println!(
+        "  {} events generated in {:.2}s",
+        played.events,
+        t.elapsed().as_secs_f64()
+    );
+    let store = Store::open(&log_dir(&dir), OPEN_WAIT)?;
+    let entries = crate::audit::read_all(&store).await?;
+    let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&e.bytes)).collect();
+    let tree = MerkleTree::from_leaves(&leaves);
+    let coordinator = crate::demo::demo_signer(42, crate::demo::COORDINATOR);
+    let note =
+        Checkpoint::new(crate::demo::ORIGIN, tree.size(), tree.root())?.sign(&coordinator)?;
+    let cs = CheckpointStore::open(store.db())?;
+    cs.put(tree.size(), &note)?;
+    let bundle_path = dir.join("bundle.json");
+    let t = Instant::now();
+    let bundle = export(&entries, vec![note.to_text()]);
+    std::fs::write(&bundle_path, serde_json::to_vec(&bundle)?)?;
+    drop(bundle);
+    println!(
+        "  bundle exported in {:.2}s ({} MB)",
+        t.elapsed().as_secs_f64(),
+        std::fs::metadata(&bundle_path)?.len() >> 20
+    );
+    let cores = rayon::current_num_threads();
+    let raw = raw_batch_rate(64 * 2000);
+
+    let t = Instant::now();
+    let input = crate::audit::read_bundle(&bundle_path)?;
+    let parsed = t.elapsed().as_secs_f64();
+    let report = run_audit(input, &Trust::default());
+    let total = t.elapsed().as_secs_f64();
+    let n = report.events as f64;
+
+    let t = Instant::now();
+    let live = run_audit(
+        projector::audit::AuditInput::from_entries(entries, vec![note.to_text()]),
+        &Trust::default(),
+    );
+    let live_secs = t.elapsed().as_secs_f64();
+
+    println!("raw ed25519 batch verify (64/batch, {cores} cores): {raw:>10.0} signatures/s");
+    println!(
+        "audit verify of the bundle file:           {:>10.0} events/s  ratio {:.2}x raw  ({:.2}s, of which {parsed:.2}s reading JSON)",
+        n / total,
+        n / total / raw,
+        total
+    );
+    println!(
+        "audit verify of the live log (in memory):  {:>10.0} events/s  ratio {:.2}x raw  ({live_secs:.2}s)",
+        n / live_secs,
+        n / live_secs / raw
+    );
+    println!(
+        "  {} events, {} signatures verified, {} problems (the demo plants {} invalid events), digest {}",
+        report.events,
+        report.signatures_verified,
+        report.problems.len(),
+        played.rejected,
+        &report.digest[..16]
+    );
+    assert_eq!(live.digest, report.digest, "bundle and live audits agree");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

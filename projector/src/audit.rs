@@ -1,0 +1,619 @@
+//! The auditor: checks a whole log and its signed checkpoints, trusting nothing
+//! but the specification. Pure over values: the shells read a bundle file or a
+//! live log and print the [`Report`].
+//!
+//! [`audit`] checks, in one pass:
+//! - positions 1..=n in order, and each stated id against `SHA-256(0x00 || leaf)`;
+//! - every signature (batch-verified in parallel by [`fold_entries_observed`]),
+//!   every chain link and the full rules replay, with the ledger's one rules
+//!   function; the stated signer key and JSON body view against the envelope;
+//! - every checkpoint: origin, log signature (a coordinator's active key at that
+//!   tree size, or the pinned log keys), the Merkle root recomputed from the
+//!   events, witness cosignatures against a threshold, and consistency with the
+//!   previous checkpoint (a consistency proof built from the events and checked
+//!   as a witness would);
+//! - and it folds the read model, whose [`digest`](crate::digest) is printed.
+//!
+//! Validly signed events that a business rule rejects are part of the history
+//! (kept, never counted): they are notes, not problems. So are the events after
+//! the last checkpoint ("not yet covered"). Everything else is a problem, and
+//! the audit holds only when there is none.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ledger::body::Body;
+use ledger::bundle::{AuditEvent, Bundle, BUNDLE_FORMAT};
+use ledger::checkpoint::{
+    verify_cosignatures, verify_note, Checkpoint, CheckpointError, Note, Verifier, Witness,
+};
+use ledger::event::{leaf_hash, Event};
+use ledger::ids::Digest;
+use ledger::log::Entry;
+use ledger::member::Role;
+use ledger::merkle::{verify_consistency, FullTree};
+use ledger::rules::{Outcome, Rejection};
+use ledger::state::State;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::fold::{fold_entries_observed, Filter};
+use crate::model::Model;
+
+/// One finding: an event's position, id and member (or a checkpoint's size and
+/// signer), a stable code and the reason in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The event's position (leaf index + 1), for event findings.
+    pub position: Option<u64>,
+    /// The checkpoint's tree size, for checkpoint findings.
+    pub checkpoint: Option<u64>,
+    /// The event id (recomputed from its bytes).
+    pub id: Option<Digest>,
+    /// The producer, or a checkpoint's signer names.
+    pub member: Option<String>,
+    /// A stable code: `bad_signature`, `checkpoint_root_mismatch`, ...
+    pub code: String,
+    /// The reason in words.
+    pub reason: String,
+}
+
+/// Which keys the auditor trusts for checkpoints. The default derives them from
+/// the ledger itself: log keys are the active keys of members with the
+/// coordinator role at each checkpoint's size, witnesses are every member's
+/// active key then, and no cosignature is required.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// Pinned log keys (instead of the coordinators').
+    pub log_keys: Option<Vec<Verifier>>,
+    /// Pinned witness keys (instead of the members').
+    pub witnesses: Option<Vec<Witness>>,
+    /// Distinct witnesses that must have cosigned every checkpoint.
+    pub threshold: usize,
+}
+
+/// What an audit found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The ledger origin (from its genesis).
+    pub origin: Option<String>,
+    /// Events checked.
+    pub events: u64,
+    /// Signatures that verified.
+    pub signatures_verified: u64,
+    /// Events that took their place in their producer's chain.
+    pub chain_links: u64,
+    /// Events accepted by the rules.
+    pub accepted: u64,
+    /// Validly signed events rejected by a business rule (kept, not counted).
+    pub rejected_by_rules: u64,
+    /// Checkpoints in the input.
+    pub checkpoints: u64,
+    /// Checkpoints with no problem.
+    pub checkpoints_verified: u64,
+    /// Valid witness cosignatures, over all checkpoints.
+    pub cosignatures: u64,
+    /// Size of the largest checkpoint.
+    pub covered: u64,
+    /// Events after the largest checkpoint.
+    pub not_yet_covered: u64,
+    /// The Merkle root of all events.
+    pub root: Digest,
+    /// The read model digest (as `tallinn digest`).
+    pub digest: String,
+    /// Problems: any one fails the audit.
+    pub problems: Vec<Finding>,
+    /// Notes: worth knowing, not failures.
+    pub notes: Vec<Finding>,
+    /// Member forks found: the material of portable equivocation proofs.
+    pub forks: Vec<ForkFound>,
+}
+
+/// Two validly signed events of one member with one `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForkFound {
+    /// The member.
+    pub member: String,
+    /// The member's key both verified under (vkey).
+    pub vkey: String,
+    /// Position of the event in the chain.
+    pub first: u64,
+    /// Position of the conflicting event.
+    pub second: u64,
+}
+
+impl Report {
+    /// Whether everything holds.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The input of an audit: events in log order and signed checkpoint notes.
+#[derive(Debug, Clone, Default)]
+pub struct AuditInput {
+    /// The events, with what a bundle states about them.
+    pub events: Vec<AuditEvent>,
+    /// Signed checkpoint notes, as text.
+    pub checkpoints: Vec<String>,
+}
+
+impl AuditInput {
+    /// From live log entries (nothing stated beyond the bytes).
+    pub fn from_entries(entries: Vec<Entry>, checkpoints: Vec<String>) -> AuditInput {
+        AuditInput {
+            events: entries
+                .into_iter()
+                .map(|entry| AuditEvent {
+                    entry,
+                    stated_id: None,
+                    signer: None,
+                    body: None,
+                })
+                .collect(),
+            checkpoints,
+        }
+    }
+}
+
+fn event_finding(
+    position: u64,
+    id: Digest,
+    member: Option<String>,
+    code: &str,
+    reason: String,
+) -> Finding {
+    Finding {
+        position: Some(position),
+        checkpoint: None,
+        id: Some(id),
+        member,
+        code: code.into(),
+        reason,
+    }
+}
+
+fn checkpoint_finding(size: u64, signers: &Note, code: &str, reason: String) -> Finding {
+    let names: Vec<&str> = signers.signatures.iter().map(|s| s.name.as_str()).collect();
+    Finding {
+        position: None,
+        checkpoint: Some(size),
+        id: None,
+        member: Some(names.join(",")),
+        code: code.into(),
+        reason,
+    }
+}
+
+/// The keys the ledger itself designates at some point of its history.
+#[derive(Debug, Clone, Default)]
+struct Keys {
+    logs: Vec<Verifier>,
+    witnesses: Vec<Witness>,
+}
+
+fn keys_of(state: &State) -> Keys {
+    let mut keys = Keys::default();
+    for (id, m) in &state.members {
+        let Some(key) = m.active_key else { continue };
+        if m.member.roles.contains(&Role::Coordinator) {
+            if let Ok(v) = Verifier::new(id.as_str(), key) {
+                keys.logs.push(v);
+            }
+        }
+        if let Ok(w) = Witness::new(id.as_str(), key) {
+            keys.witnesses.push(w);
+        }
+    }
+    keys
+}
+
+/// The vkey the signature of `event` must verify under, given the state before it.
+fn expected_signer(state: &State, event: &Event) -> Option<String> {
+    let env = event.envelope();
+    match &env.body {
+        Body::Genesis(g) if state.origin.is_none() => {
+            Some(g.coordinator.key.vkey(g.coordinator.id.as_str()))
+        }
+        _ => state
+            .active_key(&env.producer)
+            .map(|k| k.vkey(env.producer.as_str())),
+    }
+}
+
+/// Whether the rules verified the signature before reaching this verdict.
+fn signature_checked(r: &Rejection) -> bool {
+    !matches!(
+        r,
+        Rejection::UnsupportedVersion(_)
+            | Rejection::NoGenesis
+            | Rejection::WrongOrigin { .. }
+            | Rejection::UnknownProducer(_)
+            | Rejection::NoActiveKey(_)
+            | Rejection::BadSignature(_)
+    )
+}
+
+/// Audits `input` under `trust`. Never panics on bad input: every defect is a finding.
+pub fn audit(input: AuditInput, trust: &Trust) -> Report {
+    let n = input.events.len();
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+
+    // Leaf hashes and the JSON body views, in parallel.
+    let ids: Vec<Digest> = input
+        .events
+        .par_iter()
+        .map(|e| leaf_hash(&e.entry.bytes))
+        .collect();
+    let body_problems: Vec<Finding> = input
+        .events
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let raw = e.body.as_ref()?;
+            let ev = Event::from_bytes(&e.entry.bytes).ok()?;
+            let body = &ev.envelope().body;
+            // Fast path: the exporter writes exactly serde_json's compact form.
+            if serde_json::to_string(body).ok()? == raw.get() {
+                return None;
+            }
+            let stated: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
+            let actual = serde_json::to_value(body).ok();
+            (stated != actual).then(|| {
+                event_finding(
+                    i as u64 + 1,
+                    ids[i],
+                    Some(ev.envelope().producer.to_string()),
+                    "body_mismatch",
+                    "the JSON body view does not match the signed envelope".into(),
+                )
+            })
+        })
+        .collect();
+
+    // Positions and stated ids.
+    if let Some(i) = (0..n).find(|&i| input.events[i].entry.position != i as u64 + 1) {
+        problems.push(event_finding(
+            i as u64 + 1,
+            ids[i],
+            None,
+            "position",
+            format!(
+                "event {} of the bundle states position {}, expected {}: events were removed, added or reordered",
+                i,
+                input.events[i].entry.position,
+                i + 1
+            ),
+        ));
+    }
+    for (i, e) in input.events.iter().enumerate() {
+        if let Some(stated) = e.stated_id {
+            if stated != ids[i] {
+                problems.push(event_finding(
+                    i as u64 + 1,
+                    ids[i],
+                    None,
+                    "id_mismatch",
+                    format!("stated id {stated} is not the hash of the event's bytes"),
+                ));
+            }
+        }
+    }
+
+    // Checkpoints, parsed, by size.
+    let mut cps: Vec<(Note, Checkpoint)> = Vec::new();
+    for (i, text) in input.checkpoints.iter().enumerate() {
+        match Note::parse(text.as_bytes())
+            .and_then(|note| Checkpoint::parse_body(&note.text).map(|cp| (note, cp)))
+        {
+            Ok(pair) => cps.push(pair),
+            Err(e) => problems.push(Finding {
+                position: None,
+                checkpoint: None,
+                id: None,
+                member: None,
+                code: "checkpoint_malformed".into(),
+                reason: format!("checkpoint {i}: {e}"),
+            }),
+        }
+    }
+    cps.sort_by_key(|(_, cp)| cp.size);
+
+    // Entries renumbered by leaf index; side information by index.
+    let mut entries = Vec::with_capacity(n);
+    let mut side = Vec::with_capacity(n);
+    for (i, e) in input.events.into_iter().enumerate() {
+        entries.push(Entry {
+            position: i as u64 + 1,
+            ..e.entry
+        });
+        side.push(e.signer);
+    }
+
+    // Signatures, chains, rules and the model, in segments ending at checkpoint sizes.
+    let mut bounds: Vec<u64> = cps
+        .iter()
+        .map(|(_, cp)| cp.size)
+        .filter(|&s| s as usize <= n)
+        .collect();
+    bounds.push(n as u64);
+    bounds.dedup();
+    let mut keys_at: BTreeMap<u64, Keys> = BTreeMap::new();
+    let mut state = State::new();
+    let mut model = Model::new();
+    let (mut sigs, mut links, mut accepted, mut by_rules) = (0u64, 0u64, 0u64, 0u64);
+    let mut first_seen: HashMap<Digest, u64> = HashMap::new();
+    let mut forks = Vec::new();
+    keys_at.insert(0, Keys::default());
+    let mut lo = 0usize;
+    for &b in &bounds {
+        let hi = b as usize;
+        let mut observe = |entry: &Entry,
+                           ev: Result<&Event, &str>,
+                           outcome: Option<&Outcome>,
+                           state: &State| {
+            let pos = entry.position;
+            let i = (pos - 1) as usize;
+            let id = ids[i];
+            let ev = match ev {
+                Err(reason) => {
+                    problems.push(event_finding(pos, id, None, "malformed", reason.into()));
+                    return;
+                }
+                Ok(ev) => ev,
+            };
+            let member = Some(ev.envelope().producer.to_string());
+            if let Some(stated) = &side[i] {
+                if let Some(expected) = expected_signer(state, ev) {
+                    if &expected != stated {
+                        problems.push(event_finding(
+                            pos,
+                            id,
+                            member.clone(),
+                            "signer_mismatch",
+                            format!("stated signer {stated} is not the producer's active key {expected}"),
+                        ));
+                    }
+                }
+            }
+            match outcome {
+                Some(Outcome::Accepted) => {
+                    accepted += 1;
+                    sigs += 1;
+                    links += 1;
+                }
+                Some(Outcome::Duplicate) => {
+                    sigs += 1;
+                    let first = first_seen.get(&id).copied().unwrap_or(0);
+                    problems.push(event_finding(
+                        pos,
+                        id,
+                        member,
+                        "duplicate",
+                        format!("replay of the event already at position {first}"),
+                    ));
+                }
+                Some(Outcome::Rejected(r)) => {
+                    if let Rejection::Equivocation {
+                        existing, producer, ..
+                    } = r
+                    {
+                        let key = state.active_key(producer);
+                        if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
+                            forks.push(ForkFound {
+                                member: producer.to_string(),
+                                vkey: key.vkey(producer.as_str()),
+                                first,
+                                second: pos,
+                            });
+                        }
+                    }
+                    if signature_checked(r) {
+                        sigs += 1;
+                    }
+                    let finding = event_finding(pos, id, member, r.code(), r.to_string());
+                    if r.in_chain() && state.origin.is_some() {
+                        links += 1;
+                        by_rules += 1;
+                        notes.push(finding);
+                    } else {
+                        problems.push(finding);
+                    }
+                }
+                None => {}
+            }
+            first_seen.entry(id).or_insert(pos);
+        };
+        fold_entries_observed(
+            &mut state,
+            &mut model,
+            &entries[lo..hi],
+            Filter::All,
+            &mut observe,
+        );
+        keys_at.insert(b, keys_of(&state));
+        lo = hi;
+    }
+    problems.extend(body_problems);
+
+    // The Merkle tree and every checkpoint.
+    let tree = FullTree::from_leaves(ids.iter().copied());
+    let origin = state.origin.clone();
+    let (mut verified, mut cosignatures, mut covered) = (0u64, 0u64, 0u64);
+    let mut prev: Option<&Checkpoint> = None;
+    for (note, cp) in &cps {
+        let before = problems.len();
+        let size = cp.size;
+        let mut bad = |code: &str, reason: String| {
+            problems.push(checkpoint_finding(size, note, code, reason))
+        };
+        if origin.as_deref().is_some_and(|o| o != cp.origin) {
+            bad(
+                "checkpoint_origin",
+                format!(
+                    "origin {:?} is not the ledger's {:?}",
+                    cp.origin,
+                    origin.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        if size as usize > n {
+            bad(
+                "checkpoint_beyond_bundle",
+                format!("checkpoint of size {size}, but only {n} events are present: truncated or cut short"),
+            );
+            continue;
+        }
+        covered = covered.max(size);
+        let derived = keys_at.get(&size).cloned().unwrap_or_default();
+        let logs = trust.log_keys.as_ref().unwrap_or(&derived.logs);
+        match verify_note(note, logs) {
+            Ok(_) => {}
+            Err(CheckpointError::NoKnownSignature) => {
+                let names: Vec<String> = note
+                    .signatures
+                    .iter()
+                    .map(|s| format!("{}+{}", s.name, hex::encode(s.key_id)))
+                    .collect();
+                bad(
+                    "checkpoint_unknown_key",
+                    format!(
+                        "not signed by a log key (coordinator) of this ledger; signed by {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+            Err(e) => bad("checkpoint_bad_signature", e.to_string()),
+        }
+        let root = tree.root_at(size).expect("size within the tree");
+        if root != cp.root {
+            bad(
+                "checkpoint_root_mismatch",
+                format!("states root {}, the events give {root}", cp.root),
+            );
+        }
+        let witnesses = trust.witnesses.as_ref().unwrap_or(&derived.witnesses);
+        match verify_cosignatures(note, witnesses) {
+            Ok(cosigned) => {
+                let mut keys: Vec<_> = cosigned.iter().map(|(w, _)| w.key).collect();
+                keys.sort();
+                keys.dedup();
+                cosignatures += keys.len() as u64;
+                if keys.len() < trust.threshold {
+                    bad(
+                        "too_few_cosignatures",
+                        format!(
+                            "{} witness cosignatures, {} required",
+                            keys.len(),
+                            trust.threshold
+                        ),
+                    );
+                }
+            }
+            Err(e) => bad("checkpoint_bad_cosignature", e.to_string()),
+        }
+        // Consistency with the previous checkpoint. Two roots of one size must
+        // be equal; otherwise a consistency proof is built from the events and
+        // checked as a witness would. When a root does not match the events no
+        // proof for it can be built: that root is already reported above.
+        if let Some(p) = prev {
+            let consistent = if p.size == size {
+                p.root == cp.root
+            } else if tree.root_at(p.size).ok() == Some(p.root) && root == cp.root {
+                let proof = tree
+                    .consistency_proof(p.size, size)
+                    .expect("sizes within the tree");
+                verify_consistency(p.size, size, &proof, &p.root, &cp.root).is_ok()
+            } else {
+                true
+            };
+            if !consistent {
+                bad(
+                    "inconsistent_checkpoints",
+                    format!(
+                        "checkpoint of size {size} (root {}) is not consistent with the checkpoint of size {} (root {})",
+                        cp.root, p.size, p.root
+                    ),
+                );
+            }
+        }
+        if problems.len() == before {
+            verified += 1;
+        }
+        prev = Some(cp);
+    }
+    let n = n as u64;
+    if covered < n {
+        notes.push(Finding {
+            position: Some(covered + 1),
+            checkpoint: None,
+            id: None,
+            member: None,
+            code: "not_yet_covered".into(),
+            reason: format!(
+                "positions {}..={n} ({} events) are after the last checkpoint: not yet covered",
+                covered + 1,
+                n - covered
+            ),
+        });
+    }
+    problems.sort_by_key(|f| (f.position.is_none(), f.position, f.checkpoint));
+    Report {
+        origin,
+        events: n,
+        signatures_verified: sigs,
+        chain_links: links,
+        accepted,
+        rejected_by_rules: by_rules,
+        checkpoints: cps.len() as u64,
+        checkpoints_verified: verified,
+        cosignatures,
+        covered,
+        not_yet_covered: n - covered,
+        root: tree.root(),
+        digest: crate::digest::digest_hex(&model),
+        problems,
+        notes,
+        forks,
+    }
+}
+
+/// Builds the audit bundle of a log: every entry with its decoded view and the
+/// signer key the rules expect, and the signed checkpoint notes.
+pub fn export(entries: &[Entry], checkpoints: Vec<String>) -> Bundle {
+    let mut state = State::new();
+    let mut model = Model::new();
+    let mut events = Vec::with_capacity(entries.len());
+    let mut observe =
+        |entry: &Entry, ev: Result<&Event, &str>, _: Option<&Outcome>, state: &State| {
+            let e = match ev {
+                Err(_) => Bundle::event(entry, None, None, None, None),
+                Ok(ev) => {
+                    let env = ev.envelope();
+                    Bundle::event(
+                        entry,
+                        expected_signer(state, ev),
+                        Some(env.producer.to_string()),
+                        Some(env.seq),
+                        serde_json::value::to_raw_value(&env.body).ok(),
+                    )
+                }
+            };
+            events.push(e);
+        };
+    fold_entries_observed(&mut state, &mut model, entries, Filter::All, &mut observe);
+    let tree = ledger::merkle::MerkleTree::from_leaves(
+        &entries
+            .iter()
+            .map(|e| leaf_hash(&e.bytes))
+            .collect::<Vec<_>>(),
+    );
+    Bundle {
+        format: BUNDLE_FORMAT.into(),
+        origin: state.origin.unwrap_or_default(),
+        size: entries.len() as u64,
+        root: tree.root(),
+        events,
+        checkpoints,
+    }
+}
