@@ -751,3 +751,24 @@ fn key_new_writes_0600_and_never_overwrites() {
     assert!(v["vkey"].as_str().unwrap().starts_with("XX-TEST+"));
     assert!(v["vkey_file"].as_str().unwrap().ends_with("x.key.pub"));
 }
+
+#[test]
+fn usage_errors_are_one_line() {
+    let fx = Fixture::new();
+    for (args, needles) in [
+        (vec!["report"], vec!["<VIEW>"]),
+        (vec!["need", "--key"], vec!["--key"]),
+        (vec!["frobnicate"], vec!["frobnicate"]),
+        (
+            vec!["report", "donors", "--format", "xml"],
+            vec!["--format", "xml", "table, json, csv"],
+        ),
+    ] {
+        let out = fx.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_one_line(&String::from_utf8_lossy(&out.stderr), &needles);
+    }
+    let out = fx.run(["--version"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("tallinn "));
+}
