@@ -50,26 +50,35 @@ pub enum SignatureError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     envelope: Envelope,
-    leaf: Vec<u8>,
+    /// `signed_message(envelope) || signature`: the signed message and the leaf
+    /// are both slices of it, so verifying copies nothing.
+    buf: Vec<u8>,
     id: EventId,
+}
+
+/// `signed_message(envelope_bytes) || signature`.
+fn event_buffer(envelope_bytes: &[u8], signature: &[u8]) -> Vec<u8> {
+    let mut buf = signed_message(envelope_bytes);
+    buf.extend_from_slice(signature);
+    buf
 }
 
 impl Event {
     /// Encodes and signs an envelope.
     pub fn sign(envelope: Envelope, signer: &Signer) -> Result<Event, CodecError> {
-        let mut leaf = codec::encode(&envelope)?;
-        let sig = signer.sign_raw(&signed_message(&leaf));
-        leaf.extend_from_slice(&sig);
-        let id = leaf_hash(&leaf);
-        Ok(Event { envelope, leaf, id })
+        let env = codec::encode(&envelope)?;
+        let sig = signer.sign_raw(&signed_message(&env));
+        let buf = event_buffer(&env, &sig);
+        let id = leaf_hash(&buf[SIGNING_CONTEXT.len()..]);
+        Ok(Event { envelope, buf, id })
     }
 
     /// Builds an event from an envelope and a signature made elsewhere (nothing is verified).
     pub fn from_signature(envelope: Envelope, signature: [u8; 64]) -> Result<Event, CodecError> {
-        let mut leaf = codec::encode(&envelope)?;
-        leaf.extend_from_slice(&signature);
-        let id = leaf_hash(&leaf);
-        Ok(Event { envelope, leaf, id })
+        let env = codec::encode(&envelope)?;
+        let buf = event_buffer(&env, &signature);
+        let id = leaf_hash(&buf[SIGNING_CONTEXT.len()..]);
+        Ok(Event { envelope, buf, id })
     }
 
     /// Decodes untrusted leaf bytes (`envelope || signature`). The signature is not checked here.
@@ -86,10 +95,11 @@ impl Event {
                 leaf.len()
             )));
         }
-        let envelope = codec::decode(&leaf[..leaf.len() - SIGNATURE_LEN])?;
+        let (env, sig) = leaf.split_at(leaf.len() - SIGNATURE_LEN);
+        let envelope = codec::decode(env)?;
         Ok(Event {
             envelope,
-            leaf: leaf.to_vec(),
+            buf: event_buffer(env, sig),
             id: leaf_hash(leaf),
         })
     }
@@ -104,15 +114,19 @@ impl Event {
     }
     /// The leaf bytes: `envelope || signature`.
     pub fn bytes(&self) -> &[u8] {
-        &self.leaf
+        &self.buf[SIGNING_CONTEXT.len()..]
     }
     /// The envelope encoding.
     pub fn envelope_bytes(&self) -> &[u8] {
-        &self.leaf[..self.leaf.len() - SIGNATURE_LEN]
+        &self.buf[SIGNING_CONTEXT.len()..self.buf.len() - SIGNATURE_LEN]
+    }
+    /// The signed message, `signed_message(envelope_bytes())`, without a copy.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.buf[..self.buf.len() - SIGNATURE_LEN]
     }
     /// The signature.
     pub fn signature(&self) -> [u8; 64] {
-        self.leaf[self.leaf.len() - SIGNATURE_LEN..]
+        self.buf[self.buf.len() - SIGNATURE_LEN..]
             .try_into()
             .expect("64 bytes")
     }
@@ -121,7 +135,7 @@ impl Event {
     pub fn verify(&self, key: &PublicKey) -> Result<(), SignatureError> {
         let vk = key.verifying_key()?;
         let sig = Signature::from_bytes(&self.signature());
-        vk.verify_strict(&signed_message(self.envelope_bytes()), &sig)
+        vk.verify_strict(self.signed_bytes(), &sig)
             .map_err(|_| SignatureError::Invalid)
     }
 }
@@ -134,11 +148,7 @@ pub fn verify_batch(events: &[&Event], keys: &[VerifyingKey]) -> bool {
     if events.is_empty() {
         return true;
     }
-    let messages: Vec<Vec<u8>> = events
-        .iter()
-        .map(|e| signed_message(e.envelope_bytes()))
-        .collect();
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let refs: Vec<&[u8]> = events.iter().map(|e| e.signed_bytes()).collect();
     let sigs: Vec<Signature> = events
         .iter()
         .map(|e| Signature::from_bytes(&e.signature()))
