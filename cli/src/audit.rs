@@ -14,6 +14,7 @@ use ledger::store::Store;
 use ledger::tlog_proof::{TlogProof, MAX_PROOF_BYTES};
 use ledger::witness::{verify_evidence, verify_fork, Evidence, MemberFork, FORK_KIND};
 use projector::audit::{audit, export, AuditInput, Report, Trust};
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::checkpoint::{checkpoint_store, full_tree, log_verifiers, witness_keys, PolicyArgs};
@@ -97,8 +98,10 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let bundle = Bundle::from_json(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     drop(bytes);
-    let events = bundle
-        .decode()
+    let events = (0..bundle.events.len())
+        .into_par_iter()
+        .map(|i| bundle.decode_event(i))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(AuditInput {
         events,

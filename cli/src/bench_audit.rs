@@ -47,22 +47,42 @@ pub async fn audit(events: u64) -> Result<()> {
         t.elapsed().as_secs_f64(),
         std::fs::metadata(&bundle_path)?.len() >> 20
     );
+    drop(cs);
+    drop(store);
     let cores = rayon::current_num_threads();
+    // Each figure is the best of two runs, so a neighbour's burst on a shared
+    // machine does not decide it; the raw rate is measured before and after.
     let raw = raw_batch_rate(64 * 2000);
-
-    let t = Instant::now();
-    let input = crate::audit::read_bundle(&bundle_path)?;
-    let parsed = t.elapsed().as_secs_f64();
-    let report = run_audit(input, &Trust::default());
-    let total = t.elapsed().as_secs_f64();
+    let checkpoints = vec![note.to_text()];
+    let mut file_secs = f64::MAX;
+    let mut parsed = 0.0;
+    let mut report = None;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let input = crate::audit::read_bundle(&bundle_path)?;
+        let p = t.elapsed().as_secs_f64();
+        let r = run_audit(input, &Trust::default());
+        let secs = t.elapsed().as_secs_f64();
+        if secs < file_secs {
+            (file_secs, parsed) = (secs, p);
+        }
+        report = Some(r);
+    }
+    let report = report.expect("ran");
+    let mut live_secs = f64::MAX;
+    let mut live = None;
+    for _ in 0..2 {
+        let input =
+            projector::audit::AuditInput::from_entries(entries.clone(), checkpoints.clone());
+        let t = Instant::now();
+        let r = run_audit(input, &Trust::default());
+        live_secs = live_secs.min(t.elapsed().as_secs_f64());
+        live = Some(r);
+    }
+    let live = live.expect("ran");
+    let raw = raw.max(raw_batch_rate(64 * 2000));
     let n = report.events as f64;
-
-    let t = Instant::now();
-    let live = run_audit(
-        projector::audit::AuditInput::from_entries(entries, vec![note.to_text()]),
-        &Trust::default(),
-    );
-    let live_secs = t.elapsed().as_secs_f64();
+    let total = file_secs;
 
     println!("raw ed25519 batch verify (64/batch, {cores} cores): {raw:>10.0} signatures/s");
     println!(

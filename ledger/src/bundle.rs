@@ -180,50 +180,54 @@ impl Bundle {
 
     /// Decodes every event's bytes, checking lengths; does not verify anything.
     pub fn decode(&self) -> Result<Vec<AuditEvent>, BundleError> {
-        self.events
-            .iter()
-            .enumerate()
-            .map(|(index, e)| {
-                let bad = |field, reason| BundleError::EventField {
-                    index,
-                    position: e.position,
-                    field,
-                    reason,
-                };
-                let mut bytes =
-                    b64_within(&e.envelope, MAX_ENVELOPE_BYTES).map_err(|r| bad("envelope", r))?;
-                if bytes.is_empty() {
-                    return Err(bad("envelope", "empty".into()));
-                }
-                let sig =
-                    b64_within(&e.signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
-                if sig.len() != SIGNATURE_LEN {
-                    return Err(bad(
-                        "signature",
-                        format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
-                    ));
-                }
-                if let Some(body) = &e.body {
-                    if body.get().len() > MAX_BODY_JSON_BYTES {
-                        return Err(bad(
-                            "body",
-                            format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
-                        ));
-                    }
-                }
-                bytes.extend_from_slice(&sig);
-                Ok(AuditEvent {
-                    entry: Entry {
-                        position: e.position,
-                        appended_at: e.appended_at,
-                        bytes,
-                    },
-                    stated_id: Some(e.id),
-                    signer: e.signer.clone(),
-                    body: e.body.clone(),
-                })
-            })
+        (0..self.events.len())
+            .map(|i| self.decode_event(i))
             .collect()
+    }
+
+    /// Decodes the bytes of event `index` (callers may decode in parallel).
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
+        let e = &self.events[index];
+        let bad = |field, reason| BundleError::EventField {
+            index,
+            position: e.position,
+            field,
+            reason,
+        };
+        let mut bytes =
+            b64_within(&e.envelope, MAX_ENVELOPE_BYTES).map_err(|r| bad("envelope", r))?;
+        if bytes.is_empty() {
+            return Err(bad("envelope", "empty".into()));
+        }
+        let sig = b64_within(&e.signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
+        if sig.len() != SIGNATURE_LEN {
+            return Err(bad(
+                "signature",
+                format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
+            ));
+        }
+        if let Some(body) = &e.body {
+            if body.get().len() > MAX_BODY_JSON_BYTES {
+                return Err(bad(
+                    "body",
+                    format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
+                ));
+            }
+        }
+        bytes.extend_from_slice(&sig);
+        Ok(AuditEvent {
+            entry: Entry {
+                position: e.position,
+                appended_at: e.appended_at,
+                bytes,
+            },
+            stated_id: Some(e.id),
+            signer: e.signer.clone(),
+            body: e.body.clone(),
+        })
     }
 
     /// The wire form of one event.

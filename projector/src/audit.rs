@@ -28,6 +28,7 @@ use ledger::checkpoint::{
 };
 use ledger::event::{leaf_hash, Event};
 use ledger::ids::Digest;
+use ledger::keys::{parse_vkey, PublicKey};
 use ledger::log::Entry;
 use ledger::member::Role;
 use ledger::merkle::{verify_consistency, FullTree};
@@ -220,6 +221,17 @@ fn expected_signer(state: &State, event: &Event) -> Option<String> {
     }
 }
 
+/// The (name, key) the signature of `event` must verify under, given the state before it.
+fn expected_key<'a>(state: &State, event: &'a Event) -> Option<(&'a str, PublicKey)> {
+    let env = event.envelope();
+    match &env.body {
+        Body::Genesis(g) if state.origin.is_none() => {
+            Some((g.coordinator.id.as_str(), g.coordinator.key))
+        }
+        _ => Some((env.producer.as_str(), state.active_key(&env.producer)?)),
+    }
+}
+
 /// Whether the rules verified the signature before reaching this verdict.
 fn signature_checked(r: &Rejection) -> bool {
     !matches!(
@@ -319,16 +331,25 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     }
     cps.sort_by_key(|(_, cp)| cp.size);
 
-    // Entries renumbered by leaf index; side information by index.
-    let mut entries = Vec::with_capacity(n);
-    let mut side = Vec::with_capacity(n);
-    for (i, e) in input.events.into_iter().enumerate() {
-        entries.push(Entry {
+    // Stated signer keys, parsed in parallel; `Err` keeps the unparsable text.
+    let signers: Vec<Option<Result<(String, PublicKey), String>>> = input
+        .events
+        .par_iter()
+        .map(|e| {
+            let text = e.signer.as_ref()?;
+            Some(parse_vkey(text).map_err(|_| text.clone()))
+        })
+        .collect();
+    // Entries renumbered by leaf index.
+    let entries: Vec<Entry> = input
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Entry {
             position: i as u64 + 1,
             ..e.entry
-        });
-        side.push(e.signer);
-    }
+        })
+        .collect();
 
     // Signatures, chains, rules and the model, in segments ending at checkpoint sizes.
     let mut bounds: Vec<u64> = cps
@@ -348,82 +369,88 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut lo = 0usize;
     for &b in &bounds {
         let hi = b as usize;
-        let mut observe = |entry: &Entry,
-                           ev: Result<&Event, &str>,
-                           outcome: Option<&Outcome>,
-                           state: &State| {
-            let pos = entry.position;
-            let i = (pos - 1) as usize;
-            let id = ids[i];
-            let ev = match ev {
-                Err(reason) => {
-                    problems.push(event_finding(pos, id, None, "malformed", reason.into()));
-                    return;
+        let mut observe =
+            |entry: &Entry, ev: Result<&Event, &str>, outcome: Option<&Outcome>, state: &State| {
+                let pos = entry.position;
+                let i = (pos - 1) as usize;
+                let id = ids[i];
+                let ev = match ev {
+                    Err(reason) => {
+                        problems.push(event_finding(pos, id, None, "malformed", reason.into()));
+                        return;
+                    }
+                    Ok(ev) => ev,
+                };
+                let member = || Some(ev.envelope().producer.to_string());
+                if let Some(stated) = &signers[i] {
+                    if let Some((name, key)) = expected_key(state, ev) {
+                        let same = matches!(stated, Ok((n, k)) if n == name && *k == key);
+                        if !same {
+                            let text = match stated {
+                                Ok((n, k)) => k.vkey(n),
+                                Err(text) => text.clone(),
+                            };
+                            problems.push(event_finding(
+                                pos,
+                                id,
+                                member(),
+                                "signer_mismatch",
+                                format!(
+                                    "stated signer {text} is not the producer's active key {}",
+                                    key.vkey(name)
+                                ),
+                            ));
+                        }
+                    }
                 }
-                Ok(ev) => ev,
-            };
-            let member = Some(ev.envelope().producer.to_string());
-            if let Some(stated) = &side[i] {
-                if let Some(expected) = expected_signer(state, ev) {
-                    if &expected != stated {
+                match outcome {
+                    Some(Outcome::Accepted) => {
+                        accepted += 1;
+                        sigs += 1;
+                        links += 1;
+                    }
+                    Some(Outcome::Duplicate) => {
+                        sigs += 1;
+                        let first = first_seen.get(&id).copied().unwrap_or(0);
                         problems.push(event_finding(
                             pos,
                             id,
-                            member.clone(),
-                            "signer_mismatch",
-                            format!("stated signer {stated} is not the producer's active key {expected}"),
+                            member(),
+                            "duplicate",
+                            format!("replay of the event already at position {first}"),
                         ));
                     }
-                }
-            }
-            match outcome {
-                Some(Outcome::Accepted) => {
-                    accepted += 1;
-                    sigs += 1;
-                    links += 1;
-                }
-                Some(Outcome::Duplicate) => {
-                    sigs += 1;
-                    let first = first_seen.get(&id).copied().unwrap_or(0);
-                    problems.push(event_finding(
-                        pos,
-                        id,
-                        member,
-                        "duplicate",
-                        format!("replay of the event already at position {first}"),
-                    ));
-                }
-                Some(Outcome::Rejected(r)) => {
-                    if let Rejection::Equivocation {
-                        existing, producer, ..
-                    } = r
-                    {
-                        let key = state.active_key(producer);
-                        if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
-                            forks.push(ForkFound {
-                                member: producer.to_string(),
-                                vkey: key.vkey(producer.as_str()),
-                                first,
-                                second: pos,
-                            });
+                    Some(Outcome::Rejected(r)) => {
+                        if let Rejection::Equivocation {
+                            existing, producer, ..
+                        } = r
+                        {
+                            let key = state.active_key(producer);
+                            if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
+                                forks.push(ForkFound {
+                                    member: producer.to_string(),
+                                    vkey: key.vkey(producer.as_str()),
+                                    first,
+                                    second: pos,
+                                });
+                            }
+                        }
+                        if signature_checked(r) {
+                            sigs += 1;
+                        }
+                        let finding = event_finding(pos, id, member(), r.code(), r.to_string());
+                        if r.in_chain() && state.origin.is_some() {
+                            links += 1;
+                            by_rules += 1;
+                            notes.push(finding);
+                        } else {
+                            problems.push(finding);
                         }
                     }
-                    if signature_checked(r) {
-                        sigs += 1;
-                    }
-                    let finding = event_finding(pos, id, member, r.code(), r.to_string());
-                    if r.in_chain() && state.origin.is_some() {
-                        links += 1;
-                        by_rules += 1;
-                        notes.push(finding);
-                    } else {
-                        problems.push(finding);
-                    }
+                    None => {}
                 }
-                None => {}
-            }
-            first_seen.entry(id).or_insert(pos);
-        };
+                first_seen.entry(id).or_insert(pos);
+            };
         fold_entries_observed(
             &mut state,
             &mut model,
