@@ -331,15 +331,22 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     }
     cps.sort_by_key(|(_, cp)| cp.size);
 
-    // Stated signer keys, parsed in parallel; `Err` keeps the unparsable text.
-    let signers: Vec<Option<Result<(String, PublicKey), String>>> = input
+    // Stated signer keys: each distinct text parsed once (a parse checks the
+    // key id and decompresses the point), then referred to by index.
+    let mut distinct: HashMap<&str, usize> = HashMap::new();
+    let mut signer_keys: Vec<(String, Option<(String, PublicKey)>)> = Vec::new();
+    let signers: Vec<Option<usize>> = input
         .events
-        .par_iter()
+        .iter()
         .map(|e| {
-            let text = e.signer.as_ref()?;
-            Some(parse_vkey(text).map_err(|_| text.clone()))
+            let text = e.signer.as_deref()?;
+            Some(*distinct.entry(text).or_insert_with(|| {
+                signer_keys.push((text.to_string(), parse_vkey(text).ok()));
+                signer_keys.len() - 1
+            }))
         })
         .collect();
+    drop(distinct);
     // Entries renumbered by leaf index.
     let entries: Vec<Entry> = input
         .events
@@ -382,14 +389,11 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     Ok(ev) => ev,
                 };
                 let member = || Some(ev.envelope().producer.to_string());
-                if let Some(stated) = &signers[i] {
+                if let Some(stated) = signers[i] {
                     if let Some((name, key)) = expected_key(state, ev) {
-                        let same = matches!(stated, Ok((n, k)) if n == name && *k == key);
+                        let (text, parsed) = &signer_keys[stated];
+                        let same = matches!(parsed, Some((n, k)) if n == name && *k == key);
                         if !same {
-                            let text = match stated {
-                                Ok((n, k)) => k.vkey(n),
-                                Err(text) => text.clone(),
-                            };
                             problems.push(event_finding(
                                 pos,
                                 id,
