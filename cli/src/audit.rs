@@ -106,6 +106,7 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
     Ok(AuditInput {
         events,
         checkpoints: bundle.checkpoints,
+        stated_size: Some(bundle.size),
     })
 }
 

@@ -136,6 +136,8 @@ pub struct AuditInput {
     pub events: Vec<AuditEvent>,
     /// Signed checkpoint notes, as text.
     pub checkpoints: Vec<String>,
+    /// The number of events the bundle states (`size`), if any.
+    pub stated_size: Option<u64>,
 }
 
 impl AuditInput {
@@ -152,6 +154,7 @@ impl AuditInput {
                 })
                 .collect(),
             checkpoints,
+            stated_size: None,
         }
     }
 }
@@ -283,6 +286,17 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
         })
         .collect();
 
+    // The stated size: a bundle cut short after its last checkpoint shows here.
+    if let Some(stated) = input.stated_size.filter(|&s| s != n as u64) {
+        problems.push(Finding {
+            position: None,
+            checkpoint: None,
+            id: None,
+            member: None,
+            code: "bundle_size".into(),
+            reason: format!("the bundle states {stated} events but holds {n}: truncated or padded"),
+        });
+    }
     // Positions and stated ids.
     if let Some(i) = (0..n).find(|&i| input.events[i].entry.position != i as u64 + 1) {
         problems.push(event_finding(
@@ -588,7 +602,12 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
             ),
         });
     }
-    problems.sort_by_key(|f| (f.position.is_none(), f.position, f.checkpoint));
+    // Events by position, then checkpoints by size, then the bundle as a whole.
+    problems.sort_by_key(|f| match (f.position, f.checkpoint) {
+        (Some(p), _) => (0, p),
+        (None, Some(size)) => (1, size),
+        (None, None) => (2, 0),
+    });
     Report {
         origin,
         events: n,
