@@ -4,7 +4,7 @@
 //!
 //! [`audit`] checks, in one pass:
 //! - positions 1..=n in order, and each stated id against `SHA-256(0x00 || leaf)`;
-//! - every signature (batch-verified in parallel by [`fold_entries_observed`]),
+//! - every signature (batch-verified in parallel by [`fold_decoded_observed`]),
 //!   every chain link and the full rules replay, with the ledger's one rules
 //!   function; the stated signer key and JSON body view against the envelope;
 //! - every checkpoint: origin, log signature (a coordinator's active key at that
@@ -37,7 +37,7 @@ use ledger::state::State;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::fold::{fold_entries_observed, Filter};
+use crate::fold::{decode, fold_decoded_observed, fold_entries_observed, Filter};
 use crate::model::Model;
 
 /// One finding: an event's position, id and member (or a checkpoint's size and
@@ -254,19 +254,26 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
 
-    // Leaf hashes and the JSON body views, in parallel.
+    // Decoding, leaf hashes and the JSON body views, in parallel.
+    let decoded: Vec<Result<Event, String>> =
+        input.events.par_iter().map(|e| decode(&e.entry)).collect();
     let ids: Vec<Digest> = input
         .events
         .par_iter()
-        .map(|e| leaf_hash(&e.entry.bytes))
+        .zip(&decoded)
+        .map(|(e, d)| match d {
+            Ok(ev) => ev.id(),
+            Err(_) => leaf_hash(&e.entry.bytes),
+        })
         .collect();
     let body_problems: Vec<Finding> = input
         .events
         .par_iter()
+        .zip(&decoded)
         .enumerate()
-        .filter_map(|(i, e)| {
+        .filter_map(|(i, (e, ev))| {
             let raw = e.body.as_ref()?;
-            let ev = Event::from_bytes(&e.entry.bytes).ok()?;
+            let ev = ev.as_ref().ok()?;
             let body = &ev.envelope().body;
             // Fast path: the exporter writes exactly serde_json's compact form.
             if serde_json::to_string(body).ok()? == raw.get() {
@@ -469,10 +476,11 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                 }
                 first_seen.entry(id).or_insert(pos);
             };
-        fold_entries_observed(
+        fold_decoded_observed(
             &mut state,
             &mut model,
             &entries[lo..hi],
+            &decoded[lo..hi],
             Filter::All,
             &mut observe,
         );

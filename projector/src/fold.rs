@@ -62,10 +62,29 @@ pub fn fold_entries_observed(
     filter: Filter,
     observe: &mut Observer<'_>,
 ) {
-    let decoded: Vec<Result<Event, String>> = entries
-        .par_iter()
-        .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
-        .collect();
+    let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();
+    fold_decoded_observed(state, model, entries, &decoded, filter, observe);
+}
+
+/// Decodes one entry's bytes; the error in words, as the model records it.
+pub fn decode(entry: &Entry) -> Result<Event, String> {
+    Event::from_bytes(&entry.bytes).map_err(|err| err.to_string())
+}
+
+/// [`fold_entries_observed`] over entries already decoded with [`decode`]
+/// (`decoded[i]` is `entries[i]` decoded), for callers that also use the events.
+///
+/// # Panics
+/// If `decoded` and `entries` differ in length.
+pub fn fold_decoded_observed(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    decoded: &[Result<Event, String>],
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
+    assert_eq!(entries.len(), decoded.len(), "one decoded event per entry");
     let mut start = 0;
     while start < entries.len() {
         // The run ends after the first key-changing event.
