@@ -391,14 +391,34 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut state = State::new();
     let mut model = Model::new();
     let (mut sigs, mut links, mut accepted, mut by_rules) = (0u64, 0u64, 0u64, 0u64);
-    let mut first_seen: HashMap<Digest, u64> = HashMap::new();
+    // Where each id first appears: needed only for duplicates and forks, so it
+    // is built on the first need (an honest log never pays for it).
+    let mut first_seen: Option<HashMap<Digest, u64>> = None;
+    let first_position = |index: &mut Option<HashMap<Digest, u64>>, id: &Digest| {
+        let index = index.get_or_insert_with(|| {
+            let mut m = HashMap::with_capacity(ids.len());
+            for (i, d) in ids.iter().enumerate() {
+                m.entry(*d).or_insert(i as u64 + 1);
+            }
+            m
+        });
+        index.get(id).copied()
+    };
     let mut forks = Vec::new();
     keys_at.insert(0, Keys::default());
     let mut lo = 0usize;
-    for &b in &bounds {
-        let hi = b as usize;
-        let mut observe =
-            |entry: &Entry, ev: Result<&Event, &str>, outcome: Option<&Outcome>, state: &State| {
+    // The Merkle tree is built on the pool while the fold runs.
+    let mut tree = None;
+    rayon::in_place_scope(|scope| {
+        let slot = &mut tree;
+        let leaves = &ids;
+        scope.spawn(move |_| *slot = Some(FullTree::from_leaves(leaves.iter().copied())));
+        for &b in &bounds {
+            let hi = b as usize;
+            let mut observe = |entry: &Entry,
+                               ev: Result<&Event, &str>,
+                               outcome: Option<&Outcome>,
+                               state: &State| {
                 let pos = entry.position;
                 let i = (pos - 1) as usize;
                 let id = ids[i];
@@ -436,7 +456,7 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     }
                     Some(Outcome::Duplicate) => {
                         sigs += 1;
-                        let first = first_seen.get(&id).copied().unwrap_or(0);
+                        let first = first_position(&mut first_seen, &id).unwrap_or(0);
                         problems.push(event_finding(
                             pos,
                             id,
@@ -451,7 +471,8 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                         } = r
                         {
                             let key = state.active_key(producer);
-                            if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
+                            let first = first_position(&mut first_seen, existing);
+                            if let (Some(first), Some(key)) = (first, key) {
                                 forks.push(ForkFound {
                                     member: producer.to_string(),
                                     vkey: key.vkey(producer.as_str()),
@@ -474,23 +495,23 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
                     }
                     None => {}
                 }
-                first_seen.entry(id).or_insert(pos);
             };
-        fold_decoded_observed(
-            &mut state,
-            &mut model,
-            &entries[lo..hi],
-            &decoded[lo..hi],
-            Filter::All,
-            &mut observe,
-        );
-        keys_at.insert(b, keys_of(&state));
-        lo = hi;
-    }
+            fold_decoded_observed(
+                &mut state,
+                &mut model,
+                &entries[lo..hi],
+                &decoded[lo..hi],
+                Filter::All,
+                &mut observe,
+            );
+            keys_at.insert(b, keys_of(&state));
+            lo = hi;
+        }
+    });
     problems.extend(body_problems);
 
     // The Merkle tree and every checkpoint.
-    let tree = FullTree::from_leaves(ids.iter().copied());
+    let tree = tree.expect("the tree task ran");
     let origin = state.origin.clone();
     let (mut verified, mut cosignatures, mut covered) = (0u64, 0u64, 0u64);
     let mut prev: Option<&Checkpoint> = None;
