@@ -249,7 +249,15 @@ fn signature_checked(r: &Rejection) -> bool {
 }
 
 /// Audits `input` under `trust`. Never panics on bad input: every defect is a finding.
+///
+/// Runs on a thread of the rayon pool, so the thread that judges events in
+/// order also helps verify signatures whenever it is ahead (no more busy
+/// threads than cores).
 pub fn audit(input: AuditInput, trust: &Trust) -> Report {
+    rayon::scope(|_| audit_on_pool(input, trust))
+}
+
+fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
     let n = input.events.len();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
