@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use ledger::bundle::{check_size, Bundle};
+use ledger::bundle::{check_size, RawBundle};
 use ledger::checkpoint::{Checkpoint, Policy};
 use ledger::ids::Digest;
 use ledger::log::{Entry, Log};
@@ -14,6 +14,7 @@ use ledger::store::Store;
 use ledger::tlog_proof::{TlogProof, MAX_PROOF_BYTES};
 use ledger::witness::{verify_evidence, verify_fork, Evidence, MemberFork, FORK_KIND};
 use projector::audit::{audit, export, AuditInput, Report, Trust};
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::checkpoint::{checkpoint_store, full_tree, log_verifiers, witness_keys, PolicyArgs};
@@ -95,14 +96,18 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
     let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     check_size(meta.len()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-    let bundle = Bundle::from_json(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    drop(bytes);
-    let events = bundle
-        .decode()
+    // One pass checks the whole document; the events are parsed and decoded
+    // in parallel from their raw JSON.
+    let raw = RawBundle::from_json(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let events = (0..raw.events.len())
+        .into_par_iter()
+        .map(|i| raw.decode_event(i))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(AuditInput {
         events,
-        checkpoints: bundle.checkpoints,
+        checkpoints: raw.checkpoints,
+        stated_size: Some(raw.size),
     })
 }
 

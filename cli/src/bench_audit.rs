@@ -11,8 +11,41 @@ use ledger::merkle::MerkleTree;
 use ledger::store::Store;
 use projector::audit::{audit as run_audit, export, Trust};
 
-use crate::bench::{raw_batch_rate, tempfile_dir};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use rayon::prelude::*;
+
+use crate::bench::tempfile_dir;
 use crate::context::{log_dir, OPEN_WAIT};
+
+/// Raw ed25519 batch verification rate (signatures/s) on all cores: batches of
+/// 64 pre-built messages of `len` bytes (the ledger's mean signed message), in
+/// parallel on the rayon pool. Nothing is decoded, hashed or judged.
+fn raw_parallel_rate(n: usize, len: usize) -> f64 {
+    let keys: Vec<SigningKey> = (0..16u8)
+        .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
+        .collect();
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut m = format!("tallinn-ledger/event/v1\nbench message {i}").into_bytes();
+            m.resize(len.max(m.len()), b'.');
+            m
+        })
+        .collect();
+    let sigs: Vec<Signature> = msgs
+        .par_iter()
+        .enumerate()
+        .map(|(i, m)| keys[i % 16].sign(m))
+        .collect();
+    let vks: Vec<VerifyingKey> = (0..n).map(|i| keys[i % 16].verifying_key()).collect();
+    let start = Instant::now();
+    (0..n.div_ceil(64)).into_par_iter().for_each(|c| {
+        let (lo, hi) = (c * 64, ((c + 1) * 64).min(n));
+        let refs: Vec<&[u8]> = msgs[lo..hi].iter().map(Vec::as_slice).collect();
+        ed25519_dalek::verify_batch(&refs, &sigs[lo..hi], &vks[lo..hi]).expect("valid batch");
+    });
+    n as f64 / start.elapsed().as_secs_f64()
+}
 
 /// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
 pub async fn audit(events: u64) -> Result<()> {
@@ -47,24 +80,46 @@ pub async fn audit(events: u64) -> Result<()> {
         t.elapsed().as_secs_f64(),
         std::fs::metadata(&bundle_path)?.len() >> 20
     );
+    drop(cs);
+    drop(store);
     let cores = rayon::current_num_threads();
-    let raw = raw_batch_rate(64 * 2000);
-
-    let t = Instant::now();
-    let input = crate::audit::read_bundle(&bundle_path)?;
-    let parsed = t.elapsed().as_secs_f64();
-    let report = run_audit(input, &Trust::default());
-    let total = t.elapsed().as_secs_f64();
+    // Each figure is the best of two runs, so a neighbour's burst on a shared
+    // machine does not decide it; the raw rate is measured before and after.
+    let signed = entries.iter().map(|e| e.bytes.len() - 64).sum::<usize>() / entries.len().max(1);
+    let msg_len = signed + ledger::event::SIGNING_CONTEXT.len();
+    let raw = raw_parallel_rate(64 * 4000, msg_len);
+    let checkpoints = vec![note.to_text()];
+    let mut file_secs = f64::MAX;
+    let mut parsed = 0.0;
+    let mut report = None;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let input = crate::audit::read_bundle(&bundle_path)?;
+        let p = t.elapsed().as_secs_f64();
+        let r = run_audit(input, &Trust::default());
+        let secs = t.elapsed().as_secs_f64();
+        if secs < file_secs {
+            (file_secs, parsed) = (secs, p);
+        }
+        report = Some(r);
+    }
+    let report = report.expect("ran");
+    let mut live_secs = f64::MAX;
+    let mut live = None;
+    for _ in 0..2 {
+        let input =
+            projector::audit::AuditInput::from_entries(entries.clone(), checkpoints.clone());
+        let t = Instant::now();
+        let r = run_audit(input, &Trust::default());
+        live_secs = live_secs.min(t.elapsed().as_secs_f64());
+        live = Some(r);
+    }
+    let live = live.expect("ran");
+    let raw = raw.max(raw_parallel_rate(64 * 4000, msg_len));
     let n = report.events as f64;
+    let total = file_secs;
 
-    let t = Instant::now();
-    let live = run_audit(
-        projector::audit::AuditInput::from_entries(entries, vec![note.to_text()]),
-        &Trust::default(),
-    );
-    let live_secs = t.elapsed().as_secs_f64();
-
-    println!("raw ed25519 batch verify (64/batch, {cores} cores): {raw:>10.0} signatures/s");
+    println!("raw ed25519 batch verify (64/batch, {cores} cores, {msg_len}-byte messages): {raw:>10.0} signatures/s");
     println!(
         "audit verify of the bundle file:           {:>10.0} events/s  ratio {:.2}x raw  ({:.2}s, of which {parsed:.2}s reading JSON)",
         n / total,

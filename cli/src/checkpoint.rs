@@ -37,6 +37,11 @@ pub enum CheckpointCommand {
         /// The signed checkpoint note to cosign [default: the latest stored].
         #[arg(long)]
         note: Option<PathBuf>,
+        /// The witness's own state file: the last note it cosigned, read before
+        /// and replaced after [default: kept in the ledger's database, which the
+        /// log operator controls].
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Verify a checkpoint: the log key and at least K of the witness keys.
     Verify(PolicyArgs),
@@ -214,13 +219,24 @@ pub async fn full_tree<L: Log>(log: &L) -> Result<FullTree> {
     }
 }
 
-fn read_note(path: &Path) -> Result<Note> {
-    let meta = std::fs::metadata(path).with_context(|| format!("--note {}", path.display()))?;
+fn read_note(flag: &str, path: &Path) -> Result<Note> {
+    let meta = std::fs::metadata(path).with_context(|| format!("--{flag} {}", path.display()))?;
     if meta.len() > ledger::bundle::MAX_NOTE_BYTES as u64 {
-        bail!("--note {}: larger than 64 KiB", path.display());
+        bail!("--{flag} {}: larger than 64 KiB", path.display());
     }
-    let bytes = std::fs::read(path).with_context(|| format!("--note {}", path.display()))?;
-    Note::parse(&bytes).map_err(|e| anyhow!("--note {}: {e}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("--{flag} {}", path.display()))?;
+    Note::parse(&bytes).map_err(|e| anyhow!("--{flag} {}: {e}", path.display()))
+}
+
+/// Replaces a witness state file: a temporary file beside it, then a rename.
+fn write_state(path: &Path, note: &Note) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let res = std::fs::write(&tmp, note.to_text()).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("--state {}", path.display()));
+    }
+    Ok(())
 }
 
 /// Verifies `note` is signed by one of `logs`; returns that verifier.
@@ -266,13 +282,13 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             }
             Ok(())
         }
-        CheckpointCommand::Cosign { key, note } => {
+        CheckpointCommand::Cosign { key, note, state } => {
             let signer = signer(&key)?;
             let l = Ledger::open(dir).await?;
             let me = l.producer(&signer)?;
             let cs = checkpoint_store(&l.store)?;
             let note = match note {
-                Some(p) => read_note(&p)?,
+                Some(p) => read_note("note", &p)?,
                 None => cs.latest()?.ok_or_else(|| {
                     anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
                 })?,
@@ -288,7 +304,11 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
                     tree.size()
                 );
             }
-            let old = cs.witness_last(me.as_str())?;
+            let old = match &state {
+                Some(path) if path.exists() => Some(read_note("state", path)?),
+                Some(_) => None,
+                None => cs.witness_last(me.as_str())?,
+            };
             let old_cp = old
                 .as_ref()
                 .map(|n| Checkpoint::parse_body(&n.text))
@@ -323,7 +343,10 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             let mut cosigned = note.clone();
             cosigned.signatures.push(cosign(&note.text, &signer, secs)?);
             let stored = cs.put(cp.size, &cosigned)?;
-            cs.set_witness_last(me.as_str(), &stored)?;
+            match &state {
+                Some(path) => write_state(path, &stored)?,
+                None => cs.set_witness_last(me.as_str(), &stored)?,
+            }
             if json {
                 println!(
                     "{}",
@@ -338,7 +361,7 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             let l = Ledger::open(dir).await?;
             let cs = checkpoint_store(&l.store)?;
             let note = match &p.note {
-                Some(path) => read_note(path)?,
+                Some(path) => read_note("note", path)?,
                 None => cs.latest()?.ok_or_else(|| anyhow!("no checkpoint yet"))?,
             };
             let logs =

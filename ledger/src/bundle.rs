@@ -53,6 +53,14 @@ pub enum BundleError {
         /// What is wrong.
         reason: String,
     },
+    /// One event's JSON is malformed or has a field of the wrong type.
+    #[error("event {index}: {reason}")]
+    EventJson {
+        /// Index in `events`, from 0.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A field of one event is wrong.
     #[error("event {index} (position {position}) field {field}: {reason}")]
     EventField {
@@ -91,6 +99,51 @@ pub struct BundleEvent {
     pub seq: Option<u64>,
     /// The decoded body in JSON (a view; the auditor checks it matches).
     pub body: Option<Box<RawValue>>,
+}
+
+impl BundleEvent {
+    /// Decodes the event's bytes (it is event `index` of its bundle), checking
+    /// lengths; does not verify anything.
+    pub fn decode(&self, index: usize) -> Result<AuditEvent, BundleError> {
+        let e = self;
+        let bad = |field, reason| BundleError::EventField {
+            index,
+            position: e.position,
+            field,
+            reason,
+        };
+        let mut bytes =
+            b64_within(&e.envelope, MAX_ENVELOPE_BYTES).map_err(|r| bad("envelope", r))?;
+        if bytes.is_empty() {
+            return Err(bad("envelope", "empty".into()));
+        }
+        let sig = b64_within(&e.signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
+        if sig.len() != SIGNATURE_LEN {
+            return Err(bad(
+                "signature",
+                format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
+            ));
+        }
+        if let Some(body) = &e.body {
+            if body.get().len() > MAX_BODY_JSON_BYTES {
+                return Err(bad(
+                    "body",
+                    format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
+                ));
+            }
+        }
+        bytes.extend_from_slice(&sig);
+        Ok(AuditEvent {
+            entry: Entry {
+                position: e.position,
+                appended_at: e.appended_at,
+                bytes,
+            },
+            stated_id: Some(e.id),
+            signer: e.signer.clone(),
+            body: e.body.clone(),
+        })
+    }
 }
 
 /// A whole-log audit bundle (wire form).
@@ -145,12 +198,33 @@ fn b64_within(text: &str, max: usize) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not standard base64: {e}"))
 }
 
-impl Bundle {
+/// A bundle whose events are still raw JSON text (borrowed from the input):
+/// the whole document is checked once, then each event can be parsed and
+/// decoded on its own, e.g. in parallel ([`RawBundle::event`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBundle<'a> {
+    /// Always [`BUNDLE_FORMAT`].
+    pub format: String,
+    /// The ledger origin.
+    pub origin: String,
+    /// Number of events stated.
+    pub size: u64,
+    /// The Merkle root stated.
+    pub root: Digest,
+    /// Every event, as raw JSON.
+    #[serde(borrow)]
+    pub events: Vec<&'a RawValue>,
+    /// Signed checkpoint notes.
+    pub checkpoints: Vec<String>,
+}
+
+impl<'a> RawBundle<'a> {
     /// Parses untrusted bundle bytes (at most [`MAX_BUNDLE_BYTES`]) and checks
-    /// the format, the counts and the note sizes.
-    pub fn from_json(bytes: &[u8]) -> Result<Bundle, BundleError> {
+    /// the format, the counts and the note sizes; events are not parsed yet.
+    pub fn from_json(bytes: &'a [u8]) -> Result<RawBundle<'a>, BundleError> {
         check_size(bytes.len() as u64)?;
-        let bundle: Bundle =
+        let bundle: RawBundle<'a> =
             serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
         let field = |field, reason: String| BundleError::Field { field, reason };
         if bundle.format != BUNDLE_FORMAT {
@@ -178,52 +252,58 @@ impl Bundle {
         Ok(bundle)
     }
 
+    /// Parses event `index` from its JSON.
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn event(&self, index: usize) -> Result<BundleEvent, BundleError> {
+        serde_json::from_str(self.events[index].get()).map_err(|e| BundleError::EventJson {
+            index,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Parses and decodes event `index` ([`RawBundle::event`], then [`BundleEvent::decode`]).
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
+        self.event(index)?.decode(index)
+    }
+}
+
+impl Bundle {
+    /// Parses untrusted bundle bytes (at most [`MAX_BUNDLE_BYTES`]) and checks
+    /// the format, the counts and the note sizes ([`RawBundle::from_json`]),
+    /// then every event's JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let raw = RawBundle::from_json(bytes)?;
+        let events = (0..raw.events.len())
+            .map(|i| raw.event(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Bundle {
+            format: raw.format,
+            origin: raw.origin,
+            size: raw.size,
+            root: raw.root,
+            events,
+            checkpoints: raw.checkpoints,
+        })
+    }
+
     /// Decodes every event's bytes, checking lengths; does not verify anything.
     pub fn decode(&self) -> Result<Vec<AuditEvent>, BundleError> {
-        self.events
-            .iter()
-            .enumerate()
-            .map(|(index, e)| {
-                let bad = |field, reason| BundleError::EventField {
-                    index,
-                    position: e.position,
-                    field,
-                    reason,
-                };
-                let mut bytes =
-                    b64_within(&e.envelope, MAX_ENVELOPE_BYTES).map_err(|r| bad("envelope", r))?;
-                if bytes.is_empty() {
-                    return Err(bad("envelope", "empty".into()));
-                }
-                let sig =
-                    b64_within(&e.signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
-                if sig.len() != SIGNATURE_LEN {
-                    return Err(bad(
-                        "signature",
-                        format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
-                    ));
-                }
-                if let Some(body) = &e.body {
-                    if body.get().len() > MAX_BODY_JSON_BYTES {
-                        return Err(bad(
-                            "body",
-                            format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
-                        ));
-                    }
-                }
-                bytes.extend_from_slice(&sig);
-                Ok(AuditEvent {
-                    entry: Entry {
-                        position: e.position,
-                        appended_at: e.appended_at,
-                        bytes,
-                    },
-                    stated_id: Some(e.id),
-                    signer: e.signer.clone(),
-                    body: e.body.clone(),
-                })
-            })
+        (0..self.events.len())
+            .map(|i| self.decode_event(i))
             .collect()
+    }
+
+    /// Decodes the bytes of event `index` (callers may decode in parallel).
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
+        self.events[index].decode(index)
     }
 
     /// The wire form of one event.
@@ -309,5 +389,26 @@ mod tests {
             "{err}"
         );
         assert!(check_size(MAX_BUNDLE_BYTES + 1).is_err());
+
+        // Events parse one by one from the raw document, naming the bad one.
+        let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        v["events"][0]["seq"] = serde_json::json!("one");
+        let text = serde_json::to_vec(&v).unwrap();
+        let raw = RawBundle::from_json(&text).unwrap();
+        assert_eq!(raw.events.len(), 1);
+        let err = raw.decode_event(0).unwrap_err();
+        assert!(
+            err.to_string().starts_with("event 0: invalid type"),
+            "{err}"
+        );
+        let err = Bundle::from_json(&text).unwrap_err();
+        assert!(
+            matches!(err, BundleError::EventJson { index: 0, .. }),
+            "{err}"
+        );
+        v["events"][0]["extra"] = serde_json::json!(1);
+        v["events"][0]["seq"] = serde_json::json!(1);
+        let err = Bundle::from_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
     }
 }

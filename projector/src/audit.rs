@@ -4,7 +4,7 @@
 //!
 //! [`audit`] checks, in one pass:
 //! - positions 1..=n in order, and each stated id against `SHA-256(0x00 || leaf)`;
-//! - every signature (batch-verified in parallel by [`fold_entries_observed`]),
+//! - every signature (batch-verified in parallel by [`fold_decoded_observed`]),
 //!   every chain link and the full rules replay, with the ledger's one rules
 //!   function; the stated signer key and JSON body view against the envelope;
 //! - every checkpoint: origin, log signature (a coordinator's active key at that
@@ -28,6 +28,7 @@ use ledger::checkpoint::{
 };
 use ledger::event::{leaf_hash, Event};
 use ledger::ids::Digest;
+use ledger::keys::{parse_vkey, PublicKey};
 use ledger::log::Entry;
 use ledger::member::Role;
 use ledger::merkle::{verify_consistency, FullTree};
@@ -36,7 +37,7 @@ use ledger::state::State;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::fold::{fold_entries_observed, Filter};
+use crate::fold::{decode, fold_decoded_observed, fold_entries_observed, Filter};
 use crate::model::Model;
 
 /// One finding: an event's position, id and member (or a checkpoint's size and
@@ -135,6 +136,8 @@ pub struct AuditInput {
     pub events: Vec<AuditEvent>,
     /// Signed checkpoint notes, as text.
     pub checkpoints: Vec<String>,
+    /// The number of events the bundle states (`size`), if any.
+    pub stated_size: Option<u64>,
 }
 
 impl AuditInput {
@@ -151,6 +154,7 @@ impl AuditInput {
                 })
                 .collect(),
             checkpoints,
+            stated_size: None,
         }
     }
 }
@@ -220,6 +224,17 @@ fn expected_signer(state: &State, event: &Event) -> Option<String> {
     }
 }
 
+/// The (name, key) the signature of `event` must verify under, given the state before it.
+fn expected_key<'a>(state: &State, event: &'a Event) -> Option<(&'a str, PublicKey)> {
+    let env = event.envelope();
+    match &env.body {
+        Body::Genesis(g) if state.origin.is_none() => {
+            Some((g.coordinator.id.as_str(), g.coordinator.key))
+        }
+        _ => Some((env.producer.as_str(), state.active_key(&env.producer)?)),
+    }
+}
+
 /// Whether the rules verified the signature before reaching this verdict.
 fn signature_checked(r: &Rejection) -> bool {
     !matches!(
@@ -234,24 +249,39 @@ fn signature_checked(r: &Rejection) -> bool {
 }
 
 /// Audits `input` under `trust`. Never panics on bad input: every defect is a finding.
+///
+/// Runs on a thread of the rayon pool, so the thread that judges events in
+/// order also helps verify signatures whenever it is ahead (no more busy
+/// threads than cores).
 pub fn audit(input: AuditInput, trust: &Trust) -> Report {
+    rayon::scope(|_| audit_on_pool(input, trust))
+}
+
+fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
     let n = input.events.len();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
 
-    // Leaf hashes and the JSON body views, in parallel.
+    // Decoding, leaf hashes and the JSON body views, in parallel.
+    let decoded: Vec<Result<Event, String>> =
+        input.events.par_iter().map(|e| decode(&e.entry)).collect();
     let ids: Vec<Digest> = input
         .events
         .par_iter()
-        .map(|e| leaf_hash(&e.entry.bytes))
+        .zip(&decoded)
+        .map(|(e, d)| match d {
+            Ok(ev) => ev.id(),
+            Err(_) => leaf_hash(&e.entry.bytes),
+        })
         .collect();
     let body_problems: Vec<Finding> = input
         .events
         .par_iter()
+        .zip(&decoded)
         .enumerate()
-        .filter_map(|(i, e)| {
+        .filter_map(|(i, (e, ev))| {
             let raw = e.body.as_ref()?;
-            let ev = Event::from_bytes(&e.entry.bytes).ok()?;
+            let ev = ev.as_ref().ok()?;
             let body = &ev.envelope().body;
             // Fast path: the exporter writes exactly serde_json's compact form.
             if serde_json::to_string(body).ok()? == raw.get() {
@@ -271,6 +301,17 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
         })
         .collect();
 
+    // The stated size: a bundle cut short after its last checkpoint shows here.
+    if let Some(stated) = input.stated_size.filter(|&s| s != n as u64) {
+        problems.push(Finding {
+            position: None,
+            checkpoint: None,
+            id: None,
+            member: None,
+            code: "bundle_size".into(),
+            reason: format!("the bundle states {stated} events but holds {n}: truncated or padded"),
+        });
+    }
     // Positions and stated ids.
     if let Some(i) = (0..n).find(|&i| input.events[i].entry.position != i as u64 + 1) {
         problems.push(event_finding(
@@ -319,16 +360,32 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     }
     cps.sort_by_key(|(_, cp)| cp.size);
 
-    // Entries renumbered by leaf index; side information by index.
-    let mut entries = Vec::with_capacity(n);
-    let mut side = Vec::with_capacity(n);
-    for (i, e) in input.events.into_iter().enumerate() {
-        entries.push(Entry {
+    // Stated signer keys: each distinct text parsed once (a parse checks the
+    // key id and decompresses the point), then referred to by index.
+    let mut distinct: HashMap<&str, usize> = HashMap::new();
+    let mut signer_keys: Vec<(String, Option<(String, PublicKey)>)> = Vec::new();
+    let signers: Vec<Option<usize>> = input
+        .events
+        .iter()
+        .map(|e| {
+            let text = e.signer.as_deref()?;
+            Some(*distinct.entry(text).or_insert_with(|| {
+                signer_keys.push((text.to_string(), parse_vkey(text).ok()));
+                signer_keys.len() - 1
+            }))
+        })
+        .collect();
+    drop(distinct);
+    // Entries renumbered by leaf index.
+    let entries: Vec<Entry> = input
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| Entry {
             position: i as u64 + 1,
             ..e.entry
-        });
-        side.push(e.signer);
-    }
+        })
+        .collect();
 
     // Signatures, chains, rules and the model, in segments ending at checkpoint sizes.
     let mut bounds: Vec<u64> = cps
@@ -342,102 +399,127 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
     let mut state = State::new();
     let mut model = Model::new();
     let (mut sigs, mut links, mut accepted, mut by_rules) = (0u64, 0u64, 0u64, 0u64);
-    let mut first_seen: HashMap<Digest, u64> = HashMap::new();
+    // Where each id first appears: needed only for duplicates and forks, so it
+    // is built on the first need (an honest log never pays for it).
+    let mut first_seen: Option<HashMap<Digest, u64>> = None;
+    let first_position = |index: &mut Option<HashMap<Digest, u64>>, id: &Digest| {
+        let index = index.get_or_insert_with(|| {
+            let mut m = HashMap::with_capacity(ids.len());
+            for (i, d) in ids.iter().enumerate() {
+                m.entry(*d).or_insert(i as u64 + 1);
+            }
+            m
+        });
+        index.get(id).copied()
+    };
     let mut forks = Vec::new();
     keys_at.insert(0, Keys::default());
     let mut lo = 0usize;
-    for &b in &bounds {
-        let hi = b as usize;
-        let mut observe = |entry: &Entry,
-                           ev: Result<&Event, &str>,
-                           outcome: Option<&Outcome>,
-                           state: &State| {
-            let pos = entry.position;
-            let i = (pos - 1) as usize;
-            let id = ids[i];
-            let ev = match ev {
-                Err(reason) => {
-                    problems.push(event_finding(pos, id, None, "malformed", reason.into()));
-                    return;
+    // The Merkle tree is built on the pool while the fold runs.
+    let mut tree = None;
+    rayon::in_place_scope(|scope| {
+        let slot = &mut tree;
+        let leaves = &ids;
+        scope.spawn(move |_| *slot = Some(FullTree::from_leaves(leaves.iter().copied())));
+        for &b in &bounds {
+            let hi = b as usize;
+            let mut observe = |entry: &Entry,
+                               ev: Result<&Event, &str>,
+                               outcome: Option<&Outcome>,
+                               state: &State| {
+                let pos = entry.position;
+                let i = (pos - 1) as usize;
+                let id = ids[i];
+                let ev = match ev {
+                    Err(reason) => {
+                        problems.push(event_finding(pos, id, None, "malformed", reason.into()));
+                        return;
+                    }
+                    Ok(ev) => ev,
+                };
+                let member = || Some(ev.envelope().producer.to_string());
+                if let Some(stated) = signers[i] {
+                    if let Some((name, key)) = expected_key(state, ev) {
+                        let (text, parsed) = &signer_keys[stated];
+                        let same = matches!(parsed, Some((n, k)) if n == name && *k == key);
+                        if !same {
+                            problems.push(event_finding(
+                                pos,
+                                id,
+                                member(),
+                                "signer_mismatch",
+                                format!(
+                                    "stated signer {text} is not the producer's active key {}",
+                                    key.vkey(name)
+                                ),
+                            ));
+                        }
+                    }
                 }
-                Ok(ev) => ev,
-            };
-            let member = Some(ev.envelope().producer.to_string());
-            if let Some(stated) = &side[i] {
-                if let Some(expected) = expected_signer(state, ev) {
-                    if &expected != stated {
+                match outcome {
+                    Some(Outcome::Accepted) => {
+                        accepted += 1;
+                        sigs += 1;
+                        links += 1;
+                    }
+                    Some(Outcome::Duplicate) => {
+                        sigs += 1;
+                        let first = first_position(&mut first_seen, &id).unwrap_or(0);
                         problems.push(event_finding(
                             pos,
                             id,
-                            member.clone(),
-                            "signer_mismatch",
-                            format!("stated signer {stated} is not the producer's active key {expected}"),
+                            member(),
+                            "duplicate",
+                            format!("replay of the event already at position {first}"),
                         ));
                     }
-                }
-            }
-            match outcome {
-                Some(Outcome::Accepted) => {
-                    accepted += 1;
-                    sigs += 1;
-                    links += 1;
-                }
-                Some(Outcome::Duplicate) => {
-                    sigs += 1;
-                    let first = first_seen.get(&id).copied().unwrap_or(0);
-                    problems.push(event_finding(
-                        pos,
-                        id,
-                        member,
-                        "duplicate",
-                        format!("replay of the event already at position {first}"),
-                    ));
-                }
-                Some(Outcome::Rejected(r)) => {
-                    if let Rejection::Equivocation {
-                        existing, producer, ..
-                    } = r
-                    {
-                        let key = state.active_key(producer);
-                        if let (Some(&first), Some(key)) = (first_seen.get(existing), key) {
-                            forks.push(ForkFound {
-                                member: producer.to_string(),
-                                vkey: key.vkey(producer.as_str()),
-                                first,
-                                second: pos,
-                            });
+                    Some(Outcome::Rejected(r)) => {
+                        if let Rejection::Equivocation {
+                            existing, producer, ..
+                        } = r
+                        {
+                            let key = state.active_key(producer);
+                            let first = first_position(&mut first_seen, existing);
+                            if let (Some(first), Some(key)) = (first, key) {
+                                forks.push(ForkFound {
+                                    member: producer.to_string(),
+                                    vkey: key.vkey(producer.as_str()),
+                                    first,
+                                    second: pos,
+                                });
+                            }
+                        }
+                        if signature_checked(r) {
+                            sigs += 1;
+                        }
+                        let finding = event_finding(pos, id, member(), r.code(), r.to_string());
+                        if r.in_chain() && state.origin.is_some() {
+                            links += 1;
+                            by_rules += 1;
+                            notes.push(finding);
+                        } else {
+                            problems.push(finding);
                         }
                     }
-                    if signature_checked(r) {
-                        sigs += 1;
-                    }
-                    let finding = event_finding(pos, id, member, r.code(), r.to_string());
-                    if r.in_chain() && state.origin.is_some() {
-                        links += 1;
-                        by_rules += 1;
-                        notes.push(finding);
-                    } else {
-                        problems.push(finding);
-                    }
+                    None => {}
                 }
-                None => {}
-            }
-            first_seen.entry(id).or_insert(pos);
-        };
-        fold_entries_observed(
-            &mut state,
-            &mut model,
-            &entries[lo..hi],
-            Filter::All,
-            &mut observe,
-        );
-        keys_at.insert(b, keys_of(&state));
-        lo = hi;
-    }
+            };
+            fold_decoded_observed(
+                &mut state,
+                &mut model,
+                &entries[lo..hi],
+                &decoded[lo..hi],
+                Filter::All,
+                &mut observe,
+            );
+            keys_at.insert(b, keys_of(&state));
+            lo = hi;
+        }
+    });
     problems.extend(body_problems);
 
     // The Merkle tree and every checkpoint.
-    let tree = FullTree::from_leaves(ids.iter().copied());
+    let tree = tree.expect("the tree task ran");
     let origin = state.origin.clone();
     let (mut verified, mut cosignatures, mut covered) = (0u64, 0u64, 0u64);
     let mut prev: Option<&Checkpoint> = None;
@@ -557,7 +639,12 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Report {
             ),
         });
     }
-    problems.sort_by_key(|f| (f.position.is_none(), f.position, f.checkpoint));
+    // Events by position, then checkpoints by size, then the bundle as a whole.
+    problems.sort_by_key(|f| match (f.position, f.checkpoint) {
+        (Some(p), _) => (0, p),
+        (None, Some(size)) => (1, size),
+        (None, None) => (2, 0),
+    });
     Report {
         origin,
         events: n,

@@ -62,15 +62,34 @@ pub fn fold_entries_observed(
     filter: Filter,
     observe: &mut Observer<'_>,
 ) {
+    let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();
+    fold_decoded_observed(state, model, entries, &decoded, filter, observe);
+}
+
+/// Decodes one entry's bytes; the error in words, as the model records it.
+pub fn decode(entry: &Entry) -> Result<Event, String> {
+    Event::from_bytes(&entry.bytes).map_err(|err| err.to_string())
+}
+
+/// [`fold_entries_observed`] over entries already decoded with [`decode`]
+/// (`decoded[i]` is `entries[i]` decoded), for callers that also use the events.
+///
+/// # Panics
+/// If `decoded` and `entries` differ in length.
+pub fn fold_decoded_observed(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    decoded: &[Result<Event, String>],
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
+    assert_eq!(entries.len(), decoded.len(), "one decoded event per entry");
     // Entries at or before `model.position` were folded already: a batch handed
     // over twice (a consumer redelivery, a retried read) counts once. The same
     // event stored again at a new position is a rules `Duplicate`.
     let fresh = entries.partition_point(|e| e.position <= model.position);
-    let entries = &entries[fresh..];
-    let decoded: Vec<Result<Event, String>> = entries
-        .par_iter()
-        .map(|e| Event::from_bytes(&e.bytes).map_err(|err| err.to_string()))
-        .collect();
+    let (entries, decoded) = (&entries[fresh..], &decoded[fresh..]);
     let mut start = 0;
     while start < entries.len() {
         // The run ends after the first key-changing event.

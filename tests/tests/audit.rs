@@ -165,6 +165,7 @@ fn check(bundle: &Bundle) -> Report {
     let input = AuditInput {
         events: parsed.decode().unwrap(),
         checkpoints: parsed.checkpoints.clone(),
+        stated_size: Some(parsed.size),
     };
     audit(
         input,
@@ -350,6 +351,7 @@ fn a_replayed_old_event() {
     let mut replay = bundle.events[2].clone();
     replay.position = 12;
     bundle.events.push(replay);
+    bundle.size = 12;
     let r = check(&bundle);
     assert_eq!(at(&r, 12), ["duplicate"]);
     assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
@@ -466,8 +468,20 @@ fn a_truncated_bundle() {
     bundle.events.truncate(8);
     let r = check(&bundle);
     assert_eq!(at_cp(&r, 11), ["checkpoint_beyond_bundle"]);
-    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
     assert!(r.problems[0].reason.contains("only 8 events"));
+    let codes: Vec<&str> = r.problems.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["checkpoint_beyond_bundle", "bundle_size"]);
+    assert!(r.problems[1]
+        .reason
+        .contains("states 11 events but holds 8"));
+    // Cut after the last checkpoint, the stated size still gives it away.
+    let (mut b, _) = clean();
+    b.emit(UA, need(UA, 11));
+    let mut more = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(11)]);
+    more.events.pop();
+    let r = check(&more);
+    let codes: Vec<&str> = r.problems.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["bundle_size"]);
 }
 
 #[test]
@@ -493,6 +507,7 @@ fn too_few_cosignatures_fail_the_policy() {
         AuditInput {
             events: parsed.decode().unwrap(),
             checkpoints: parsed.checkpoints,
+            stated_size: Some(parsed.size),
         },
         &Trust {
             threshold: 2,

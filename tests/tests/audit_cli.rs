@@ -352,3 +352,52 @@ fn the_projector_issues_checkpoints_every_n_events() {
     let out = fx.ok(["audit", "verify"]);
     assert!(out.contains("checkpoints verified      1 of 1"), "{out}");
 }
+
+#[test]
+fn a_witness_keeps_its_own_state_file() {
+    let fx = Fixture::new();
+    need(&fx, "N-1");
+    let de = fx.key_str(DE);
+    let state = fx.path("de-witness.state");
+    let st = state.to_str().unwrap();
+    fx.ok(["checkpoint", "sign", "--key", &fx.key_str(COORD)]);
+    fx.ok(["checkpoint", "cosign", "--key", &de, "--state", st]);
+    let kept = std::fs::read_to_string(&state).unwrap();
+    assert!(kept.starts_with(&format!("{ORIGIN}\n2\n")), "{kept}");
+    assert!(kept.contains("\u{2014} DE-AA "), "{kept}");
+    // The ledger's own record of this witness is not used (nor written).
+    let coord = ledger::keyfile::read(&fx.key(COORD)).unwrap();
+    let forged = Checkpoint::new(ORIGIN, 2, leaf_hash(b"rewritten"))
+        .unwrap()
+        .sign(&coord)
+        .unwrap();
+    let note = fx.path("forged.note");
+    std::fs::write(&note, forged.to_text()).unwrap();
+    let err = fx.fail([
+        "checkpoint",
+        "cosign",
+        "--key",
+        &de,
+        "--state",
+        st,
+        "--note",
+        note.to_str().unwrap(),
+    ]);
+    assert_one_line(&err, &["refused to cosign", "inconsistent checkpoints"]);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        kept,
+        "state unchanged"
+    );
+    // Without --state the same witness has no history in the ledger: the
+    // forged root is still refused because it does not match the log.
+    let err = fx.fail([
+        "checkpoint",
+        "cosign",
+        "--key",
+        &de,
+        "--note",
+        note.to_str().unwrap(),
+    ]);
+    assert_one_line(&err, &["refused to cosign", "the log gives"]);
+}
