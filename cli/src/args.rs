@@ -34,6 +34,9 @@ pub struct Global {
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
     pub now: Option<String>,
+    /// NATS JetStream connection (`--nats URL` and the `nats` CLI's options).
+    #[command(flatten)]
+    pub nats: crate::nats::NatsArgs,
 }
 
 impl Global {
@@ -89,6 +92,17 @@ pub enum Command {
     /// Benchmarks (figures, not tests).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Audit: offline copies of the log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Copy the JetStream stream (--nats URL) into the embedded log of --dir,
+    /// incrementally, verifying every entry with the rules as it goes.
+    Mirror,
 }
 
 /// Projector commands.
@@ -143,6 +157,12 @@ pub enum BenchCommand {
     /// Projection catch-up throughput vs the raw ed25519 batch-verify rate.
     Projection {
         /// Events in the demo ledger to project.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// End-to-end: sign, append (JetStream with --nats), project; vs raw sign+verify.
+    Pipeline {
+        /// Events to sign, publish and project.
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },

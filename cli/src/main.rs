@@ -6,6 +6,7 @@ mod bench;
 mod context;
 mod demo;
 mod flags;
+mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]
 mod produce;
 mod project;
