@@ -101,6 +101,15 @@ impl<L: Log> Ledger<L> {
         Ok(())
     }
 
+    /// The position of the last replayed entry produced by `producer`.
+    pub fn last_position_of(&self, producer: &MemberId) -> Option<u64> {
+        self.judged
+            .iter()
+            .rev()
+            .find(|j| matches!(&j.event, Ok(e) if &e.envelope().producer == producer))
+            .map(|j| j.position)
+    }
+
     /// The ledger origin (after genesis).
     pub fn origin(&self) -> Result<&str> {
         self.state
@@ -176,7 +185,9 @@ impl<L: Log> Ledger<L> {
             }
             events.push(event);
         }
-        let expected = self.store.last_of(&producer).await?.map(|e| e.position);
+        // The expected last position is the one of the chain head these events were
+        // signed on (never a fresher `last_of`: the state might lag behind it).
+        let expected = self.last_position_of(&producer);
         let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
         let positions = self.store.append(&producer, expected, &bytes, now).await?;
         self.state = state;

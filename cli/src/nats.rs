@@ -198,8 +198,11 @@ pub async fn init(nats: &NatsArgs, genesis_event: &Event, now: Timestamp) -> Res
     Ok(pos[0])
 }
 
-/// `publish` through JetStream: appends pipelined; on a failure says exactly which
-/// events (file lines) were stored before it.
+/// `publish` through JetStream: appends pipelined. Lines a previous run stored (the
+/// producer's last events have exactly the file's first bodies) are skipped, so a
+/// re-run after a failure resumes. If another writer with the same key extends the
+/// chain meanwhile, the rest is re-signed on the recovered chain head and retried.
+/// On a failure the error says exactly which lines were stored.
 pub async fn publish(
     l: &mut Ledger<AnyLog>,
     signer: &ledger::keys::Signer,
@@ -208,86 +211,146 @@ pub async fn publish(
     file: &Path,
     now: Timestamp,
 ) -> Result<Vec<(Event, u64)>> {
-    let mut attempts = 0;
-    loop {
-        match publish_once(l, signer, bodies.clone(), lines, file, now).await {
-            Err(e)
-                if attempts < crate::context::CONFLICT_RETRIES
-                    && e.downcast_ref::<LogError>()
-                        .is_some_and(|e| matches!(e, LogError::Conflict { .. })) =>
-            {
-                // Another writer with this key extended the chain first and nothing
-                // of ours was stored: recover the chain head and re-sign.
-                attempts += 1;
-                l.refresh().await?;
+    let producer = l.producer(signer)?;
+    let mut done = already_stored(l, &producer, &bodies);
+    let mut results: Vec<(Event, u64)> = Vec::new();
+    if done > 0 {
+        eprintln!(
+            "{}: lines {}..={} were stored by an earlier run; going on from line {}",
+            file.display(),
+            lines[0],
+            lines[done - 1],
+            lines.get(done).map_or("(none)".into(), |n| n.to_string())
+        );
+        let mine: Vec<&ledger::replay::Judged> = l
+            .judged
+            .iter()
+            .filter(|j| matches!(&j.event, Ok(e) if e.envelope().producer == producer))
+            .collect();
+        for j in &mine[mine.len() - done..] {
+            if let Ok(e) = &j.event {
+                results.push((e.clone(), j.position));
             }
-            r => return r,
         }
     }
+    let mut attempts = 0;
+    while done < bodies.len() {
+        match publish_once(l, signer, &bodies[done..], &lines[done..], now).await {
+            Ok(v) => {
+                results.extend(v);
+                break;
+            }
+            Err((stored, e)) => {
+                let n = stored.len();
+                let conflict = e
+                    .downcast_ref::<LogError>()
+                    .is_some_and(|e| matches!(e, LogError::Conflict { .. }));
+                let first_failed = done + n;
+                results.extend(stored);
+                if conflict && attempts < crate::context::CONFLICT_RETRIES {
+                    // Another writer with this key extended the chain first:
+                    // recover the chain head and re-sign the rest.
+                    attempts += 1;
+                    done = first_failed;
+                    l.refresh().await?;
+                    continue;
+                }
+                let line = lines[first_failed];
+                if e.downcast_ref::<LogError>().is_none() {
+                    // Refused before anything of this attempt was sent.
+                    if results.is_empty() {
+                        bail!("{}: {e:#}", file.display());
+                    }
+                } else if results.is_empty() {
+                    bail!("{}: line {line}: nothing appended: {e:#}", file.display());
+                }
+                bail!(
+                    "{}: lines {}..={} stored (positions {}..={}); line {line} and later not stored: {e:#}; \
+                     re-run the same file to publish the rest",
+                    file.display(),
+                    lines[0],
+                    lines[first_failed - 1],
+                    results[0].1,
+                    results[results.len() - 1].1,
+                )
+            }
+        }
+    }
+    l.refresh().await?;
+    Ok(results)
 }
 
+/// How many of the file's first bodies are, in order, the bodies of the producer's
+/// last events in the log (stored by an earlier run of the same file).
+fn already_stored(l: &Ledger<AnyLog>, producer: &MemberId, bodies: &[ledger::body::Body]) -> usize {
+    let mine: Vec<&ledger::body::Body> = l
+        .judged
+        .iter()
+        .filter_map(|j| j.event.as_ref().ok())
+        .filter(|e| &e.envelope().producer == producer)
+        .map(|e| &e.envelope().body)
+        .collect();
+    (1..=bodies.len().min(mine.len()))
+        .rev()
+        .find(|&k| {
+            mine[mine.len() - k..]
+                .iter()
+                .zip(&bodies[..k])
+                .all(|(a, b)| *a == b)
+        })
+        .unwrap_or(0)
+}
+
+/// Signs, pre-checks and appends `bodies`; on failure, the events stored before it.
 async fn publish_once(
     l: &mut Ledger<AnyLog>,
     signer: &ledger::keys::Signer,
-    bodies: Vec<ledger::body::Body>,
+    bodies: &[ledger::body::Body],
     lines: &[usize],
-    file: &Path,
     now: Timestamp,
-) -> Result<Vec<(Event, u64)>> {
+) -> std::result::Result<Vec<(Event, u64)>, (Vec<(Event, u64)>, anyhow::Error)> {
     let AnyLog::Nats(log) = &l.store else {
-        return l.emit(signer, bodies, now).await;
+        return l
+            .emit(signer, bodies.to_vec(), now)
+            .await
+            .map_err(|e| (vec![], e));
     };
     let log = log.clone();
-    let origin = l.origin()?.to_string();
-    let producer = l.producer(signer)?;
+    let origin = l.origin().map_err(|e| (vec![], e))?.to_string();
+    let producer = l.producer(signer).map_err(|e| (vec![], e))?;
     let mut state = l.state.clone();
     let mut events = Vec::with_capacity(bodies.len());
-    for (i, body) in bodies.into_iter().enumerate() {
-        let event = ledger::producer::next_event(&state, &origin, &producer, body, now, signer)?;
+    for (i, body) in bodies.iter().enumerate() {
+        let event =
+            ledger::producer::next_event(&state, &origin, &producer, body.clone(), now, signer)
+                .map_err(|e| (vec![], e.into()))?;
         match ledger::rules::evaluate(&state, &event, now, ledger::rules::SignatureCheck::Verify) {
             ledger::rules::Outcome::Accepted => {
                 state.apply(&event, &ledger::rules::Outcome::Accepted)
             }
             ledger::rules::Outcome::Rejected(r) => {
-                bail!(
-                    "{}: line {}: rejected, nothing appended: {r}",
-                    file.display(),
-                    lines[i]
-                )
+                return Err((
+                    vec![],
+                    anyhow!("line {}: rejected, nothing appended: {r}", lines[i]),
+                ))
             }
-            ledger::rules::Outcome::Duplicate => bail!(
-                "{}: line {}: duplicates an event already in the log",
-                file.display(),
-                lines[i]
-            ),
+            ledger::rules::Outcome::Duplicate => {
+                return Err((
+                    vec![],
+                    anyhow!("line {}: duplicates an event in the log", lines[i]),
+                ))
+            }
         }
         events.push(event);
     }
-    let expected = log.last_of(&producer).await?.map(|e| e.position);
+    // The chain head the events were signed on (see `Ledger::emit`).
+    let expected = l.last_position_of(&producer);
     let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
     match log.append_events(&producer, expected, &bytes, now).await {
-        Ok(positions) => {
-            l.state = state;
-            Ok(events.into_iter().zip(positions).collect())
-        }
+        Ok(positions) => Ok(events.into_iter().zip(positions).collect()),
         Err((stored, e)) => {
-            if stored.is_empty() {
-                if matches!(e, LogError::Conflict { .. }) {
-                    return Err(e.into());
-                }
-                bail!("{}: nothing appended: {e}", file.display());
-            }
             let n = stored.len();
-            bail!(
-                "{}: lines {}..={} stored (positions {}..={}), line {} and later not stored: {e}; \
-                 re-run for the rest after removing the stored lines",
-                file.display(),
-                lines[0],
-                lines[n - 1],
-                stored[0],
-                stored[n - 1],
-                lines[n]
-            )
+            Err((events.into_iter().take(n).zip(stored).collect(), e.into()))
         }
     }
 }
