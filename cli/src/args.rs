@@ -34,6 +34,9 @@ pub struct Global {
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
     pub now: Option<String>,
+    /// NATS JetStream connection (`--nats URL` and the `nats` CLI's options).
+    #[command(flatten)]
+    pub nats: crate::nats::NatsArgs,
 }
 
 impl Global {
@@ -92,7 +95,8 @@ pub enum Command {
     /// Signed checkpoints of the log (C2SP) and witness cosignatures.
     #[command(subcommand)]
     Checkpoint(crate::checkpoint::CheckpointCommand),
-    /// Audit: export a bundle, verify it or the live ledger, prove inclusion, equivocation proofs.
+    /// Audit: export a bundle, verify it or the live ledger, prove inclusion,
+    /// equivocation proofs, mirror a JetStream stream.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
 }
@@ -158,6 +162,12 @@ pub enum BenchCommand {
     /// Audit verify throughput (export + verify of a demo ledger) vs raw batch verification.
     Audit {
         /// Events in the demo ledger to audit.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// End-to-end: sign, append (JetStream with --nats), project; vs raw sign+verify.
+    Pipeline {
+        /// Events to sign, publish and project.
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },

@@ -62,6 +62,9 @@ pub enum AuditCommand {
         /// The proof file.
         file: PathBuf,
     },
+    /// Copy the JetStream stream (--nats URL) into the embedded log of --dir,
+    /// incrementally, verifying every entry with the rules as it goes.
+    Mirror,
 }
 
 fn open_store(dir: &Path) -> Result<Store> {
@@ -212,6 +215,9 @@ async fn input(dir: &Path, file: Option<&Path>) -> Result<AuditInput> {
 /// Runs an audit command.
 pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
     match cmd {
+        AuditCommand::Mirror => {
+            anyhow::bail!("audit mirror: --nats URL (or TALLINN_NATS_URL) names the stream to copy")
+        }
         AuditCommand::Export { out } => {
             let store = open_store(dir)?;
             let entries = read_all(&store).await?;

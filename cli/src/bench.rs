@@ -175,3 +175,244 @@ fn futures_block<F: std::future::Future>(f: F) -> F::Output {
         .expect("runtime")
         .block_on(f)
 }
+
+/// Raw ed25519 signing rate (signatures/s) on the current thread.
+fn raw_sign_rate(n: usize) -> f64 {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("tallinn-ledger/event/v1\nbench message {i:0>200}").into_bytes())
+        .collect();
+    let start = Instant::now();
+    let mut last = None;
+    for m in &msgs {
+        last = Some(key.sign(m));
+    }
+    std::hint::black_box(last);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB, if /proc tells it.
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Environment variable that makes `projector catch-up` print its peak memory.
+pub const PEAK_MEMORY_ENV: &str = "TALLINN_BENCH_PEAK_MEMORY";
+
+/// Prints the peak memory on stderr when the bench asked for it (child processes).
+pub fn report_peak_memory() {
+    if std::env::var_os(PEAK_MEMORY_ENV).is_some() {
+        if let Some(m) = peak_memory_mib() {
+            eprintln!("peak-memory-mib {m:.1}");
+        }
+    }
+}
+
+/// Producers in the pipeline bench.
+const PRODUCERS: usize = 8;
+/// Events per append in the pipeline bench.
+const APPEND_BATCH: usize = 64;
+
+/// `bench pipeline`: `events` offers signed by 8 producers, appended (pipelined
+/// acks on JetStream), projected with verification by a concurrent projector;
+/// then a fresh projector's catch-up in a child process (its peak memory).
+pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
+    use ledger::body::{Body, Genesis, Modality, Offer};
+    use ledger::log::Log;
+    use ledger::member::{Member, MemberKind, Role};
+    use ledger::money::{Money, Quantity};
+
+    let dir = tempfile_dir()?;
+    let origin = format!("bench.example/{}", std::process::id());
+    let signers: Vec<ledger::keys::Signer> = std::iter::once("BENCH-COORD".to_string())
+        .chain((0..PRODUCERS).map(|i| format!("BENCH-D{i}")))
+        .map(|id| crate::demo::demo_signer(9, &id))
+        .collect();
+    let members: Vec<Member> = signers[1..]
+        .iter()
+        .map(|s| Member {
+            id: s.name().parse().expect("valid"),
+            name: s.name().into(),
+            kind: MemberKind::Ministry,
+            country: "EE".into(),
+            roles: vec![Role::Donor],
+            key: s.public_key(),
+        })
+        .collect();
+    let coordinator = Member {
+        id: signers[0].name().parse().expect("valid"),
+        name: "coordinator".into(),
+        kind: MemberKind::Secretariat,
+        country: "EE".into(),
+        roles: vec![Role::Coordinator],
+        key: signers[0].public_key(),
+    };
+    let t0 = crate::context::now(None)?;
+    let mut state = ledger::state::State::new();
+    let genesis = ledger::producer::next_event(
+        &state,
+        &origin,
+        &coordinator.id,
+        Body::Genesis(Genesis {
+            origin: origin.clone(),
+            coordinator: coordinator.clone(),
+            members,
+        }),
+        t0,
+        &signers[0],
+    )?;
+    state.apply(&genesis, &ledger::rules::Outcome::Accepted);
+    let log = if nats.enabled() {
+        let conn = nats.connect().await?;
+        let spec = tallinn_nats::StreamSpec::for_origin(&origin);
+        crate::nats::AnyLog::Nats(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?)
+    } else {
+        crate::nats::AnyLog::Embedded(ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?)
+    };
+    let backend = if nats.enabled() {
+        "JetStream"
+    } else {
+        "embedded sled"
+    };
+    log.append(&coordinator.id, None, &[genesis.bytes().to_vec()], t0)
+        .await?;
+    println!("bench pipeline: {events} events, {PRODUCERS} producers, {backend}");
+
+    // The projector follows concurrently in its own task.
+    let total = events + 1;
+    let plog = log.clone();
+    let pdir = dir.join("projector-live");
+    let projector_task = tokio::spawn(async move {
+        let mut p = projector::run::Projector::open(&pdir, OPEN_WAIT)?;
+        p.save_every = 50_000;
+        while p.position < total {
+            p.catch_up(&plog, |_| {}).await?;
+            if p.position < total {
+                plog.wait_for(p.position, std::time::Duration::from_millis(200))
+                    .await?;
+            }
+        }
+        p.save()?;
+        Ok::<_, anyhow::Error>((p.position, projector::digest::digest_hex(&p.model)))
+    });
+
+    let start = Instant::now();
+    let ids: Vec<ledger::ids::MemberId> = signers[1..]
+        .iter()
+        .map(|s| s.name().parse().expect("valid"))
+        .collect();
+    let mut heads: Vec<Option<u64>> = vec![None; PRODUCERS];
+    let mut n = 0u64;
+    while n < events {
+        for (k, signer) in signers[1..].iter().enumerate() {
+            let take = (APPEND_BATCH as u64).min(events - n) as usize;
+            if take == 0 {
+                break;
+            }
+            let mut batch = Vec::with_capacity(take);
+            for _ in 0..take {
+                n += 1;
+                let body = Body::OfferMade(Offer {
+                    offer: format!("{}/O-{n}", ids[k]).parse().expect("valid item id"),
+                    on_behalf_of: None,
+                    category: ledger::category::Category::Hardware,
+                    dac_sector: None,
+                    modality: Modality::Goods,
+                    description: "bench offer".into(),
+                    quantity: Quantity {
+                        amount: 1 + n % 50,
+                        unit: "units".into(),
+                    },
+                    value: Money::eur(100 * (1 + n % 1000)),
+                    valid_until: None,
+                    answers: vec![],
+                });
+                let ev = ledger::producer::next_event(&state, &origin, &ids[k], body, t0, signer)?;
+                state.apply(&ev, &ledger::rules::Outcome::Accepted);
+                batch.push(ev.bytes().to_vec());
+            }
+            let pos = log.append(&ids[k], heads[k], &batch, t0).await?;
+            heads[k] = pos.last().copied();
+        }
+    }
+    let publish_secs = start.elapsed().as_secs_f64();
+    let (position, digest) = projector_task.await??;
+    let e2e_secs = start.elapsed().as_secs_f64();
+
+    // Catch-up of a fresh projector, in a child process so its peak memory is its own.
+    let exe = std::env::current_exe()?;
+    let cdir = dir.join("catchup");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--dir").arg(&cdir).env(PEAK_MEMORY_ENV, "1");
+    match &log {
+        crate::nats::AnyLog::Nats(n) => {
+            cmd.arg("--stream").arg(n.name());
+            // The child inherits the connection options through the environment.
+            cmd.env("TALLINN_NATS_URL", nats.url.clone().unwrap_or_default());
+        }
+        crate::nats::AnyLog::Embedded(_) => {
+            // The child reads the same embedded log: release it first.
+            std::fs::create_dir_all(&cdir)?;
+        }
+    }
+    let embedded = matches!(log, crate::nats::AnyLog::Embedded(_));
+    drop(log);
+    if embedded {
+        std::fs::rename(log_dir(&dir), log_dir(&cdir))?;
+    }
+    cmd.args(["projector", "catch-up"]);
+    let t = Instant::now();
+    let out = cmd.output()?;
+    let catchup_secs = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        anyhow::bail!(
+            "catch-up child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-memory-mib "))
+        .unwrap_or("?");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let same = stdout.contains(&digest);
+
+    let sign1 = raw_sign_rate(20_000);
+    let verify1 = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()?
+        .install(|| raw_batch_rate(64 * 300));
+    let bound = 1.0 / (1.0 / sign1 + 1.0 / verify1);
+    let e2e = total as f64 / e2e_secs;
+    println!("raw ed25519 sign (1 core):                 {sign1:>10.0} /s");
+    println!("raw ed25519 batch verify (64, 1 core):     {verify1:>10.0} /s");
+    println!("raw sign+verify bound (1 core):            {bound:>10.0} events/s");
+    println!(
+        "publish only (sign + append{}):        {:>10.0} events/s",
+        if embedded { "" } else { " + acks" },
+        events as f64 / publish_secs
+    );
+    println!(
+        "end to end (sign, append, project):        {e2e:>10.0} events/s  ratio {:.2}x the bound",
+        e2e / bound
+    );
+    println!(
+        "projection catch-up (child process):       {:>10.0} events/s (incl. process start)",
+        total as f64 / catchup_secs
+    );
+    println!("projector peak memory (catch-up child):    {peak:>10} MiB");
+    println!(
+        "projected position {position}, digest {}; fresh catch-up digest {}",
+        &digest[..16],
+        if same { "identical" } else { "DIFFERENT" }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    if !same {
+        anyhow::bail!("the two projectors disagree");
+    }
+    Ok(())
+}

@@ -16,6 +16,9 @@ use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
 use ledger::store::Store;
 
+/// How many times an append that lost a race for the chain head is retried.
+pub const CONFLICT_RETRIES: usize = 5;
+
 /// How long to wait for another process to release the ledger.
 pub const OPEN_WAIT: Duration = Duration::from_secs(3);
 
@@ -38,18 +41,19 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp> {
     }
 }
 
-/// An open ledger: the store and the state replayed from it.
-pub struct Ledger {
-    /// The embedded log.
-    pub store: Store,
+/// An open ledger: the log and the state replayed from it.
+pub struct Ledger<L = Store> {
+    /// The log (the embedded store by default, or JetStream).
+    pub store: L,
     /// The rules state after the whole log.
     pub state: State,
     /// Every entry with its verdict.
     pub judged: Vec<Judged>,
 }
 
-impl Ledger {
+impl Ledger<Store> {
     /// Opens an existing ledger and replays it. Fails if there is none.
+    #[allow(dead_code)] // the commands open logs through `nats::open_log` now
     pub async fn open(dir: &Path) -> Result<Ledger> {
         let log = log_dir(dir);
         if !log.exists() {
@@ -65,24 +69,45 @@ impl Ledger {
     pub async fn open_or_create(dir: &Path) -> Result<Ledger> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let store = Store::open(&log_dir(dir), OPEN_WAIT)?;
-        let mut state = State::new();
-        let mut judged = Vec::new();
-        let mut from = 1;
+        Ledger::replay(store).await
+    }
+}
+
+impl<L: Log> Ledger<L> {
+    /// Replays the whole of `log`.
+    pub async fn replay(log: L) -> Result<Ledger<L>> {
+        let mut l = Ledger {
+            store: log,
+            state: State::new(),
+            judged: Vec::new(),
+        };
+        l.refresh().await?;
+        Ok(l)
+    }
+
+    /// Replays the entries appended since the last replay (by other writers too).
+    pub async fn refresh(&mut self) -> Result<()> {
+        let mut from = self.judged.last().map_or(1, |j| j.position + 1);
         loop {
-            let batch = store.read(from, 4096).await?;
+            let batch = self.store.read(from, 4096).await?;
             if batch.is_empty() {
                 break;
             }
             for e in &batch {
-                judged.push(replay_entry(&mut state, e));
+                self.judged.push(replay_entry(&mut self.state, e));
             }
             from = batch.last().map(|e| e.position + 1).unwrap_or(from);
         }
-        Ok(Ledger {
-            store,
-            state,
-            judged,
-        })
+        Ok(())
+    }
+
+    /// The position of the last replayed entry produced by `producer`.
+    pub fn last_position_of(&self, producer: &MemberId) -> Option<u64> {
+        self.judged
+            .iter()
+            .rev()
+            .find(|j| matches!(&j.event, Ok(e) if &e.envelope().producer == producer))
+            .map(|j| j.position)
     }
 
     /// The ledger origin (after genesis).
@@ -118,6 +143,32 @@ impl Ledger {
         bodies: Vec<Body>,
         now: Timestamp,
     ) -> Result<Vec<(Event, u64)>> {
+        // Another writer holding the same key may extend the chain first: then
+        // recover the chain head from the log, re-check and re-sign, and retry.
+        let mut attempts = 0;
+        loop {
+            match self.emit_once(signer, bodies.clone(), now).await {
+                Err(e)
+                    if attempts < CONFLICT_RETRIES
+                        && e.downcast_ref::<ledger::log::LogError>().is_some_and(|l| {
+                            matches!(l, ledger::log::LogError::Conflict { .. })
+                        }) =>
+                {
+                    attempts += 1;
+                    tracing::info!("{e}; recovering the chain head and retrying");
+                    self.refresh().await?;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn emit_once(
+        &mut self,
+        signer: &Signer,
+        bodies: Vec<Body>,
+        now: Timestamp,
+    ) -> Result<Vec<(Event, u64)>> {
         let origin = self.origin()?.to_string();
         let producer = self.producer(signer)?;
         let mut state = self.state.clone();
@@ -134,7 +185,9 @@ impl Ledger {
             }
             events.push(event);
         }
-        let expected = self.store.last_of(&producer).await?.map(|e| e.position);
+        // The expected last position is the one of the chain head these events were
+        // signed on (never a fresher `last_of`: the state might lag behind it).
+        let expected = self.last_position_of(&producer);
         let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
         let positions = self.store.append(&producer, expected, &bytes, now).await?;
         self.state = state;

@@ -9,6 +9,7 @@ mod checkpoint;
 mod context;
 mod demo;
 mod flags;
+mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]
 mod produce;
 mod project;

@@ -59,6 +59,33 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Body::Genesis(genesis.clone())
                 .validate()
                 .map_err(|e| anyhow!("{e}"))?;
+            if g.nats.enabled() {
+                // JetStream: create (or check) the stream, then append the genesis.
+                let t = now()?;
+                let state = ledger::state::State::new();
+                let origin = genesis.origin.clone();
+                let producer = genesis.coordinator.id.clone();
+                let event = ledger::producer::next_event(
+                    &state,
+                    &origin,
+                    &producer,
+                    Body::Genesis(genesis),
+                    t,
+                    &signer,
+                )?;
+                let outcome = ledger::rules::evaluate(
+                    &state,
+                    &event,
+                    t,
+                    ledger::rules::SignatureCheck::Verify,
+                );
+                if outcome != ledger::rules::Outcome::Accepted {
+                    bail!("genesis rejected, nothing written: {outcome:?}");
+                }
+                let pos = crate::nats::init(&g.nats, &event, t).await?;
+                print_event(json, &event, pos);
+                return Ok(());
+            }
             let l = Ledger::open_or_create(dir).await?;
             if !l.judged.is_empty() {
                 bail!(
@@ -91,7 +118,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Member(MemberCommand::List) => {
-            let l = Ledger::open(dir).await?;
+            let l = crate::nats::open_ledger(&g.nats, dir).await?;
             let members: Vec<_> = l.state.members.values().collect();
             if json {
                 let out: Vec<_> = members
@@ -201,10 +228,10 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     ),
                     MemberCommand::List => unreachable!("handled above"),
                 };
-            emit_one(dir, json, &key, now()?, build).await
+            emit_one(g, json, &key, now()?, build).await
         }
         Command::Need(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::NeedStated(Need {
                     need: flags::item("id", &a.id, me)?,
                     recipient: a
@@ -232,7 +259,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Offer(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 let on_behalf_of = match a.on_behalf_of {
                     Some(name) => Some(Contributor {
                         name,
@@ -266,7 +293,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Commit(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::CommitmentMade(Commitment {
                     commitment: flags::item("id", &a.id, me)?,
                     offer: a
@@ -293,7 +320,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Deliver(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::DeliveryRecorded(Delivery {
                     delivery: flags::item("id", &a.id, me)?,
                     commitment: flags::item("commitment", &a.commitment, me)?,
@@ -306,7 +333,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Receipt(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::ReceiptAcknowledged(Receipt {
                     receipt: flags::item("id", &a.id, me)?,
                     delivery: flags::item("delivery", &a.delivery, me)?,
@@ -318,19 +345,19 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Amend(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::Amended(change(a, me)?))
             })
             .await
         }
         Command::Correct(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::Corrected(change(a, me)?))
             })
             .await
         }
         Command::Cancel(a) => {
-            emit_one(dir, json, &a.key.key.clone(), now()?, move |me| {
+            emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::Cancelled(Cancellation {
                     target: flags::item("target", &a.target, me)?,
                     scope: flags::scope(&a.scope)?,
@@ -358,8 +385,17 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             if bodies.is_empty() {
                 bail!("{}: no events", a.file.display());
             }
-            let mut l = Ledger::open(dir).await?;
+            let mut l = crate::nats::open_ledger(&g.nats, dir).await?;
             let lines: Vec<usize> = bodies.iter().map(|(n, _)| *n).collect();
+            if g.nats.enabled() {
+                let bodies = bodies.into_iter().map(|(_, b)| b).collect();
+                let events =
+                    crate::nats::publish(&mut l, &signer, bodies, &lines, &a.file, now()?).await?;
+                for (event, pos) in &events {
+                    print_event(json, event, *pos);
+                }
+                return Ok(());
+            }
             let result = l
                 .emit(
                     &signer,
@@ -383,12 +419,24 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Log(a) => log(dir, json, a).await,
-        Command::Projector(c) => crate::project::projector(dir, c).await,
-        Command::Digest => crate::project::digest(dir, json).await,
-        Command::Status => crate::project::status(dir, json).await,
-        Command::Report(a) => crate::project::report(dir, a).await,
+        Command::Log(a) => log(&g.nats, dir, json, a).await,
+        Command::Projector(c) => crate::project::projector(&g.nats, dir, c).await,
+        Command::Digest => crate::project::digest(&g.nats, dir, json).await,
+        Command::Status => crate::project::status(&g.nats, dir, json).await,
+        Command::Report(a) => crate::project::report(&g.nats, dir, a).await,
+        Command::Demo(a) if g.nats.enabled() => {
+            if !g.dir_given() {
+                bail!("--dir: demo --nats needs a directory for its projector and keys");
+            }
+            crate::nats::demo(&g.nats, dir, a.seed.unwrap_or(1), a.events).await
+        }
         Command::Demo(a) => crate::project::demo(dir, g.dir_given(), a).await,
+        Command::Audit(crate::audit::AuditCommand::Mirror) if g.nats.enabled() => {
+            crate::nats::mirror(&g.nats, dir, json).await
+        }
+        Command::Bench(crate::args::BenchCommand::Pipeline { events }) => {
+            crate::bench::pipeline(&g.nats, events).await
+        }
         Command::Bench(crate::args::BenchCommand::Projection { events }) => {
             crate::bench::projection(events).await
         }
@@ -449,14 +497,14 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 }
 
 async fn emit_one(
-    dir: &std::path::Path,
+    g: &crate::args::Global,
     json: bool,
     key: &std::path::Path,
     now: ledger::calendar::Timestamp,
     build: impl FnOnce(&ledger::ids::MemberId) -> Result<Body>,
 ) -> Result<()> {
     let signer = signer(key)?;
-    let mut l = Ledger::open(dir).await?;
+    let mut l = crate::nats::open_ledger(&g.nats, &g.dir).await?;
     let me = l.producer(&signer)?;
     let body = build(&me)?;
     body.validate().map_err(|e| anyhow!("{e}"))?;
@@ -479,8 +527,13 @@ fn print_event(json: bool, event: &Event, position: u64) {
     }
 }
 
-async fn log(dir: &std::path::Path, json: bool, a: LogArgs) -> Result<()> {
-    let l = Ledger::open(dir).await?;
+async fn log(
+    nats: &crate::nats::NatsArgs,
+    dir: &std::path::Path,
+    json: bool,
+    a: LogArgs,
+) -> Result<()> {
+    let l = crate::nats::open_ledger(nats, dir).await?;
     let member = a
         .member
         .as_deref()

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::args::{DemoArgs, ProjectorArgs, ProjectorCommand, ReportArgs};
 use crate::context::{log_dir, OPEN_WAIT};
+use crate::nats::{AnyLog, NatsArgs};
 use crate::render::{render, Format};
 
 /// The projector directory inside a ledger directory.
@@ -28,6 +29,15 @@ fn open_log(dir: &Path) -> Result<Store> {
         );
     }
     Ok(Store::open(&log_dir(dir), OPEN_WAIT)?)
+}
+
+/// The log of a projector command: JetStream with `--nats` (the projector lives
+/// in `dir`), else the embedded ledger in `dir`.
+async fn any_log(nats: &NatsArgs, dir: &Path) -> Result<AnyLog> {
+    if nats.enabled() {
+        return Ok(AnyLog::Nats(nats.open().await?));
+    }
+    Ok(AnyLog::Embedded(open_log(dir)?))
 }
 
 fn progress_printer() -> impl FnMut(Progress) {
@@ -48,9 +58,9 @@ fn progress_printer() -> impl FnMut(Progress) {
 }
 
 /// Catches up the projector of `dir`; returns it.
-pub async fn catch_up(
+pub async fn catch_up<L: Log>(
     dir: &Path,
-    log: &Store,
+    log: &L,
     save_every: u64,
     rebuild: bool,
 ) -> Result<Projector> {
@@ -71,15 +81,30 @@ pub async fn catch_up(
     Ok(p)
 }
 
+/// The checkpoint issuer of `--checkpoint-key`, on the embedded store (where
+/// checkpoints are kept); on JetStream, a refusal.
+fn checkpoint_issuer(
+    args: &crate::checkpoint::IssueArgs,
+    log: &crate::nats::AnyLog,
+) -> Result<Option<crate::checkpoint::Issuer>> {
+    match log {
+        crate::nats::AnyLog::Embedded(store) => args.issuer(store),
+        crate::nats::AnyLog::Nats(_) if args.checkpoint_key.is_some() => bail!(
+            "--checkpoint-key: checkpoints are kept in the embedded store; on JetStream, sign them on an `audit mirror` copy"
+        ),
+        crate::nats::AnyLog::Nats(_) => Ok(None),
+    }
+}
+
 /// `projector catch-up|run|rebuild`.
-pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
-    let log = open_log(dir)?;
+pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Result<()> {
+    let log = any_log(nats, dir).await?;
     match cmd {
         ProjectorCommand::CatchUp(ProjectorArgs {
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoints.issuer(&log)?;
+            let mut issuer = checkpoint_issuer(&checkpoints, &log)?;
             let p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
                 i.maybe_sign(&p.state, p.position)?;
@@ -89,6 +114,7 @@ pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
                 p.position,
                 projector::digest::digest_hex(&p.model)
             );
+            crate::bench::report_peak_memory();
         }
         ProjectorCommand::Rebuild(ProjectorArgs { save_every, .. }) => {
             let p = catch_up(dir, &log, save_every, true).await?;
@@ -102,7 +128,7 @@ pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoints.issuer(&log)?;
+            let mut issuer = checkpoint_issuer(&checkpoints, &log)?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
                 i.maybe_sign(&p.state, p.position)?;
@@ -136,8 +162,8 @@ pub async fn projector(dir: &Path, cmd: ProjectorCommand) -> Result<()> {
 }
 
 /// `digest`: catches up first, so the digest reflects the whole log.
-pub async fn digest(dir: &Path, json: bool) -> Result<()> {
-    let log = open_log(dir)?;
+pub async fn digest(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
+    let log = any_log(nats, dir).await?;
     let p = catch_up(dir, &log, 50_000, false).await?;
     let d = projector::digest::digest_hex(&p.model);
     if json {
@@ -149,8 +175,8 @@ pub async fn digest(dir: &Path, json: bool) -> Result<()> {
 }
 
 /// `status`.
-pub async fn status(dir: &Path, json: bool) -> Result<()> {
-    let log = open_log(dir)?;
+pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
+    let log = any_log(nats, dir).await?;
     let len = log.len().await?;
     let p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
     if json {
@@ -191,12 +217,12 @@ pub async fn status(dir: &Path, json: bool) -> Result<()> {
 }
 
 /// `report VIEW`.
-pub async fn report(dir: &Path, a: ReportArgs) -> Result<()> {
+pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
     let view = View::from_name(&a.view).ok_or_else(|| {
         let names: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
         anyhow!("unknown view {:?}; use one of {}", a.view, names.join(", "))
     })?;
-    let log = open_log(dir)?;
+    let log = any_log(nats, dir).await?;
     let p = catch_up(dir, &log, 50_000, false).await?;
     let (model, today) = match &a.as_of {
         Some(d) => {

@@ -2,6 +2,8 @@
 //! ledger fixture with a coordinator, two donors and two recipient institutions.
 #![allow(dead_code)]
 
+pub mod nats;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -44,7 +46,7 @@ fn newest_source() -> Option<SystemTime> {
     }
     let root = workspace_root();
     let mut newest = None;
-    for sub in ["cli", "ledger", "projector"] {
+    for sub in ["cli", "ledger", "projector", "nats"] {
         walk(&root.join(sub), &mut newest);
     }
     newest

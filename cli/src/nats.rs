@@ -1,0 +1,542 @@
+//! The CLI against NATS JetStream: connection options (the `nats` CLI's
+//! conventions), a log that is either the embedded store or JetStream, and the
+//! commands that only exist with `--nats` (stream creation at `init`, the demo
+//! through JetStream, `audit mirror`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use ledger::calendar::Timestamp;
+use ledger::event::Event;
+use ledger::ids::MemberId;
+use ledger::log::{Entry, Log, LogError};
+use ledger::store::Store;
+use tallinn_nats::{ConnectOptions, Connection, NatsLog, StreamSpec};
+
+use crate::context::{log_dir, Ledger, OPEN_WAIT};
+
+/// NATS connection options (every command; `--nats` switches the log to JetStream).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NatsArgs {
+    /// NATS server URL(s), comma-separated: use the JetStream stream as the log.
+    #[arg(
+        long = "nats",
+        global = true,
+        env = "TALLINN_NATS_URL",
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+    /// NATS credentials file (JWT + nkey seed).
+    #[arg(long, global = true, env = "TALLINN_NATS_CREDS", value_name = "FILE")]
+    pub creds: Option<PathBuf>,
+    /// File holding an nkey seed.
+    #[arg(long, global = true, env = "TALLINN_NATS_NKEY", value_name = "FILE")]
+    pub nkey: Option<PathBuf>,
+    /// NATS user name.
+    #[arg(long, global = true, env = "TALLINN_NATS_USER")]
+    pub user: Option<String>,
+    /// NATS password.
+    #[arg(long, global = true, env = "TALLINN_NATS_PASSWORD")]
+    pub password: Option<String>,
+    /// CA certificate (PEM) to verify the server's TLS certificate.
+    #[arg(long, global = true, env = "TALLINN_NATS_CA", value_name = "FILE")]
+    pub tlsca: Option<PathBuf>,
+    /// TLS client certificate (PEM).
+    #[arg(long, global = true, env = "TALLINN_NATS_CERT", value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// TLS client key (PEM).
+    #[arg(long, global = true, env = "TALLINN_NATS_KEY", value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
+    /// The ledger's stream [default: at `init`, TALLINN_<ORIGIN>; else the only TALLINN_* stream].
+    #[arg(long, global = true, env = "TALLINN_NATS_STREAM", value_name = "NAME")]
+    pub stream: Option<String>,
+    /// Replicas of the stream created by `init` (3 on a cluster).
+    #[arg(
+        long,
+        global = true,
+        env = "TALLINN_NATS_REPLICAS",
+        default_value_t = 1
+    )]
+    pub replicas: usize,
+    /// Connection and request timeout in seconds.
+    #[arg(long = "nats-timeout", global = true, default_value_t = 5)]
+    pub timeout: u64,
+}
+
+impl NatsArgs {
+    /// Whether `--nats` was given.
+    pub fn enabled(&self) -> bool {
+        self.url.is_some()
+    }
+
+    fn options(&self) -> Result<ConnectOptions> {
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| anyhow!("--nats: a server URL is required"))?;
+        Ok(ConnectOptions {
+            url,
+            creds: self.creds.clone(),
+            nkey: self.nkey.clone(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            token: None,
+            tlsca: self.tlsca.clone(),
+            tlscert: self.tlscert.clone(),
+            tlskey: self.tlskey.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+        })
+    }
+
+    /// Connects (checking the server version).
+    pub async fn connect(&self) -> Result<Connection> {
+        Ok(Connection::connect(&self.options()?).await?)
+    }
+
+    /// Connects and opens the ledger's existing stream.
+    pub async fn open(&self) -> Result<NatsLog> {
+        let conn = self.connect().await?;
+        Ok(NatsLog::open(&conn, self.stream.as_deref()).await?)
+    }
+}
+
+/// The log of a command: the embedded store of `--dir`, or JetStream with `--nats`.
+#[derive(Debug, Clone)]
+pub enum AnyLog {
+    /// The embedded sled store.
+    Embedded(Store),
+    /// A JetStream stream.
+    Nats(NatsLog),
+}
+
+impl Log for AnyLog {
+    async fn append(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.append(producer, expected_last, events, appended_at).await,
+            AnyLog::Nats(n) => n.append(producer, expected_last, events, appended_at).await,
+        }
+    }
+
+    async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.read(from, max).await,
+            AnyLog::Nats(n) => n.read(from, max).await,
+        }
+    }
+
+    async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.last_of(producer).await,
+            AnyLog::Nats(n) => n.last_of(producer).await,
+        }
+    }
+
+    async fn len(&self) -> Result<u64, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.len().await,
+            AnyLog::Nats(n) => n.len().await,
+        }
+    }
+
+    async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.wait_for(after, timeout).await,
+            AnyLog::Nats(n) => n.wait_for(after, timeout).await,
+        }
+    }
+}
+
+/// Opens the log of a command: JetStream with `--nats`, else the ledger in `dir`.
+pub async fn open_log(nats: &NatsArgs, dir: &Path) -> Result<AnyLog> {
+    if nats.enabled() {
+        return Ok(AnyLog::Nats(nats.open().await?));
+    }
+    if !log_dir(dir).exists() {
+        bail!(
+            "no ledger in {}: create one with `tallinn init` (or pass --dir, or --nats URL)",
+            dir.display()
+        );
+    }
+    Ok(AnyLog::Embedded(Store::open(&log_dir(dir), OPEN_WAIT)?))
+}
+
+/// Opens and replays the ledger of a command.
+pub async fn open_ledger(nats: &NatsArgs, dir: &Path) -> Result<Ledger<AnyLog>> {
+    Ledger::replay(open_log(nats, dir).await?).await
+}
+
+/// `init --nats`: creates (or checks) the stream, then appends the genesis if the
+/// stream is empty.
+pub async fn init(nats: &NatsArgs, genesis_event: &Event, now: Timestamp) -> Result<u64> {
+    let conn = nats.connect().await?;
+    let origin = genesis_event.envelope().origin.clone();
+    let mut spec = StreamSpec::for_origin(&origin);
+    if let Some(name) = &nats.stream {
+        spec.name = name.clone();
+    }
+    spec.replicas = nats.replicas.max(1);
+    let log = NatsLog::create_or_check(&conn, &spec).await?;
+    let len = log.len().await?;
+    if len > 0 {
+        bail!(
+            "stream {} already holds a ledger ({len} events); nothing written",
+            log.name()
+        );
+    }
+    let producer = genesis_event.envelope().producer.clone();
+    let pos = log
+        .append(&producer, None, &[genesis_event.bytes().to_vec()], now)
+        .await?;
+    Ok(pos[0])
+}
+
+/// `publish` through JetStream: appends pipelined. Lines a previous run stored (the
+/// producer's last events have exactly the file's first bodies) are skipped, so a
+/// re-run after a failure resumes. If another writer with the same key extends the
+/// chain meanwhile, the rest is re-signed on the recovered chain head and retried.
+/// On a failure the error says exactly which lines were stored.
+pub async fn publish(
+    l: &mut Ledger<AnyLog>,
+    signer: &ledger::keys::Signer,
+    bodies: Vec<ledger::body::Body>,
+    lines: &[usize],
+    file: &Path,
+    now: Timestamp,
+) -> Result<Vec<(Event, u64)>> {
+    let producer = l.producer(signer)?;
+    let mut done = already_stored(l, &producer, &bodies);
+    let mut results: Vec<(Event, u64)> = Vec::new();
+    if done > 0 {
+        eprintln!(
+            "{}: lines {}..={} were stored by an earlier run; going on from line {}",
+            file.display(),
+            lines[0],
+            lines[done - 1],
+            lines.get(done).map_or("(none)".into(), |n| n.to_string())
+        );
+        let mine: Vec<&ledger::replay::Judged> = l
+            .judged
+            .iter()
+            .filter(|j| matches!(&j.event, Ok(e) if e.envelope().producer == producer))
+            .collect();
+        for j in &mine[mine.len() - done..] {
+            if let Ok(e) = &j.event {
+                results.push((e.clone(), j.position));
+            }
+        }
+    }
+    let mut attempts = 0;
+    while done < bodies.len() {
+        match publish_once(l, signer, &bodies[done..], &lines[done..], now).await {
+            Ok(v) => {
+                results.extend(v);
+                break;
+            }
+            Err((stored, e)) => {
+                let n = stored.len();
+                let conflict = e
+                    .downcast_ref::<LogError>()
+                    .is_some_and(|e| matches!(e, LogError::Conflict { .. }));
+                let first_failed = done + n;
+                results.extend(stored);
+                if conflict && attempts < crate::context::CONFLICT_RETRIES {
+                    // Another writer with this key extended the chain first:
+                    // recover the chain head and re-sign the rest.
+                    attempts += 1;
+                    done = first_failed;
+                    l.refresh().await?;
+                    continue;
+                }
+                let line = lines[first_failed];
+                if e.downcast_ref::<LogError>().is_none() {
+                    // Refused before anything of this attempt was sent.
+                    if results.is_empty() {
+                        bail!("{}: {e:#}", file.display());
+                    }
+                } else if results.is_empty() {
+                    bail!("{}: line {line}: nothing appended: {e:#}", file.display());
+                }
+                bail!(
+                    "{}: lines {}..={} stored (positions {}..={}); line {line} and later not stored: {e:#}; \
+                     re-run the same file to publish the rest",
+                    file.display(),
+                    lines[0],
+                    lines[first_failed - 1],
+                    results[0].1,
+                    results[results.len() - 1].1,
+                )
+            }
+        }
+    }
+    l.refresh().await?;
+    Ok(results)
+}
+
+/// How many of the file's first bodies are, in order, the bodies of the producer's
+/// last events in the log (stored by an earlier run of the same file).
+fn already_stored(l: &Ledger<AnyLog>, producer: &MemberId, bodies: &[ledger::body::Body]) -> usize {
+    let mine: Vec<&ledger::body::Body> = l
+        .judged
+        .iter()
+        .filter_map(|j| j.event.as_ref().ok())
+        .filter(|e| &e.envelope().producer == producer)
+        .map(|e| &e.envelope().body)
+        .collect();
+    (1..=bodies.len().min(mine.len()))
+        .rev()
+        .find(|&k| {
+            mine[mine.len() - k..]
+                .iter()
+                .zip(&bodies[..k])
+                .all(|(a, b)| *a == b)
+        })
+        .unwrap_or(0)
+}
+
+/// Signs, pre-checks and appends `bodies`; on failure, the events stored before it.
+async fn publish_once(
+    l: &mut Ledger<AnyLog>,
+    signer: &ledger::keys::Signer,
+    bodies: &[ledger::body::Body],
+    lines: &[usize],
+    now: Timestamp,
+) -> std::result::Result<Vec<(Event, u64)>, (Vec<(Event, u64)>, anyhow::Error)> {
+    let AnyLog::Nats(log) = &l.store else {
+        return l
+            .emit(signer, bodies.to_vec(), now)
+            .await
+            .map_err(|e| (vec![], e));
+    };
+    let log = log.clone();
+    let origin = l.origin().map_err(|e| (vec![], e))?.to_string();
+    let producer = l.producer(signer).map_err(|e| (vec![], e))?;
+    let mut state = l.state.clone();
+    let mut events = Vec::with_capacity(bodies.len());
+    for (i, body) in bodies.iter().enumerate() {
+        let event =
+            ledger::producer::next_event(&state, &origin, &producer, body.clone(), now, signer)
+                .map_err(|e| (vec![], e.into()))?;
+        match ledger::rules::evaluate(&state, &event, now, ledger::rules::SignatureCheck::Verify) {
+            ledger::rules::Outcome::Accepted => {
+                state.apply(&event, &ledger::rules::Outcome::Accepted)
+            }
+            ledger::rules::Outcome::Rejected(r) => {
+                return Err((
+                    vec![],
+                    anyhow!("line {}: rejected, nothing appended: {r}", lines[i]),
+                ))
+            }
+            ledger::rules::Outcome::Duplicate => {
+                return Err((
+                    vec![],
+                    anyhow!("line {}: duplicates an event in the log", lines[i]),
+                ))
+            }
+        }
+        events.push(event);
+    }
+    // The chain head the events were signed on (see `Ledger::emit`).
+    let expected = l.last_position_of(&producer);
+    let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
+    match log.append_events(&producer, expected, &bytes, now).await {
+        Ok(positions) => Ok(events.into_iter().zip(positions).collect()),
+        Err((stored, e)) => {
+            let n = stored.len();
+            Err((events.into_iter().take(n).zip(stored).collect(), e.into()))
+        }
+    }
+}
+
+/// `demo --nats`: the demo scenario signed exactly as on the embedded store, each
+/// member's events published through the JetStream producer path in log order,
+/// then projected into `dir`.
+pub async fn demo(nats: &NatsArgs, dir: &Path, seed: u64, events: u64) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let scratch = dir.join(".demo-source");
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!(
+        "Playing the demo (seed {seed}) through JetStream, projector in {}",
+        dir.display()
+    );
+    let start = std::time::Instant::now();
+    let played = crate::demo::play(&scratch, seed, events)?;
+    let source = Store::open(&log_dir(&scratch), OPEN_WAIT)?;
+    let genesis = source
+        .read_sync(1, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("the demo wrote no events"))?;
+    let origin = Event::from_bytes(&genesis.bytes)?.envelope().origin.clone();
+    let conn = nats.connect().await?;
+    let mut spec = StreamSpec::for_origin(&origin);
+    if let Some(name) = &nats.stream {
+        spec.name = name.clone();
+    }
+    spec.replicas = nats.replicas.max(1);
+    let log = NatsLog::create_or_check(&conn, &spec).await?;
+    if log.len().await? > 0 {
+        bail!(
+            "stream {} already holds events; the demo needs an empty one",
+            log.name()
+        );
+    }
+    let published = copy_log(&source, &log).await?;
+    drop(source);
+    let keys = dir.join("keys");
+    let _ = std::fs::remove_dir_all(&keys);
+    std::fs::rename(scratch.join("keys"), &keys)?;
+    std::fs::remove_dir_all(&scratch)?;
+    println!(
+        "  published {published} events ({} deliberately invalid) to stream {} in {:.2}s",
+        played.rejected,
+        log.name(),
+        start.elapsed().as_secs_f64()
+    );
+    let p = crate::project::catch_up(dir, &AnyLog::Nats(log), 50_000, false).await?;
+    println!(
+        "  projected to position {}; digest {}",
+        p.position,
+        projector::digest::digest_hex(&p.model)
+    );
+    println!(
+        "  {} events accepted, {} rejected; member keys in {}",
+        p.model.accepted,
+        p.model.rejected.len(),
+        keys.display()
+    );
+    Ok(())
+}
+
+/// Appends every entry of `source` to `log` in order, grouping consecutive entries
+/// of one producer with one receipt time into one pipelined append.
+async fn copy_log(source: &Store, log: &NatsLog) -> Result<u64> {
+    let mut heads: std::collections::HashMap<MemberId, u64> = Default::default();
+    let mut from = 1;
+    let mut copied = 0;
+    loop {
+        let batch = source.read_sync(from, 4096)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut i = 0;
+        while i < batch.len() {
+            let who = Event::from_bytes(&batch[i].bytes)?
+                .envelope()
+                .producer
+                .clone();
+            let at = batch[i].appended_at;
+            let mut j = i + 1;
+            while j < batch.len()
+                && batch[j].appended_at == at
+                && Event::from_bytes(&batch[j].bytes)?.envelope().producer == who
+            {
+                j += 1;
+            }
+            let bytes: Vec<Vec<u8>> = batch[i..j].iter().map(|e| e.bytes.clone()).collect();
+            let positions = log
+                .append(&who, heads.get(&who).copied(), &bytes, at)
+                .await?;
+            for (e, p) in batch[i..j].iter().zip(&positions) {
+                if *p != e.position {
+                    bail!(
+                        "stream {}: event {} landed at position {p}; another writer is publishing",
+                        log.name(),
+                        e.position
+                    );
+                }
+            }
+            heads.insert(who, *positions.last().expect("non-empty"));
+            copied += positions.len() as u64;
+            i = j;
+        }
+        from = batch.last().map_or(from, |e| e.position + 1);
+    }
+    Ok(copied)
+}
+
+/// `audit mirror --nats URL --dir DIR`: copies the stream into the embedded log of
+/// DIR, incrementally (from its length on), verifying as it goes: every entry is
+/// judged by the rules, positions must follow on, and an entry already mirrored
+/// must be byte-identical to the stream's.
+pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
+    if !nats.enabled() {
+        bail!("--nats: audit mirror copies a JetStream stream; give its server URL");
+    }
+    let log = nats.open().await?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let local = Store::open(&log_dir(dir), OPEN_WAIT)?.without_flush();
+    let mut replay = Ledger::replay(local.clone()).await?;
+    let have = local.len_sync()?;
+    // The last mirrored entry must still be the stream's (nothing was rewritten).
+    if have > 0 {
+        let theirs = log.read(have, 1).await?;
+        let ours = local.read_sync(have, 1)?;
+        if theirs.first().map(|e| &e.bytes) != ours.first().map(|e| &e.bytes) {
+            bail!(
+                "position {have} differs between {} and stream {}: the stream was rewritten or this is another ledger",
+                dir.display(),
+                log.name()
+            );
+        }
+    }
+    let target = log.len().await?;
+    let mut copied = 0u64;
+    let mut rejected = 0u64;
+    let mut from = have + 1;
+    while from <= target {
+        let batch = log.read(from, 4096).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in &batch {
+            if e.position != local.len_sync()? + 1 {
+                bail!("stream {} skipped to position {}", log.name(), e.position);
+            }
+            let j = ledger::replay::replay_entry(&mut replay.state, e);
+            if !matches!(j.outcome, Some(ledger::rules::Outcome::Accepted)) {
+                rejected += 1;
+            }
+            // Malformed entries are mirrored too (the log is immutable), under no producer.
+            let producer = match &j.event {
+                Ok(ev) => ev.envelope().producer.clone(),
+                Err(_) => bail!(
+                    "position {}: undecodable entry; the embedded log cannot hold it",
+                    e.position
+                ),
+            };
+            let expected = local.last_of_sync(&producer)?.map(|x| x.position);
+            local.append_sync(
+                &producer,
+                expected,
+                std::slice::from_ref(&e.bytes),
+                e.appended_at,
+            )?;
+            replay.judged.push(j);
+            copied += 1;
+        }
+        from = batch.last().map_or(from, |e| e.position + 1);
+    }
+    local.flush()?;
+    let len = local.len_sync()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"stream": log.name(), "copied": copied, "length": len, "rejected_in_copy": rejected})
+        );
+    } else {
+        println!(
+            "mirrored {copied} new events from stream {} into {} (now {len} events; {rejected} of the new ones rejected by the rules)",
+            log.name(),
+            dir.display()
+        );
+    }
+    Ok(())
+}

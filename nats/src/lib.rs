@@ -1,0 +1,1019 @@
+//! The NATS JetStream backend of the ledger's [`Log`].
+//!
+//! One stream per ledger (file storage, `deny_delete`, `deny_purge`, a duplicate
+//! window, configurable replicas). Each producer publishes on its own subject
+//! `<prefix>.events.<member>`; the payload is the event's leaf bytes and the headers
+//! carry `Nats-Msg-Id` (the event id in hex), the informational `Tallinn-Member`,
+//! `Tallinn-Kind`, `Tallinn-Seq` and the time the producer appended it
+//! (`Tallinn-Appended-At`, Unix ms). Log positions are stream sequence numbers,
+//! dense because nothing can be deleted or purged.
+//!
+//! Appends are conditional: the first event of an append carries
+//! `Nats-Expected-Last-Subject-Sequence` (the producer's chain head), each later one
+//! `Nats-Expected-Last-Msg-Id` = the id of the event before it, so an append stores a
+//! prefix of its events and nothing a racing writer could interleave. The acks are
+//! pipelined (a bounded window). When a later event is refused only because another
+//! producer's event came in between, the append goes on from the stored prefix.
+//! An event already stored (a republish after a timeout, a crash or a restart) is
+//! recognised through the chain head (the last message on the subject) and reported
+//! as stored, never appended twice.
+
+use std::collections::VecDeque;
+use std::future::IntoFuture;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use async_nats::HeaderMap;
+use futures_util::StreamExt;
+use ledger::calendar::Timestamp;
+use ledger::event::Event;
+use ledger::ids::MemberId;
+use ledger::log::{Entry, Log, LogError};
+
+/// The oldest nats-server this backend accepts.
+pub const MIN_SERVER: (u64, u64) = (2, 10);
+
+/// How many publish acks may be outstanding during one append.
+pub const ACK_WINDOW: usize = 256;
+
+/// Header: the time the producer appended the event (Unix milliseconds).
+pub const APPENDED_AT_HEADER: &str = "Tallinn-Appended-At";
+
+/// Why a NATS operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    /// A connection option is unusable.
+    #[error("--{field}: {reason}")]
+    Option {
+        /// The option.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The server cannot be reached or refused the connection.
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect {
+        /// The server URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server is older than [`MIN_SERVER`].
+    #[error("nats-server {version} at {url} is too old: 2.10 or newer is required (jetstream sync_interval, filter_subjects)")]
+    OldServer {
+        /// The URL.
+        url: String,
+        /// The version it announced.
+        version: String,
+    },
+    /// The server has no JetStream, or the account has none.
+    #[error("JetStream is not enabled on the server (start nats-server with -js): {0}")]
+    NoJetStream(String),
+    /// The ledger's stream does not exist.
+    #[error("no stream {0} on the server: create the ledger with `tallinn init --nats URL`")]
+    MissingStream(String),
+    /// No stream name was given and none (or several) could be found.
+    #[error("{0}")]
+    NoStreamChosen(String),
+    /// The existing stream is configured differently.
+    #[error("stream {stream} exists with {field} = {found}, not {expected}; it is never changed silently")]
+    ConfigMismatch {
+        /// The stream.
+        stream: String,
+        /// The differing field.
+        field: &'static str,
+        /// Its value on the server.
+        found: String,
+        /// The value wanted.
+        expected: String,
+    },
+    /// The server refused an operation for lack of permission.
+    #[error("permission denied by the NATS server: {0}")]
+    Permission(String),
+    /// Any other JetStream failure.
+    #[error("JetStream: {0}")]
+    JetStream(String),
+}
+
+impl From<NatsError> for LogError {
+    fn from(e: NatsError) -> LogError {
+        LogError::Backend(e.to_string())
+    }
+}
+
+/// How to reach the server, following the `nats` CLI's options.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Server URL(s), comma-separated.
+    pub url: String,
+    /// A `.creds` file (JWT + nkey seed).
+    pub creds: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU...`).
+    pub nkey: Option<PathBuf>,
+    /// User name.
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Token.
+    pub token: Option<String>,
+    /// CA certificate(s) to trust (PEM).
+    pub tlsca: Option<PathBuf>,
+    /// Client certificate (PEM), with `tlskey`.
+    pub tlscert: Option<PathBuf>,
+    /// Client key (PEM), with `tlscert`.
+    pub tlskey: Option<PathBuf>,
+    /// Connection and request timeout.
+    pub timeout: Duration,
+}
+
+/// A connection to a JetStream server, with the server errors it reported.
+#[derive(Clone)]
+pub struct Connection {
+    /// The client.
+    pub client: async_nats::Client,
+    /// The JetStream context.
+    pub js: jetstream::Context,
+    errors: Arc<ServerErrors>,
+    url: String,
+}
+
+#[derive(Default)]
+struct ServerErrors {
+    last: Mutex<Option<String>>,
+    notify: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connection({})", self.url)
+    }
+}
+
+fn parse_version(v: &str) -> Option<(u64, u64)> {
+    let mut it = v.trim_start_matches('v').split(['.', '-']);
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+impl Connection {
+    /// Connects, checks the server version (>= 2.10) and that JetStream answers.
+    pub async fn connect(o: &ConnectOptions) -> Result<Connection, NatsError> {
+        let timeout = if o.timeout.is_zero() {
+            Duration::from_secs(5)
+        } else {
+            o.timeout
+        };
+        let mut opts = match &o.creds {
+            Some(path) => async_nats::ConnectOptions::with_credentials_file(path)
+                .await
+                .map_err(|e| NatsError::Option {
+                    field: "creds",
+                    reason: format!("{}: {e}", path.display()),
+                })?,
+            None => async_nats::ConnectOptions::new(),
+        };
+        if let Some(path) = &o.nkey {
+            let seed = std::fs::read_to_string(path).map_err(|e| NatsError::Option {
+                field: "nkey",
+                reason: format!("{}: {e}", path.display()),
+            })?;
+            let seed = seed
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with('S'))
+                .ok_or_else(|| NatsError::Option {
+                    field: "nkey",
+                    reason: format!("{}: no nkey seed (a line starting with S)", path.display()),
+                })?;
+            opts = opts.nkey(seed.to_string());
+        }
+        match (&o.user, &o.password) {
+            (Some(u), p) => opts = opts.user_and_password(u.clone(), p.clone().unwrap_or_default()),
+            (None, Some(_)) => {
+                return Err(NatsError::Option {
+                    field: "password",
+                    reason: "needs --user".into(),
+                })
+            }
+            (None, None) => {}
+        }
+        if let Some(t) = &o.token {
+            opts = opts.token(t.clone());
+        }
+        if let Some(ca) = &o.tlsca {
+            if !ca.exists() {
+                return Err(NatsError::Option {
+                    field: "tlsca",
+                    reason: format!("{} does not exist", ca.display()),
+                });
+            }
+            opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        match (&o.tlscert, &o.tlskey) {
+            (Some(c), Some(k)) => opts = opts.add_client_certificate(c.clone(), k.clone()),
+            (None, None) => {}
+            _ => {
+                return Err(NatsError::Option {
+                    field: "tlscert",
+                    reason: "--tlscert and --tlskey go together".into(),
+                })
+            }
+        }
+        let errors = Arc::new(ServerErrors::default());
+        let sink = errors.clone();
+        opts = opts
+            .connection_timeout(timeout)
+            .request_timeout(Some(timeout))
+            .name("tallinn")
+            .event_callback(move |event| {
+                let sink = sink.clone();
+                async move {
+                    if let async_nats::Event::ServerError(e) = event {
+                        let text = e.to_string();
+                        tracing::debug!(error = %text, "NATS server error");
+                        *sink.last.lock().expect("not poisoned") = Some(text);
+                        sink.notify.notify_waiters();
+                    }
+                }
+            });
+        let url = o.url.clone();
+        let addrs: Vec<async_nats::ServerAddr> = url
+            .split(',')
+            .map(|u| u.trim().parse())
+            .collect::<Result<_, std::io::Error>>()
+            .map_err(|e| NatsError::Option {
+                field: "nats",
+                reason: format!("{url:?}: {e}"),
+            })?;
+        let client = match tokio::time::timeout(timeout * 2, opts.connect(addrs)).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                let reason = match e.kind() {
+                    async_nats::ConnectErrorKind::AuthorizationViolation
+                    | async_nats::ConnectErrorKind::Authentication => {
+                        format!(
+                            "authentication failed (check --creds/--nkey/--user/--password): {e}"
+                        )
+                    }
+                    _ => e.to_string(),
+                };
+                return Err(NatsError::Connect { url, reason });
+            }
+            Err(_) => {
+                return Err(NatsError::Connect {
+                    url,
+                    reason: "timed out".into(),
+                })
+            }
+        };
+        let version = client.server_info().version;
+        match parse_version(&version) {
+            Some(v) if v >= MIN_SERVER => {}
+            _ => return Err(NatsError::OldServer { url, version }),
+        }
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(timeout);
+        Ok(Connection {
+            client,
+            js,
+            errors,
+            url,
+        })
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Takes the last error the server reported (e.g. a permissions violation).
+    pub fn take_server_error(&self) -> Option<String> {
+        self.errors.last.lock().expect("not poisoned").take()
+    }
+
+    fn server_error(&self) -> Option<String> {
+        self.errors.last.lock().expect("not poisoned").clone()
+    }
+
+    /// Explains a failed request: a permissions violation the server reported, or `e`.
+    fn explain(&self, e: impl std::fmt::Display) -> NatsError {
+        match self.take_server_error() {
+            Some(s) if s.to_lowercase().contains("permission") => NatsError::Permission(s),
+            _ => NatsError::JetStream(e.to_string()),
+        }
+    }
+
+    /// Lists the names of the ledger streams (names starting with `TALLINN`).
+    pub async fn ledger_streams(&self) -> Result<Vec<String>, NatsError> {
+        let mut names = self.js.stream_names();
+        let mut out = Vec::new();
+        while let Some(n) = names.next().await {
+            let n = n.map_err(|e| self.explain(e))?;
+            if n.starts_with("TALLINN") {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The stream of one ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSpec {
+    /// Stream name.
+    pub name: String,
+    /// Subject prefix: producers publish on `<prefix>.events.<member>`.
+    pub prefix: String,
+    /// Replicas (1 on a single server, 3 on a cluster).
+    pub replicas: usize,
+    /// Duplicate window for `Nats-Msg-Id`.
+    pub duplicate_window: Duration,
+}
+
+impl StreamSpec {
+    /// The default stream of a ledger with this origin: name `TALLINN_<ORIGIN>`, prefix
+    /// `tallinn.<origin>` (characters other than letters, digits and `-` become `_`).
+    pub fn for_origin(origin: &str) -> StreamSpec {
+        let token: String = origin
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        StreamSpec {
+            name: format!("TALLINN_{}", token.to_ascii_uppercase().replace('-', "_")),
+            prefix: format!("tallinn.{token}"),
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+        }
+    }
+
+    /// The subject of a producer.
+    pub fn subject(&self, producer: &MemberId) -> String {
+        subject(&self.prefix, producer)
+    }
+
+    fn config(&self) -> stream::Config {
+        stream::Config {
+            name: self.name.clone(),
+            subjects: vec![format!("{}.events.>", self.prefix)],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            duplicate_window: self.duplicate_window,
+            num_replicas: self.replicas,
+            allow_direct: true,
+            deny_delete: true,
+            deny_purge: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        }
+    }
+}
+
+/// The subject of `producer` under `prefix`; `.` in member ids becomes `~`.
+pub fn subject(prefix: &str, producer: &MemberId) -> String {
+    format!("{prefix}.events.{}", producer.as_str().replace('.', "~"))
+}
+
+/// Checks an existing stream's configuration against what a ledger needs.
+fn check_config(
+    name: &str,
+    found: &stream::Config,
+    want: &stream::Config,
+    check_replicas: bool,
+) -> Result<(), NatsError> {
+    let differ = |field: &'static str, f: String, e: String| NatsError::ConfigMismatch {
+        stream: name.to_string(),
+        field,
+        found: f,
+        expected: e,
+    };
+    if found.subjects != want.subjects {
+        return Err(differ(
+            "subjects",
+            format!("{:?}", found.subjects),
+            format!("{:?}", want.subjects),
+        ));
+    }
+    if found.storage != want.storage {
+        return Err(differ(
+            "storage",
+            format!("{:?}", found.storage),
+            format!("{:?}", want.storage),
+        ));
+    }
+    if !found.deny_delete {
+        return Err(differ("deny_delete", "false".into(), "true".into()));
+    }
+    if !found.deny_purge {
+        return Err(differ("deny_purge", "false".into(), "true".into()));
+    }
+    if found.retention != want.retention {
+        return Err(differ(
+            "retention",
+            format!("{:?}", found.retention),
+            format!("{:?}", want.retention),
+        ));
+    }
+    if found.max_messages > 0 || found.max_bytes > 0 || !found.max_age.is_zero() {
+        return Err(differ(
+            "limits",
+            format!(
+                "max_msgs {} max_bytes {} max_age {:?}",
+                found.max_messages, found.max_bytes, found.max_age
+            ),
+            "none".into(),
+        ));
+    }
+    if !found.allow_direct {
+        return Err(differ("allow_direct", "false".into(), "true".into()));
+    }
+    if check_replicas && found.num_replicas.max(1) != want.num_replicas.max(1) {
+        return Err(differ(
+            "replicas",
+            found.num_replicas.to_string(),
+            want.num_replicas.to_string(),
+        ));
+    }
+    if check_replicas && found.duplicate_window != want.duplicate_window {
+        return Err(differ(
+            "duplicate_window",
+            format!("{:?}", found.duplicate_window),
+            format!("{:?}", want.duplicate_window),
+        ));
+    }
+    Ok(())
+}
+
+/// The ledger's log in a JetStream stream.
+#[derive(Clone)]
+pub struct NatsLog {
+    conn: Connection,
+    stream: stream::Stream<stream::Info>,
+    name: String,
+    prefix: String,
+    cursor: Arc<tokio::sync::Mutex<Option<Cursor>>>,
+}
+
+impl std::fmt::Debug for NatsLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NatsLog({} at {})", self.name, self.conn.url)
+    }
+}
+
+/// An ordered consumer positioned at `next`.
+struct Cursor {
+    next: u64,
+    messages: consumer::pull::Ordered,
+}
+
+/// What went wrong with one publish.
+enum PublishFailure {
+    /// The expected-last check failed.
+    Conflict,
+    /// Anything else.
+    Other(NatsError),
+}
+
+fn ms_of(t: &async_nats::jetstream::message::StreamMessage) -> i64 {
+    (t.time.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The receipt time of an entry: the producer's `Tallinn-Appended-At`, but never
+/// later than the server's own timestamp (a producer can only make its own events
+/// look older, which the rules treat no more kindly).
+fn appended_at(headers: Option<&HeaderMap>, server_ms: i64) -> Timestamp {
+    let claimed = headers
+        .and_then(|h| h.get(APPENDED_AT_HEADER))
+        .and_then(|v| v.as_str().parse::<i64>().ok());
+    Timestamp(claimed.map_or(server_ms, |c| c.min(server_ms)))
+}
+
+impl NatsLog {
+    /// Creates the stream of `spec`, or checks the existing one has its configuration
+    /// (replicas and duplicate window included).
+    pub async fn create_or_check(
+        conn: &Connection,
+        spec: &StreamSpec,
+    ) -> Result<NatsLog, NatsError> {
+        let want = spec.config();
+        let stream = match conn.js.get_stream(&spec.name).await {
+            Ok(mut s) => {
+                let info = s.info().await.map_err(|e| conn.explain(e))?;
+                check_config(&spec.name, &info.config, &want, true)?;
+                s
+            }
+            Err(e) => match map_get_stream(conn, &spec.name, e) {
+                NatsError::MissingStream(_) => conn.js.create_stream(want).await.map_err(|e| {
+                    let text = e.to_string();
+                    if text.contains("not enabled") {
+                        NatsError::NoJetStream(text)
+                    } else {
+                        conn.explain(e)
+                    }
+                })?,
+                other => return Err(other),
+            },
+        };
+        Ok(NatsLog::from_stream(
+            conn.clone(),
+            stream,
+            spec.name.clone(),
+            spec.prefix.clone(),
+        ))
+    }
+
+    /// Opens an existing stream (`name`, or the only ledger stream on the server).
+    pub async fn open(conn: &Connection, name: Option<&str>) -> Result<NatsLog, NatsError> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => {
+                let mut names = conn.ledger_streams().await?;
+                match names.len() {
+                    0 => return Err(NatsError::NoStreamChosen(
+                        "no ledger stream (TALLINN_*) on the server: create one with `tallinn init --nats URL`".into(),
+                    )),
+                    1 => names.remove(0),
+                    _ => return Err(NatsError::NoStreamChosen(format!(
+                        "several ledger streams on the server ({}): choose one with --stream",
+                        names.join(", ")
+                    ))),
+                }
+            }
+        };
+        let mut stream = conn
+            .js
+            .get_stream(&name)
+            .await
+            .map_err(|e| map_get_stream(conn, &name, e))?;
+        let info = stream.info().await.map_err(|e| conn.explain(e))?;
+        let subj = info.config.subjects.first().cloned().unwrap_or_default();
+        let Some(prefix) = subj.strip_suffix(".events.>") else {
+            return Err(NatsError::ConfigMismatch {
+                stream: name,
+                field: "subjects",
+                found: format!("{:?}", info.config.subjects),
+                expected: "[\"<prefix>.events.>\"]".into(),
+            });
+        };
+        let spec = StreamSpec {
+            name: name.clone(),
+            prefix: prefix.to_string(),
+            replicas: info.config.num_replicas,
+            duplicate_window: info.config.duplicate_window,
+        };
+        check_config(&name, &info.config, &spec.config(), false)?;
+        Ok(NatsLog::from_stream(
+            conn.clone(),
+            stream,
+            name,
+            spec.prefix,
+        ))
+    }
+
+    fn from_stream(
+        conn: Connection,
+        stream: stream::Stream<stream::Info>,
+        name: String,
+        prefix: String,
+    ) -> NatsLog {
+        NatsLog {
+            conn,
+            stream,
+            name,
+            prefix,
+            cursor: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The stream name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The subject prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn message(
+        &self,
+        producer: &MemberId,
+        ev: &Event,
+        bytes: &[u8],
+        at: Timestamp,
+        expect: Expect<'_>,
+    ) -> (String, jetstream::message::PublishMessage) {
+        let env = ev.envelope();
+        let mut m = jetstream::message::PublishMessage::build()
+            .payload(bytes.to_vec().into())
+            .message_id(ev.id().to_string())
+            .expected_stream(&self.name)
+            .header("Tallinn-Member", producer.as_str())
+            .header("Tallinn-Kind", env.body.kind().name())
+            .header("Tallinn-Seq", env.seq.to_string().as_str())
+            .header(APPENDED_AT_HEADER, at.0.to_string().as_str());
+        m = match expect {
+            Expect::SubjectSeq(n) => m.expected_last_subject_sequence(n),
+            Expect::LastId(id) => m.expected_last_message_id(id),
+        };
+        (subject(&self.prefix, producer), m)
+    }
+
+    /// Publishes `events[from..]` pipelined, the first conditional on the subject's
+    /// last sequence `expected`, the others on the previous event's id. Returns the
+    /// positions stored (a prefix) and the failure that stopped it, if any.
+    async fn publish_run(
+        &self,
+        producer: &MemberId,
+        events: &[(Event, &[u8])],
+        expected: u64,
+        at: Timestamp,
+    ) -> (Vec<u64>, Option<PublishFailure>) {
+        let mut inflight = VecDeque::new();
+        let mut stored = Vec::with_capacity(events.len());
+        let mut failure = None;
+        let mut prev_id = String::new();
+        for (i, (ev, bytes)) in events.iter().enumerate() {
+            let expect = if i == 0 {
+                Expect::SubjectSeq(expected)
+            } else {
+                Expect::LastId(&prev_id)
+            };
+            let (subj, msg) = self.message(producer, ev, bytes, at, expect);
+            prev_id = ev.id().to_string();
+            match self.conn.js.send_publish(subj, msg).await {
+                Ok(ack) => inflight.push_back(ack),
+                Err(e) => {
+                    failure = Some(PublishFailure::Other(self.conn.explain(e)));
+                    break;
+                }
+            }
+            if inflight.len() >= ACK_WINDOW {
+                let ack = inflight.pop_front().expect("non-empty");
+                match self.await_ack(ack).await {
+                    Ok(seq) => stored.push(seq),
+                    Err(f) => {
+                        failure = Some(f);
+                        break;
+                    }
+                }
+            }
+        }
+        // Collect the remaining acks: once one fails, the later ones fail too
+        // (each expects its predecessor to be the stream's last message).
+        while let Some(ack) = inflight.pop_front() {
+            let r = self.await_ack(ack).await;
+            match r {
+                Ok(seq) if failure.is_none() => stored.push(seq),
+                Ok(_) => {}
+                Err(f) => {
+                    if failure.is_none() {
+                        failure = Some(f);
+                    }
+                }
+            }
+        }
+        (stored, failure)
+    }
+
+    async fn await_ack(
+        &self,
+        ack: jetstream::context::PublishAckFuture,
+    ) -> Result<u64, PublishFailure> {
+        let notified = self.conn.errors.notify.notified();
+        tokio::pin!(notified);
+        let r = tokio::select! {
+            r = ack.into_future() => r,
+            _ = &mut notified => {
+                if let Some(e) = self.conn.server_error().filter(|e| e.to_lowercase().contains("permission")) {
+                    self.conn.take_server_error();
+                    return Err(PublishFailure::Other(NatsError::Permission(e)));
+                }
+                return Err(PublishFailure::Other(NatsError::JetStream("the server reported an error".into())));
+            }
+        };
+        match r {
+            Ok(a) => Ok(a.sequence),
+            Err(e) => match e.kind() {
+                PublishErrorKind::WrongLastSequence | PublishErrorKind::WrongLastMessageId => {
+                    Err(PublishFailure::Conflict)
+                }
+                PublishErrorKind::StreamNotFound => Err(PublishFailure::Other(
+                    NatsError::MissingStream(self.name.clone()),
+                )),
+                _ => Err(PublishFailure::Other(self.conn.explain(e))),
+            },
+        }
+    }
+
+    /// The last message on `producer`'s subject.
+    async fn last_message(
+        &self,
+        producer: &MemberId,
+    ) -> Result<Option<jetstream::message::StreamMessage>, NatsError> {
+        match self
+            .stream
+            .direct_get_last_for_subject(subject(&self.prefix, producer))
+            .await
+        {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.conn.explain(e)),
+        }
+    }
+
+    /// The position of the message on `producer`'s subject after `after` (inclusive
+    /// of nothing before `after + 1`).
+    async fn next_on_subject(&self, producer: &MemberId, after: u64) -> Result<u64, NatsError> {
+        self.stream
+            .direct_get_next_for_subject(subject(&self.prefix, producer), Some(after + 1))
+            .await
+            .map(|m| m.sequence)
+            .map_err(|e| self.conn.explain(e))
+    }
+
+    /// The append of [`Log::append`], with the positions stored before a failure.
+    pub async fn append_events(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, (Vec<u64>, LogError)> {
+        let mut decoded = Vec::with_capacity(events.len());
+        for (index, bytes) in events.iter().enumerate() {
+            let ev = Event::from_bytes(bytes)
+                .map_err(|source| (vec![], LogError::Malformed { index, source }))?;
+            if &ev.envelope().producer != producer {
+                return Err((
+                    vec![],
+                    LogError::WrongProducer {
+                        index,
+                        producer: producer.clone(),
+                        found: ev.envelope().producer.clone(),
+                    },
+                ));
+            }
+            decoded.push((ev, bytes.as_slice()));
+        }
+        let mut positions: Vec<u64> = Vec::with_capacity(events.len());
+        let mut expected = expected_last.unwrap_or(0);
+        while positions.len() < decoded.len() {
+            let done = positions.len();
+            let (stored, failure) = self
+                .publish_run(producer, &decoded[done..], expected, appended_at)
+                .await;
+            let progressed = !stored.is_empty();
+            positions.extend(stored);
+            if let Some(&last) = positions.last() {
+                expected = last;
+            }
+            match failure {
+                None => {}
+                Some(PublishFailure::Other(e)) => return Err((positions, e.into())),
+                Some(PublishFailure::Conflict) => {
+                    // Who holds the chain head? If it is one of ours, those events
+                    // are stored already (a republish); else another writer won.
+                    let head = self
+                        .last_message(producer)
+                        .await
+                        .map_err(|e| (positions.clone(), LogError::from(e)))?;
+                    let done = positions.len();
+                    let head_index = head.as_ref().and_then(|h| {
+                        decoded[done..]
+                            .iter()
+                            .position(|(_, b)| h.payload.as_ref() == *b)
+                            .map(|i| (done + i, h.sequence))
+                    });
+                    match head_index {
+                        Some((j, seq)) => {
+                            // Events done..=j are stored: find their positions.
+                            let mut after = if done == 0 {
+                                expected_last.unwrap_or(0)
+                            } else {
+                                expected
+                            };
+                            for _ in done..j {
+                                let p = self
+                                    .next_on_subject(producer, after)
+                                    .await
+                                    .map_err(|e| (positions.clone(), LogError::from(e)))?;
+                                positions.push(p);
+                                after = p;
+                            }
+                            positions.push(seq);
+                            expected = seq;
+                        }
+                        None => {
+                            let actual = head.as_ref().map(|h| h.sequence);
+                            let ours = done > 0 && actual == Some(expected);
+                            if ours && progressed {
+                                // Only another producer's event came in between:
+                                // go on from our stored prefix.
+                            } else {
+                                return Err((
+                                    positions,
+                                    LogError::Conflict {
+                                        producer: producer.clone(),
+                                        expected: if done == 0 {
+                                            expected_last
+                                        } else {
+                                            Some(expected)
+                                        },
+                                        actual,
+                                    },
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(positions)
+    }
+
+    async fn info(&self) -> Result<stream::Info, NatsError> {
+        let mut s = self.stream.clone();
+        s.info().await.cloned().map_err(|e| self.conn.explain(e))
+    }
+
+    async fn read_entries(&self, from: u64, max: usize) -> Result<Vec<Entry>, NatsError> {
+        let from = from.max(1);
+        let len = self.info().await?.state.last_sequence;
+        if from > len || max == 0 {
+            return Ok(vec![]);
+        }
+        let until = len.min(from + max as u64 - 1);
+        let mut guard = self.cursor.lock().await;
+        if guard.as_ref().is_none_or(|c| c.next != from) {
+            let consumer = self
+                .stream
+                .create_consumer(consumer::pull::OrderedConfig {
+                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                        start_sequence: from,
+                    },
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| self.conn.explain(e))?;
+            let messages = consumer
+                .messages()
+                .await
+                .map_err(|e| self.conn.explain(e))?;
+            *guard = Some(Cursor {
+                next: from,
+                messages,
+            });
+        }
+        let cursor = guard.as_mut().expect("set above");
+        let mut out = Vec::with_capacity((until - from + 1) as usize);
+        while cursor.next <= until {
+            let m =
+                match tokio::time::timeout(Duration::from_secs(30), cursor.messages.next()).await {
+                    Ok(Some(Ok(m))) => m,
+                    Ok(Some(Err(e))) => {
+                        *guard = None;
+                        return Err(self.conn.explain(e));
+                    }
+                    Ok(None) | Err(_) => {
+                        *guard = None;
+                        return Err(NatsError::JetStream(format!(
+                            "reading {}: no message {} from the ordered consumer",
+                            self.name, from
+                        )));
+                    }
+                };
+            let info = m.info().map_err(|e| NatsError::JetStream(e.to_string()))?;
+            let seq = info.stream_sequence;
+            let server_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
+            if seq != cursor.next {
+                let expected = cursor.next;
+                *guard = None;
+                return Err(NatsError::JetStream(format!(
+                    "stream {} skipped from position {expected} to {seq}: was it edited?",
+                    self.name
+                )));
+            }
+            out.push(Entry {
+                position: seq,
+                appended_at: appended_at(m.message.headers.as_ref(), server_ms),
+                bytes: m.message.payload.to_vec(),
+            });
+            cursor.next = seq + 1;
+        }
+        Ok(out)
+    }
+}
+
+enum Expect<'a> {
+    SubjectSeq(u64),
+    LastId(&'a str),
+}
+
+fn map_get_stream(
+    conn: &Connection,
+    name: &str,
+    e: jetstream::context::GetStreamError,
+) -> NatsError {
+    match e.kind() {
+        jetstream::context::GetStreamErrorKind::JetStream(j)
+            if j.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+        {
+            NatsError::MissingStream(name.to_string())
+        }
+        _ => {
+            let text = e.to_string();
+            if text.contains("not enabled") {
+                NatsError::NoJetStream(text)
+            } else {
+                conn.explain(e)
+            }
+        }
+    }
+}
+
+impl Log for NatsLog {
+    async fn append(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, LogError> {
+        self.append_events(producer, expected_last, events, appended_at)
+            .await
+            .map_err(|(_, e)| e)
+    }
+
+    async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
+        Ok(self.read_entries(from, max).await?)
+    }
+
+    async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
+        Ok(self.last_message(producer).await?.map(|m| Entry {
+            position: m.sequence,
+            appended_at: appended_at(Some(&m.headers), ms_of(&m)),
+            bytes: m.payload.to_vec(),
+        }))
+    }
+
+    async fn len(&self) -> Result<u64, LogError> {
+        Ok(self.info().await?.state.last_sequence)
+    }
+
+    async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let len = self.info().await?.state.last_sequence;
+            if len > after || tokio::time::Instant::now() >= deadline {
+                return Ok(len);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_come_from_the_origin() {
+        let s = StreamSpec::for_origin("tallinn-mechanism.example/ledger");
+        assert_eq!(s.name, "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER");
+        assert_eq!(s.prefix, "tallinn.tallinn-mechanism_example_ledger");
+        let m: MemberId = "EE-MFA.X".parse().unwrap();
+        assert_eq!(
+            s.subject(&m),
+            "tallinn.tallinn-mechanism_example_ledger.events.EE-MFA~X"
+        );
+    }
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("2.15.1"), Some((2, 15)));
+        assert_eq!(parse_version("2.9.10"), Some((2, 9)));
+        assert!(parse_version("2.9.10").unwrap() < MIN_SERVER);
+        assert_eq!(parse_version("2.10.0-beta"), Some((2, 10)));
+    }
+
+    #[test]
+    fn appended_at_is_never_later_than_the_server_time() {
+        let mut h = HeaderMap::new();
+        h.insert(APPENDED_AT_HEADER, "5000");
+        assert_eq!(appended_at(Some(&h), 9000), Timestamp(5000));
+        assert_eq!(appended_at(Some(&h), 1000), Timestamp(1000));
+        assert_eq!(appended_at(None, 1000), Timestamp(1000));
+    }
+}
