@@ -22,9 +22,15 @@ pub const MAX_EVENT_BYTES: usize = MAX_ENVELOPE_BYTES + SIGNATURE_LEN;
 /// The bytes that are signed for an envelope encoding. Signing and verifying both use it.
 pub fn signed_message(envelope_bytes: &[u8]) -> Vec<u8> {
     let mut msg = Vec::with_capacity(SIGNING_CONTEXT.len() + envelope_bytes.len());
-    msg.extend_from_slice(SIGNING_CONTEXT);
-    msg.extend_from_slice(envelope_bytes);
+    signed_message_into(&mut msg, envelope_bytes);
     msg
+}
+
+/// Appends the signed message of an envelope encoding to `out`: the one place
+/// those bytes are built ([`signed_message`] and batch verification use it).
+pub fn signed_message_into(out: &mut Vec<u8>, envelope_bytes: &[u8]) {
+    out.extend_from_slice(SIGNING_CONTEXT);
+    out.extend_from_slice(envelope_bytes);
 }
 
 /// The RFC 6962 leaf hash `SHA-256(0x00 || leaf)`; for an event, its id.
@@ -134,11 +140,20 @@ pub fn verify_batch(events: &[&Event], keys: &[VerifyingKey]) -> bool {
     if events.is_empty() {
         return true;
     }
-    let messages: Vec<Vec<u8>> = events
-        .iter()
-        .map(|e| signed_message(e.envelope_bytes()))
-        .collect();
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    // All signed messages in one buffer: one allocation per batch.
+    let mut buf = Vec::with_capacity(
+        events
+            .iter()
+            .map(|e| SIGNING_CONTEXT.len() + e.envelope_bytes().len())
+            .sum(),
+    );
+    let mut ends = Vec::with_capacity(events.len());
+    for e in events {
+        signed_message_into(&mut buf, e.envelope_bytes());
+        ends.push(buf.len());
+    }
+    let starts = std::iter::once(0).chain(ends.iter().copied());
+    let refs: Vec<&[u8]> = starts.zip(&ends).map(|(a, &b)| &buf[a..b]).collect();
     let sigs: Vec<Signature> = events
         .iter()
         .map(|e| Signature::from_bytes(&e.signature()))
