@@ -279,16 +279,30 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
                 .await?
                 .pop()
                 .ok_or_else(|| anyhow!("position {} vanished", index + 1))?;
+            let path = tree.inclusion_proof(index, cp.size)?;
+            // Never hand out a proof that does not check: the checkpoint must be
+            // of this log's events.
+            ledger::merkle::verify_inclusion(&id, index, cp.size, &path, &cp.root).map_err(
+                |e| {
+                    anyhow!(
+                        "the latest checkpoint (size {}) does not match the log's events: {e}",
+                        cp.size
+                    )
+                },
+            )?;
             let proof = TlogProof {
                 extra: entry.bytes,
                 index,
-                proof: tree.inclusion_proof(index, cp.size)?,
+                proof: path,
                 note: note.to_text(),
             };
             print!("{}", proof.to_text());
             Ok(())
         }
         AuditCommand::CheckProof { file, policy } => {
+            if policy.note.is_some() {
+                bail!("--note: not used by check-proof (the checkpoint is in the proof)");
+            }
             let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
             if meta.len() > MAX_PROOF_BYTES as u64 {
                 bail!("{}: larger than 256 KiB", file.display());

@@ -358,16 +358,32 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             Ok(())
         }
         CheckpointCommand::Verify(p) => {
-            let l = Ledger::open(dir).await?;
-            let cs = checkpoint_store(&l.store)?;
-            let note = match &p.note {
-                Some(path) => read_note("note", path)?,
-                None => cs.latest()?.ok_or_else(|| anyhow!("no checkpoint yet"))?,
+            // Fully offline when the note and every key are given.
+            let pinned = (log_verifiers(&p.log_keys)?, witness_keys(&p.witnesses)?);
+            let offline = p.note.is_some() && pinned.0.is_some() && pinned.1.is_some();
+            let l = if offline {
+                None
+            } else {
+                Some(Ledger::open(dir).await?)
             };
-            let logs =
-                log_verifiers(&p.log_keys)?.unwrap_or_else(|| coordinator_verifiers(&l.state));
-            let witnesses =
-                witness_keys(&p.witnesses)?.unwrap_or_else(|| member_witnesses(&l.state));
+            let note = match (&p.note, &l) {
+                (Some(path), _) => read_note("note", path)?,
+                (None, Some(l)) => checkpoint_store(&l.store)?
+                    .latest()?
+                    .ok_or_else(|| anyhow!("no checkpoint yet"))?,
+                (None, None) => unreachable!("offline needs --note"),
+            };
+            let state = l.as_ref().map(|l| &l.state);
+            let logs = match (pinned.0, state) {
+                (Some(v), _) => v,
+                (None, Some(st)) => coordinator_verifiers(st),
+                (None, None) => unreachable!("offline needs --log-key"),
+            };
+            let witnesses = match (pinned.1, state) {
+                (Some(v), _) => v,
+                (None, Some(st)) => member_witnesses(st),
+                (None, None) => unreachable!("offline needs --witness"),
+            };
             let text = note.to_text();
             let mut last_err = None;
             for log in logs {

@@ -22,9 +22,15 @@ pub const MAX_EVENT_BYTES: usize = MAX_ENVELOPE_BYTES + SIGNATURE_LEN;
 /// The bytes that are signed for an envelope encoding. Signing and verifying both use it.
 pub fn signed_message(envelope_bytes: &[u8]) -> Vec<u8> {
     let mut msg = Vec::with_capacity(SIGNING_CONTEXT.len() + envelope_bytes.len());
-    msg.extend_from_slice(SIGNING_CONTEXT);
-    msg.extend_from_slice(envelope_bytes);
+    signed_message_into(&mut msg, envelope_bytes);
     msg
+}
+
+/// Appends the signed message of an envelope encoding to `out`: the one place
+/// those bytes are built ([`signed_message`] and batch verification use it).
+pub fn signed_message_into(out: &mut Vec<u8>, envelope_bytes: &[u8]) {
+    out.extend_from_slice(SIGNING_CONTEXT);
+    out.extend_from_slice(envelope_bytes);
 }
 
 /// The RFC 6962 leaf hash `SHA-256(0x00 || leaf)`; for an event, its id.

@@ -391,7 +391,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
     let mut bounds: Vec<u64> = cps
         .iter()
         .map(|(_, cp)| cp.size)
-        .filter(|&s| s as usize <= n)
+        .filter(|&s| s <= n as u64)
         .collect();
     bounds.push(n as u64);
     bounds.dedup();
@@ -539,7 +539,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
                 ),
             );
         }
-        if size as usize > n {
+        if size > n as u64 {
             bad(
                 "checkpoint_beyond_bundle",
                 format!("checkpoint of size {size}, but only {n} events are present: truncated or cut short"),

@@ -80,6 +80,25 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     ]);
     let err = fx.fail(["checkpoint", "verify", "--log-key", &uapub]);
     assert_one_line(&err, &["no signature from the log key UA-SSSCIP"]);
+    // Fully offline: the note and every key given, no ledger at all.
+    let nfile = fx.path("cp.note");
+    std::fs::write(&nfile, &cosigned).unwrap();
+    let depub = pub_key(&fx, DE);
+    let ok = tallinn_offline(&[
+        "checkpoint",
+        "verify",
+        "--note",
+        nfile.to_str().unwrap(),
+        "--log-key",
+        &cpub,
+        "--witness",
+        &eepub,
+        "--witness",
+        &depub,
+        "--threshold",
+        "2",
+    ]);
+    assert!(ok.contains("cosigned by 2 of 2 witnesses"), "{ok}");
     let shown = fx.ok(["checkpoint", "show"]);
     assert!(shown.contains("TM-SECRETARIAT, EE-MFA, DE-AA"), "{shown}");
 
