@@ -412,3 +412,373 @@ fn two_processes_racing_on_one_key() {
     let seqs: Vec<u64> = ee.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=(2 * N + 30) as u64).collect::<Vec<_>>());
 }
+
+// --- Library-level producers: the real JetStream backend driven from the test ---
+
+use ledger::log::Log;
+use std::time::Duration;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Connects and opens the ledger stream, retrying for a while (a cluster that just
+/// lost a node may take seconds to elect new leaders).
+async fn connect(url: &str) -> tallinn_nats::NatsLog {
+    let mut tries = 0;
+    loop {
+        let r = async {
+            let conn = tallinn_nats::Connection::connect(&tallinn_nats::ConnectOptions {
+                url: url.to_string(),
+                timeout: Duration::from_secs(3),
+                ..Default::default()
+            })
+            .await?;
+            tallinn_nats::NatsLog::open(&conn, None).await
+        }
+        .await;
+        match r {
+            Ok(log) => return log,
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 20, "connecting to {url}: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+fn offer_body(member: &str, id: &str) -> ledger::body::Body {
+    serde_json::from_str(&offer_line(id, member)).unwrap()
+}
+
+/// Signs `n` offers of `member` on the chain replayed from `log`, then appends them
+/// in batches of `batch`, retrying every failure (server down, leader lost, ack
+/// lost) with the same signed events until each is stored. Returns their ids.
+async fn produce_through_failures(
+    log: tallinn_nats::NatsLog,
+    key: std::path::PathBuf,
+    member: &'static str,
+    n: usize,
+    batch: usize,
+) -> Vec<String> {
+    let signer = ledger::keyfile::read(&key).unwrap();
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let mut state = ledger::state::State::new();
+    let mut from = 1;
+    loop {
+        let entries = log.read(from, 1000).await.unwrap();
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in &entries {
+            ledger::replay::replay_entry(&mut state, e);
+        }
+    }
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    let mut events = Vec::new();
+    for i in 1..=n {
+        let ev = ledger::producer::next_event(
+            &state,
+            ORIGIN,
+            &me,
+            offer_body(member, &format!("K-{i}")),
+            now,
+            &signer,
+        )
+        .unwrap();
+        state.apply(&ev, &ledger::rules::Outcome::Accepted);
+        events.push(ev);
+    }
+    let mut head = log.last_of(&me).await.unwrap().map(|e| e.position);
+    let mut failures = 0;
+    for chunk in events.chunks(batch) {
+        let bytes: Vec<Vec<u8>> = chunk.iter().map(|e| e.bytes().to_vec()).collect();
+        loop {
+            match log.append(&me, head, &bytes, now).await {
+                Ok(p) => {
+                    assert_eq!(p.len(), chunk.len());
+                    head = p.last().copied();
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!(
+                        "{member}: append failed ({failures}) at {:?}: {e}",
+                        std::time::SystemTime::now()
+                    );
+                    assert!(
+                        failures < 400,
+                        "{member}: giving up after {failures} failures: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    events.iter().map(|e| e.id().to_string()).collect()
+}
+
+/// Waits until the stream holds `n` entries (or a producer stopped).
+fn wait_len(
+    rt: &tokio::runtime::Runtime,
+    log: &tallinn_nats::NatsLog,
+    n: u64,
+    producers: &[tokio::task::JoinHandle<Vec<String>>],
+) {
+    rt.block_on(async {
+        while log.len().await.unwrap_or(0) < n {
+            assert!(
+                !producers.iter().any(|p| p.is_finished()),
+                "a producer stopped before the stream held {n} entries"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+}
+
+/// Reads the whole stream: (position, id) of every entry.
+async fn all_ids(log: &tallinn_nats::NatsLog) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = 1;
+    loop {
+        let entries = log.read(from, 1000).await.unwrap();
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in entries {
+            assert_eq!(e.position as usize, out.len() + 1, "positions are dense");
+            out.push(
+                ledger::event::Event::from_bytes(&e.bytes)
+                    .unwrap()
+                    .id()
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Checks that every produced id is in the stream exactly once and the projector
+/// accepts everything (no gap, no duplicate, no fork).
+fn assert_exactly_once(fx: &Fixture, url: &str, stored: &[String], produced: &[Vec<String>]) {
+    let mut seen = std::collections::HashMap::new();
+    for id in stored {
+        *seen.entry(id.clone()).or_insert(0) += 1;
+    }
+    assert!(seen.values().all(|&c| c == 1), "a duplicate in the stream");
+    for ids in produced {
+        for id in ids {
+            assert_eq!(seen.get(id), Some(&1), "event {id} missing");
+        }
+    }
+    let total: usize = produced.iter().map(Vec::len).sum();
+    assert_eq!(
+        stored.len(),
+        total + 1,
+        "genesis + every event, nothing else"
+    );
+    let mut tries = 0;
+    while !on(fx, url, &["projector", "catch-up"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        tries += 1;
+        assert!(tries < 20, "projector catch-up keeps failing");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let st: serde_json::Value =
+        serde_json::from_str(&ok(on(fx, url, &["--json", "status"]))).unwrap();
+    assert_eq!(st["accepted"].as_u64().unwrap() as usize, total + 1);
+    assert_eq!(st["rejected"], 0);
+}
+
+#[test]
+fn nats_server_killed_and_restarted_mid_publish() {
+    let mut server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let rt = runtime();
+    const N: usize = 300;
+    let producers: Vec<_> = [EE, DE]
+        .into_iter()
+        .map(|m| {
+            let key = fx.key(m);
+            let url = url.clone();
+            rt.spawn(
+                async move { produce_through_failures(connect(&url).await, key, m, N, 10).await },
+            )
+        })
+        .collect();
+    // Kill the server (SIGKILL) once publishing is under way, restart it on the
+    // same port and store.
+    let watcher = rt.block_on(connect(&url));
+    wait_len(&rt, &watcher, 100, &producers);
+    server.kill();
+    std::thread::sleep(Duration::from_millis(700));
+    server.restart();
+    server.wait_ready(Duration::from_secs(20));
+    let produced: Vec<Vec<String>> = producers
+        .into_iter()
+        .map(|h| rt.block_on(h).expect("producer task"))
+        .collect();
+    let stored = rt.block_on(async { all_ids(&connect(&url).await).await });
+    assert_exactly_once(&fx, &url, &stored, &produced);
+}
+
+#[test]
+fn cluster_of_three_with_a_node_killed_during_publishing() {
+    let t0 = std::time::Instant::now();
+    let mut cluster = Cluster::start();
+    let urls = cluster.urls();
+    eprintln!("cluster up after {:?}", t0.elapsed());
+    let fx = Fixture::keys_only();
+    // init: creates the R3 stream (retrying while the cluster elects its meta leader).
+    let mut tries = 0;
+    loop {
+        let out = on(
+            &fx,
+            &urls,
+            &[
+                "init",
+                "--replicas",
+                "3",
+                "--key",
+                &fx.key_str(COORD),
+                "--members",
+                fx.members_file().to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        if out.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 40,
+            "init on the cluster: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("init done after {:?} ({tries} retries)", t0.elapsed());
+    let rt = runtime();
+    const N: usize = 200;
+    // Each producer talks to a different node first.
+    let producers: Vec<_> = [EE, DE, UA]
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = fx.key(m);
+            let mut list: Vec<String> = cluster.nodes.iter().map(|n| n.url()).collect();
+            list.rotate_left(i);
+            let url = list.join(",");
+            rt.spawn(async move {
+                if m == UA {
+                    // A recipient states needs instead of offers.
+                    produce_needs(connect(&url).await, key, m, N).await
+                } else {
+                    produce_through_failures(connect(&url).await, key, m, N, 10).await
+                }
+            })
+        })
+        .collect();
+    let watcher = rt.block_on(connect(&cluster.nodes[2].url()));
+    wait_len(&rt, &watcher, 150, &producers);
+    // Kill the stream's leader: the hardest node to lose.
+    // (Once it has a leader and both followers are current: a stream that lost its
+    // leader before its replicas ever caught up cannot elect another.)
+    let leader = rt.block_on(async {
+        let client = async_nats::connect(cluster.nodes[2].url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream(watcher.name()).await.unwrap();
+        for _ in 0..400 {
+            if let Ok(info) = stream.info().await {
+                if let Some(c) = &info.cluster {
+                    if c.leader.is_some()
+                        && c.replicas.len() == 2
+                        && c.replicas.iter().all(|r| r.current && !r.offline)
+                    {
+                        return c.leader.clone().unwrap();
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the R3 stream never had a leader with two current replicas");
+    });
+    let victim: usize = leader.trim_start_matches('n').parse().unwrap();
+    eprintln!("killing the leader {leader} after {:?}", t0.elapsed());
+    cluster.nodes[victim].kill();
+    let produced: Vec<Vec<String>> = producers
+        .into_iter()
+        .map(|h| {
+            let r = rt.block_on(h).expect("producer task");
+            eprintln!("a producer done after {:?}", t0.elapsed());
+            r
+        })
+        .collect();
+    eprintln!("producers done after {:?}", t0.elapsed());
+    if std::env::var_os("TALLINN_TEST_SHOW_LOGS").is_some() {
+        eprintln!("NODE LOG:\n{}", cluster.nodes[(victim + 1) % 3].log());
+    }
+    let survivors: Vec<String> = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.running())
+        .map(|n| n.url())
+        .collect();
+    let survivors = survivors.join(",");
+    let stored = rt.block_on(async { all_ids(&connect(&survivors).await).await });
+    assert_exactly_once(&fx, &survivors, &stored, &produced);
+}
+
+/// Like [`produce_through_failures`] for a recipient: `n` needs, one per append.
+async fn produce_needs(
+    log: tallinn_nats::NatsLog,
+    key: std::path::PathBuf,
+    member: &'static str,
+    n: usize,
+) -> Vec<String> {
+    let signer = ledger::keyfile::read(&key).unwrap();
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    let mut state = ledger::state::State::new();
+    let mut ids = Vec::new();
+    let mut head = log.last_of(&me).await.unwrap().map(|e| e.position);
+    for i in 1..=n {
+        let body: ledger::body::Body = serde_json::from_value(serde_json::json!({"need_stated": {
+            "need": format!("{member}/N-{i}"), "recipient": member, "category": "hardware",
+            "dac_sector": null, "description": "servers", "quantity": {"amount": 2, "unit": "servers"},
+            "estimated_value": {"amount_minor": 500000, "currency": "EUR", "eur_minor": 500000},
+            "priority": "high", "needed_by": null}}))
+        .unwrap();
+        let ev = ledger::producer::next_event(&state, ORIGIN, &me, body, now, &signer).unwrap();
+        state.apply(&ev, &ledger::rules::Outcome::Accepted);
+        let mut failures = 0;
+        loop {
+            match log.append(&me, head, &[ev.bytes().to_vec()], now).await {
+                Ok(p) => {
+                    head = Some(p[0]);
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!(
+                        "{member}: append failed ({failures}) at {:?}: {e}",
+                        std::time::SystemTime::now()
+                    );
+                    assert!(failures < 200, "{member}: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        ids.push(ev.id().to_string());
+    }
+    ids
+}
