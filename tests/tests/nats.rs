@@ -782,3 +782,325 @@ async fn produce_needs(
     }
     ids
 }
+
+// --- Access control (deploy/nats-access-control.conf) and bad input ---
+
+fn acl_server() -> NatsServer {
+    let acl = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats-access-control.conf"),
+    )
+    .expect("deploy/nats-access-control.conf");
+    NatsServer::with_files("include ./acl.conf", &[("acl.conf", &acl)])
+}
+
+fn as_user(
+    fx: &Fixture,
+    url: &str,
+    user: &str,
+    password: &str,
+    args: &[&str],
+) -> std::process::Command {
+    let mut c = on(fx, url, &["--user", user, "--password", password]);
+    c.args(args);
+    c
+}
+
+#[test]
+fn access_control_keeps_each_ministry_to_its_own_subject() {
+    let server = acl_server();
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let coord = [
+        "--user",
+        "TM-SECRETARIAT",
+        "--password",
+        "example-coordinator",
+    ];
+    let mut init = vec!["init", "--key"];
+    let ck = fx.key_str(COORD);
+    let mf = fx.members_file().to_str().unwrap().to_string();
+    init.extend([ck.as_str(), "--members", mf.as_str()]);
+    let mut c = on(&fx, &url, &coord);
+    c.args(&init);
+    ok(c);
+    let offer = |who: &str, id: &str| offer_args(&fx, who, id);
+    let strs = |v: &Vec<String>| v.iter().map(String::clone).collect::<Vec<_>>();
+    // EE publishes on its own subject.
+    let ee_offer = strs(&offer(EE, "O-1"));
+    let ee_refs: Vec<&str> = ee_offer.iter().map(String::as_str).collect();
+    ok(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &ee_refs));
+    let reader = |args: &[&str]| as_user(&fx, &url, "projector", "example-projector", args);
+    let len = |fx: &Fixture| {
+        let mut c = tallinn();
+        c.args([
+            "--nats",
+            &url,
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--json",
+            "log",
+        ])
+        .arg("--dir")
+        .arg(fx.path("unused"));
+        ok(c).lines().count()
+    };
+    assert_eq!(len(&fx), 2);
+    // EE's user cannot publish on DE's subject: the server refuses.
+    let de_offer = strs(&offer(DE, "O-1"));
+    let de_refs: Vec<&str> = de_offer.iter().map(String::as_str).collect();
+    let err = fail(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &de_refs));
+    assert_one_line(&err, &["permission denied", "events.DE-AA"]);
+    // A read-only user cannot publish at all, but can project.
+    let ee_offer2 = strs(&offer(EE, "O-2"));
+    let ee_refs2: Vec<&str> = ee_offer2.iter().map(String::as_str).collect();
+    let err = fail(reader(&ee_refs2));
+    assert_one_line(&err, &["permission denied"]);
+    ok(reader(&["projector", "catch-up"]));
+    assert_eq!(len(&fx), 2, "nothing was appended");
+
+    let rt = runtime();
+    rt.block_on(async {
+        let client = async_nats::ConnectOptions::with_user_and_password(
+            "EE-MFA".into(),
+            "example-ee-mfa".into(),
+        )
+        .connect(&url)
+        .await
+        .unwrap();
+        let mut js = async_nats::jetstream::new(client.clone());
+        js.set_timeout(Duration::from_secs(1));
+        let name = "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER";
+        // A member can neither delete nor purge the stream.
+        assert!(
+            js.delete_stream(name).await.is_err(),
+            "a member deleted the stream"
+        );
+        let stream = js.get_stream(name).await.unwrap();
+        assert!(stream.purge().await.is_err(), "a member purged the stream");
+        // An event signed with DE's key, published by EE on EE's own subject, is
+        // stored (the subject is EE's) but the rules reject it: the signature is
+        // not EE's key.
+        let de = ledger::keyfile::read(&fx.key(DE)).unwrap();
+        let ee: ledger::ids::MemberId = EE.parse().unwrap();
+        let log = connect_as(&url, "EE-MFA", "example-ee-mfa").await;
+        let mut state = ledger::state::State::new();
+        for e in log.read(1, 100).await.unwrap() {
+            ledger::replay::replay_entry(&mut state, &e);
+        }
+        let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+        let env =
+            ledger::producer::next_envelope(&state, ORIGIN, &ee, offer_body(EE, "O-forged"), now);
+        let forged = ledger::event::Event::sign(env, &de).unwrap();
+        let head = log.last_of(&ee).await.unwrap().map(|e| e.position);
+        log.append(&ee, head, &[forged.bytes().to_vec()], now)
+            .await
+            .unwrap();
+    });
+    let log = log_json_as(&fx, &url);
+    assert_eq!(log.len(), 3);
+    let outcome = log[2]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("rejected") && outcome.contains("signature"),
+        "{outcome}"
+    );
+}
+
+async fn connect_as(url: &str, user: &str, password: &str) -> tallinn_nats::NatsLog {
+    let conn = tallinn_nats::Connection::connect(&tallinn_nats::ConnectOptions {
+        url: url.to_string(),
+        user: Some(user.into()),
+        password: Some(password.into()),
+        timeout: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    tallinn_nats::NatsLog::open(&conn, None).await.unwrap()
+}
+
+fn log_json_as(fx: &Fixture, url: &str) -> Vec<serde_json::Value> {
+    ok(on(
+        fx,
+        url,
+        &[
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--json",
+            "log",
+        ],
+    ))
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect()
+}
+
+#[test]
+fn bad_connections_and_streams_get_one_line_errors() {
+    let fx = Fixture::keys_only();
+    // Unreachable server.
+    let dead = format!("nats://127.0.0.1:{}", common::nats::free_port());
+    let err = fail(on(&fx, &dead, &["log"]));
+    assert_one_line(&err, &["cannot connect to NATS", &dead]);
+    // Wrong credentials.
+    let server = acl_server();
+    let url = server.url();
+    let err = fail(on(
+        &fx,
+        &url,
+        &["--user", "EE-MFA", "--password", "wrong", "log"],
+    ));
+    assert_one_line(&err, &["cannot connect", "authentication"]);
+    // No stream yet, and a missing named one.
+    let plain = NatsServer::start();
+    let err = fail(on(&fx, &plain.url(), &["log"]));
+    assert_one_line(&err, &["no ledger stream", "tallinn init --nats"]);
+    let err = fail(on(&fx, &plain.url(), &["--stream", "TALLINN_NOPE", "log"]));
+    assert_one_line(&err, &["no stream TALLINN_NOPE"]);
+    // Under access control a stream one may not see is a permission error.
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--stream",
+            "TALLINN_NOPE",
+            "log",
+        ],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    // A member may not create the stream: permission denied, nothing created.
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "--user",
+            "EE-MFA",
+            "--password",
+            "example-ee-mfa",
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    // A bad option value names the option.
+    let err = fail(on(&fx, &url, &["--creds", "/nonexistent.creds", "log"]));
+    assert_one_line(&err, &["--creds"]);
+    let err = fail(on(&fx, "not a url at all", &["log"]));
+    assert_one_line(&err, &["--nats"]);
+}
+
+#[test]
+fn an_existing_stream_with_another_configuration_is_never_changed() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER".into(),
+            subjects: vec!["tallinn.tallinn-mechanism_example_ledger.events.>".into()],
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let fx = Fixture::keys_only();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &["deny_purge", "never changed"]);
+}
+
+#[test]
+fn audit_mirror_copies_the_stream_incrementally() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    ok(at(&url, &demo, &["demo", "--seed", "5"]));
+    let mirror = tmp.path().join("mirror");
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(at(&url, &mirror, &["--json", "audit", "mirror"]))).unwrap();
+    assert!(first["copied"].as_u64().unwrap() > 40);
+    // More events, then a second mirror copies only those.
+    let file = offers_file(tmp.path(), "EE-MFA", "M", 25);
+    let key = demo.join("keys/EE-MFA.key");
+    ok(at(
+        &url,
+        tmp.path(),
+        &[
+            "publish",
+            "--key",
+            key.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    ));
+    let second: serde_json::Value =
+        serde_json::from_str(&ok(at(&url, &mirror, &["--json", "audit", "mirror"]))).unwrap();
+    assert_eq!(second["copied"], 25);
+    assert_eq!(second["length"], first["length"].as_u64().unwrap() + 25);
+    // The offline copy (embedded store, no --nats) has the stream's digest.
+    let mut c = tallinn();
+    c.arg("--dir").arg(&mirror).arg("digest");
+    let offline = ok(c);
+    let online = ok(at(&url, &tmp.path().join("p"), &["digest"]));
+    assert_eq!(offline, online);
+}
+
+#[test]
+fn publish_resumes_a_file_after_a_failure() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    // A first run published the first 10 lines of the file, then stopped.
+    let file = offers_file(fx.tmp.path(), EE, "R", 30);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first10: Vec<&str> = text.lines().take(10).collect();
+    let part = fx.path("part.jsonl");
+    std::fs::write(&part, first10.join("\n")).unwrap();
+    let ids1 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), part.to_str().unwrap()],
+    ));
+    // Re-running the whole file stores the other 20 and reports the same 10 ids.
+    let ids2 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    let ids2: Vec<&str> = ids2.lines().collect();
+    assert_eq!(ids2.len(), 30);
+    assert_eq!(ids1.lines().collect::<Vec<_>>(), ids2[..10].to_vec());
+    // A third run stores nothing new.
+    let ids3 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_eq!(ids3.lines().collect::<Vec<_>>(), ids2);
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 31);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
