@@ -651,6 +651,7 @@ impl NatsLog {
         let mut inflight = VecDeque::new();
         let mut stored = Vec::with_capacity(events.len());
         let mut failure = None;
+        let mut ack_failed = false;
         let mut prev_id = String::new();
         for (i, (ev, bytes)) in events.iter().enumerate() {
             let expect = if i == 0 {
@@ -673,6 +674,7 @@ impl NatsLog {
                     Ok(seq) => stored.push(seq),
                     Err(f) => {
                         failure = Some(f);
+                        ack_failed = true;
                         break;
                     }
                 }
@@ -683,6 +685,9 @@ impl NatsLog {
         // predecessor to be the stream's last message), and after a timeout or a
         // lost connection whether they were stored is learnt from the chain head
         // by the next attempt.
+        // A publish that could not even be sent leaves the ones before it in flight:
+        // their acks still count.
+        let send_failure = if ack_failed { None } else { failure.take() };
         while failure.is_none() {
             let Some(ack) = inflight.pop_front() else {
                 break;
@@ -692,7 +697,7 @@ impl NatsLog {
                 Err(f) => failure = Some(f),
             }
         }
-        (stored, failure)
+        (stored, failure.or(send_failure))
     }
 
     /// Publishes `events` one at a time, each conditional on the subject's last

@@ -1104,3 +1104,47 @@ fn publish_resumes_a_file_after_a_failure() {
     assert_eq!(log.len(), 31);
     assert!(log.iter().all(|e| e["outcome"] == "accepted"));
 }
+
+/// A file whose 6th event is too large for the server: the error says exactly which
+/// lines were stored; after fixing the line, re-running the file stores the rest.
+#[test]
+fn publish_reports_exactly_what_a_failure_mid_file_stored() {
+    let server = NatsServer::with_config("max_payload: 1500");
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let mut lines: Vec<String> = (1..=10)
+        .map(|i| offer_line(&format!("P-{i}"), EE))
+        .collect();
+    let big = serde_json::json!({"offer_made": {"offer": format!("{EE}/P-6"), "on_behalf_of": null,
+        "category": "hardware", "dac_sector": null, "modality": "goods", "description": "x".repeat(1900),
+        "quantity": {"amount": 10, "unit": "laptops"}, "value": {"amount_minor": 1200000, "currency": "EUR", "eur_minor": 1200000},
+        "valid_until": null, "answers": []}})
+    .to_string();
+    let good6 = std::mem::replace(&mut lines[5], big);
+    let file = fx.path("mid.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let err = fail(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_one_line(
+        &err,
+        &[
+            "lines 1..=5 stored (positions 2..=6)",
+            "line 6 and later not stored",
+        ],
+    );
+    assert_eq!(log_json(&fx, &url).len(), 6);
+    lines[5] = good6;
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let ids = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_eq!(ids.lines().count(), 10);
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 11);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
