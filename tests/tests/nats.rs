@@ -470,8 +470,18 @@ async fn produce_through_failures(
     let me: ledger::ids::MemberId = member.parse().unwrap();
     let mut state = ledger::state::State::new();
     let mut from = 1;
+    let mut tries = 0;
     loop {
-        let entries = log.read(from, 1000).await.unwrap();
+        let entries = match log.read(from, 1000).await {
+            Ok(e) => e,
+            Err(e) => {
+                // A cluster that just created the stream may not answer yet.
+                tries += 1;
+                assert!(tries < 40, "{member}: reading the stream: {e}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
         let Some(last) = entries.last() else { break };
         from = last.position + 1;
         for e in &entries {
@@ -493,7 +503,7 @@ async fn produce_through_failures(
         state.apply(&ev, &ledger::rules::Outcome::Accepted);
         events.push(ev);
     }
-    let mut head = log.last_of(&me).await.unwrap().map(|e| e.position);
+    let mut head = chain_head(&log, &me).await;
     let mut failures = 0;
     for chunk in events.chunks(batch) {
         let bytes: Vec<Vec<u8>> = chunk.iter().map(|e| e.bytes().to_vec()).collect();
@@ -520,6 +530,21 @@ async fn produce_through_failures(
         }
     }
     events.iter().map(|e| e.id().to_string()).collect()
+}
+
+/// The position of `me`'s last entry, retrying while a young cluster settles.
+async fn chain_head(log: &tallinn_nats::NatsLog, me: &ledger::ids::MemberId) -> Option<u64> {
+    let mut tries = 0;
+    loop {
+        match log.last_of(me).await {
+            Ok(e) => return e.map(|e| e.position),
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 40, "{me}: chain head: {e}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
 }
 
 /// Waits until the stream holds `n` entries (or a producer stopped).
@@ -750,7 +775,7 @@ async fn produce_needs(
     let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
     let mut state = ledger::state::State::new();
     let mut ids = Vec::new();
-    let mut head = log.last_of(&me).await.unwrap().map(|e| e.position);
+    let mut head = chain_head(&log, &me).await;
     for i in 1..=n {
         let body: ledger::body::Body = serde_json::from_value(serde_json::json!({"need_stated": {
             "need": format!("{member}/N-{i}"), "recipient": member, "category": "hardware",
