@@ -1173,3 +1173,41 @@ fn publish_reports_exactly_what_a_failure_mid_file_stored() {
     assert_eq!(log.len(), 11);
     assert!(log.iter().all(|e| e["outcome"] == "accepted"));
 }
+
+/// `--nkey FILE` authenticates with an nkey seed (the `nats` CLI's convention).
+#[test]
+fn nkey_authentication() {
+    let user = nkeys::KeyPair::new_user();
+    let server = NatsServer::with_config(&format!(
+        "authorization {{ users = [ {{ nkey: \"{}\" }} ] }}",
+        user.public_key()
+    ));
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let seed = fx.path("user.nk");
+    std::fs::write(&seed, user.seed().unwrap() + "\n").unwrap();
+    let mut init = on(&fx, &url, &["--nkey", seed.to_str().unwrap()]);
+    init.args([
+        "init",
+        "--key",
+        &fx.key_str(COORD),
+        "--members",
+        fx.members_file().to_str().unwrap(),
+    ]);
+    ok(init);
+    let out = ok(on(
+        &fx,
+        &url,
+        &["--nkey", seed.to_str().unwrap(), "--json", "log"],
+    ));
+    assert_eq!(out.lines().count(), 1);
+    // Without it, or with another key, the server refuses.
+    let err = fail(on(&fx, &url, &["log"]));
+    assert_one_line(&err, &["cannot connect", "authentication"]);
+    let other = fx.path("other.nk");
+    std::fs::write(&other, nkeys::KeyPair::new_user().seed().unwrap()).unwrap();
+    let err = fail(on(&fx, &url, &["--nkey", other.to_str().unwrap(), "log"]));
+    assert_one_line(&err, &["cannot connect"]);
+    let err = fail(on(&fx, &url, &["--nkey", "/nonexistent.nk", "log"]));
+    assert_one_line(&err, &["--nkey", "/nonexistent.nk"]);
+}
