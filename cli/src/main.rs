@@ -76,7 +76,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // The NATS client logs connection failures itself; the error line says it.
+        0 => "warn,async_nats=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -9,11 +9,14 @@
 //! dense because nothing can be deleted or purged.
 //!
 //! Appends are conditional: the first event of an append carries
-//! `Nats-Expected-Last-Subject-Sequence` (the producer's chain head), each later one
-//! `Nats-Expected-Last-Msg-Id` = the id of the event before it, so an append stores a
-//! prefix of its events and nothing a racing writer could interleave. The acks are
-//! pipelined (a bounded window). When a later event is refused only because another
-//! producer's event came in between, the append goes on from the stored prefix.
+//! `Nats-Expected-Last-Subject-Sequence` (the producer's chain head). On a
+//! single-replica stream each later one carries `Nats-Expected-Last-Msg-Id` = the id
+//! of the event before it, so the acks can be pipelined (a bounded window) and an
+//! append still stores only a prefix of its events, nothing a racing writer could
+//! interleave; when a later event is refused only because another producer's event
+//! came in between, the append goes on from the stored prefix. On a replicated
+//! stream every event carries the subject sequence of the one before it and is
+//! published after its predecessor's ack (see [`NatsLog::append_events`]).
 //! An event already stored (a republish after a timeout, a crash or a restart) is
 //! recognised through the chain head (the last message on the subject) and reported
 //! as stored, never appended twice.
@@ -640,9 +643,15 @@ impl NatsLog {
         expected: u64,
         at: Timestamp,
     ) -> (Vec<u64>, Option<PublishFailure>) {
+        if self.stream.cached_info().config.num_replicas > 1 {
+            return self
+                .publish_sequential(producer, events, expected, at)
+                .await;
+        }
         let mut inflight = VecDeque::new();
         let mut stored = Vec::with_capacity(events.len());
         let mut failure = None;
+        let mut ack_failed = false;
         let mut prev_id = String::new();
         for (i, (ev, bytes)) in events.iter().enumerate() {
             let expect = if i == 0 {
@@ -665,26 +674,60 @@ impl NatsLog {
                     Ok(seq) => stored.push(seq),
                     Err(f) => {
                         failure = Some(f);
+                        ack_failed = true;
                         break;
                     }
                 }
             }
         }
-        // Collect the remaining acks: once one fails, the later ones fail too
-        // (each expects its predecessor to be the stream's last message).
-        while let Some(ack) = inflight.pop_front() {
-            let r = self.await_ack(ack).await;
-            match r {
-                Ok(seq) if failure.is_none() => stored.push(seq),
-                Ok(_) => {}
-                Err(f) => {
-                    if failure.is_none() {
-                        failure = Some(f);
-                    }
-                }
+        // Collect the remaining acks up to the first failure. The later ones are not
+        // awaited: after a refused precondition they fail too (each expects its
+        // predecessor to be the stream's last message), and after a timeout or a
+        // lost connection whether they were stored is learnt from the chain head
+        // by the next attempt.
+        // A publish that could not even be sent leaves the ones before it in flight:
+        // their acks still count.
+        let send_failure = if ack_failed { None } else { failure.take() };
+        while failure.is_none() {
+            let Some(ack) = inflight.pop_front() else {
+                break;
+            };
+            match self.await_ack(ack).await {
+                Ok(seq) => stored.push(seq),
+                Err(f) => failure = Some(f),
             }
         }
-        (stored, failure)
+        (stored, failure.or(send_failure))
+    }
+
+    /// Publishes `events` one at a time, each conditional on the subject's last
+    /// sequence being the previous one's. Used on replicated streams: there a
+    /// pipelined `Nats-Expected-Last-Msg-Id` is re-checked when followers apply the
+    /// entry, and nats-server 2.15.1 was seen to halt the stream ("last msgid
+    /// mismatch ... critical write error") after a leader change.
+    async fn publish_sequential(
+        &self,
+        producer: &MemberId,
+        events: &[(Event, &[u8])],
+        mut expected: u64,
+        at: Timestamp,
+    ) -> (Vec<u64>, Option<PublishFailure>) {
+        let mut stored = Vec::with_capacity(events.len());
+        for (ev, bytes) in events {
+            let (subj, msg) = self.message(producer, ev, bytes, at, Expect::SubjectSeq(expected));
+            let ack = match self.conn.js.send_publish(subj, msg).await {
+                Ok(ack) => ack,
+                Err(e) => return (stored, Some(PublishFailure::Other(self.conn.explain(e)))),
+            };
+            match self.await_ack(ack).await {
+                Ok(seq) => {
+                    stored.push(seq);
+                    expected = seq;
+                }
+                Err(f) => return (stored, Some(f)),
+            }
+        }
+        (stored, None)
     }
 
     async fn await_ack(
@@ -729,18 +772,46 @@ impl NatsLog {
         {
             Ok(m) => Ok(Some(m)),
             Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.conn.explain(e)),
+            Err(e) => {
+                // Direct get is served by any replica; right after a stream is
+                // created or a node is lost it may have no responder yet: ask the
+                // leader instead.
+                tracing::debug!("direct get failed ({e}); asking the stream leader");
+                match self
+                    .stream
+                    .get_last_raw_message_by_subject(&subject(&self.prefix, producer))
+                    .await
+                {
+                    Ok(m) => Ok(Some(m)),
+                    Err(e)
+                        if e.kind()
+                            == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(self.conn.explain(e)),
+                }
+            }
         }
     }
 
     /// The position of the message on `producer`'s subject after `after` (inclusive
     /// of nothing before `after + 1`).
     async fn next_on_subject(&self, producer: &MemberId, after: u64) -> Result<u64, NatsError> {
-        self.stream
-            .direct_get_next_for_subject(subject(&self.prefix, producer), Some(after + 1))
+        let subj = subject(&self.prefix, producer);
+        match self
+            .stream
+            .direct_get_next_for_subject(subj.clone(), Some(after + 1))
             .await
-            .map(|m| m.sequence)
-            .map_err(|e| self.conn.explain(e))
+        {
+            Ok(m) => Ok(m.sequence),
+            Err(_) => self
+                .stream
+                .get_first_raw_message_by_subject(&subj, after + 1)
+                .await
+                .map(|m| m.sequence)
+                .map_err(|e| self.conn.explain(e)),
+        }
     }
 
     /// The append of [`Log::append`], with the positions stored before a failure.

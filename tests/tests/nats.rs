@@ -412,3 +412,802 @@ fn two_processes_racing_on_one_key() {
     let seqs: Vec<u64> = ee.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=(2 * N + 30) as u64).collect::<Vec<_>>());
 }
+
+// --- Library-level producers: the real JetStream backend driven from the test ---
+
+use ledger::log::Log;
+use std::time::Duration;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Connects and opens the ledger stream, retrying for a while (a cluster that just
+/// lost a node may take seconds to elect new leaders).
+async fn connect(url: &str) -> tallinn_nats::NatsLog {
+    let mut tries = 0;
+    loop {
+        let r = async {
+            let conn = tallinn_nats::Connection::connect(&tallinn_nats::ConnectOptions {
+                url: url.to_string(),
+                timeout: Duration::from_secs(3),
+                ..Default::default()
+            })
+            .await?;
+            tallinn_nats::NatsLog::open(&conn, None).await
+        }
+        .await;
+        match r {
+            Ok(log) => return log,
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 20, "connecting to {url}: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+fn offer_body(member: &str, id: &str) -> ledger::body::Body {
+    serde_json::from_str(&offer_line(id, member)).unwrap()
+}
+
+/// Signs `n` offers of `member` on the chain replayed from `log`, then appends them
+/// in batches of `batch`, retrying every failure (server down, leader lost, ack
+/// lost) with the same signed events until each is stored. Returns their ids.
+async fn produce_through_failures(
+    log: tallinn_nats::NatsLog,
+    key: std::path::PathBuf,
+    member: &'static str,
+    n: usize,
+    batch: usize,
+) -> Vec<String> {
+    let signer = ledger::keyfile::read(&key).unwrap();
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let mut state = ledger::state::State::new();
+    let mut from = 1;
+    let mut tries = 0;
+    loop {
+        let entries = match log.read(from, 1000).await {
+            Ok(e) => e,
+            Err(e) => {
+                // A cluster that just created the stream may not answer yet.
+                tries += 1;
+                assert!(tries < 40, "{member}: reading the stream: {e}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in &entries {
+            ledger::replay::replay_entry(&mut state, e);
+        }
+    }
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    let mut events = Vec::new();
+    for i in 1..=n {
+        let ev = ledger::producer::next_event(
+            &state,
+            ORIGIN,
+            &me,
+            offer_body(member, &format!("K-{i}")),
+            now,
+            &signer,
+        )
+        .unwrap();
+        state.apply(&ev, &ledger::rules::Outcome::Accepted);
+        events.push(ev);
+    }
+    let mut head = chain_head(&log, &me).await;
+    let mut failures = 0;
+    for chunk in events.chunks(batch) {
+        let bytes: Vec<Vec<u8>> = chunk.iter().map(|e| e.bytes().to_vec()).collect();
+        loop {
+            match log.append(&me, head, &bytes, now).await {
+                Ok(p) => {
+                    assert_eq!(p.len(), chunk.len());
+                    head = p.last().copied();
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!(
+                        "{member}: append failed ({failures}) at {:?}: {e}",
+                        std::time::SystemTime::now()
+                    );
+                    assert!(
+                        failures < 400,
+                        "{member}: giving up after {failures} failures: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    events.iter().map(|e| e.id().to_string()).collect()
+}
+
+/// The position of `me`'s last entry, retrying while a young cluster settles.
+async fn chain_head(log: &tallinn_nats::NatsLog, me: &ledger::ids::MemberId) -> Option<u64> {
+    let mut tries = 0;
+    loop {
+        match log.last_of(me).await {
+            Ok(e) => return e.map(|e| e.position),
+            Err(e) => {
+                tries += 1;
+                assert!(tries < 40, "{me}: chain head: {e}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+/// Waits until the stream holds `n` entries (or a producer stopped).
+fn wait_len(
+    rt: &tokio::runtime::Runtime,
+    log: &tallinn_nats::NatsLog,
+    n: u64,
+    producers: &[tokio::task::JoinHandle<Vec<String>>],
+) {
+    rt.block_on(async {
+        while log.len().await.unwrap_or(0) < n {
+            assert!(
+                !producers.iter().any(|p| p.is_finished()),
+                "a producer stopped before the stream held {n} entries"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+}
+
+/// Reads the whole stream: (position, id) of every entry.
+async fn all_ids(log: &tallinn_nats::NatsLog) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = 1;
+    loop {
+        let entries = log.read(from, 1000).await.unwrap();
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in entries {
+            assert_eq!(e.position as usize, out.len() + 1, "positions are dense");
+            out.push(
+                ledger::event::Event::from_bytes(&e.bytes)
+                    .unwrap()
+                    .id()
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Checks that every produced id is in the stream exactly once and the projector
+/// accepts everything (no gap, no duplicate, no fork).
+fn assert_exactly_once(fx: &Fixture, url: &str, stored: &[String], produced: &[Vec<String>]) {
+    let mut seen = std::collections::HashMap::new();
+    for id in stored {
+        *seen.entry(id.clone()).or_insert(0) += 1;
+    }
+    assert!(seen.values().all(|&c| c == 1), "a duplicate in the stream");
+    for ids in produced {
+        for id in ids {
+            assert_eq!(seen.get(id), Some(&1), "event {id} missing");
+        }
+    }
+    let total: usize = produced.iter().map(Vec::len).sum();
+    assert_eq!(
+        stored.len(),
+        total + 1,
+        "genesis + every event, nothing else"
+    );
+    let mut tries = 0;
+    while !on(fx, url, &["projector", "catch-up"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        tries += 1;
+        assert!(tries < 20, "projector catch-up keeps failing");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let st: serde_json::Value =
+        serde_json::from_str(&ok(on(fx, url, &["--json", "status"]))).unwrap();
+    assert_eq!(st["accepted"].as_u64().unwrap() as usize, total + 1);
+    assert_eq!(st["rejected"], 0);
+}
+
+#[test]
+fn nats_server_killed_and_restarted_mid_publish() {
+    let mut server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let rt = runtime();
+    const N: usize = 300;
+    let producers: Vec<_> = [EE, DE]
+        .into_iter()
+        .map(|m| {
+            let key = fx.key(m);
+            let url = url.clone();
+            rt.spawn(
+                async move { produce_through_failures(connect(&url).await, key, m, N, 10).await },
+            )
+        })
+        .collect();
+    // Kill the server (SIGKILL) once publishing is under way, restart it on the
+    // same port and store.
+    let watcher = rt.block_on(connect(&url));
+    wait_len(&rt, &watcher, 100, &producers);
+    server.kill();
+    std::thread::sleep(Duration::from_millis(700));
+    server.restart();
+    server.wait_ready(Duration::from_secs(20));
+    let produced: Vec<Vec<String>> = producers
+        .into_iter()
+        .map(|h| rt.block_on(h).expect("producer task"))
+        .collect();
+    let stored = rt.block_on(async { all_ids(&connect(&url).await).await });
+    assert_exactly_once(&fx, &url, &stored, &produced);
+}
+
+#[test]
+fn cluster_of_three_with_a_node_killed_during_publishing() {
+    let t0 = std::time::Instant::now();
+    let mut cluster = Cluster::start();
+    let urls = cluster.urls();
+    eprintln!("cluster up after {:?}", t0.elapsed());
+    let fx = Fixture::keys_only();
+    // init: creates the R3 stream (retrying while the cluster elects its meta leader).
+    let mut tries = 0;
+    loop {
+        let out = on(
+            &fx,
+            &urls,
+            &[
+                "init",
+                "--replicas",
+                "3",
+                "--key",
+                &fx.key_str(COORD),
+                "--members",
+                fx.members_file().to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        if out.status.success() {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 40,
+            "init on the cluster: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("init done after {:?} ({tries} retries)", t0.elapsed());
+    let rt = runtime();
+    const N: usize = 200;
+    // Each producer talks to a different node first.
+    let producers: Vec<_> = [EE, DE, UA]
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = fx.key(m);
+            let mut list: Vec<String> = cluster.nodes.iter().map(|n| n.url()).collect();
+            list.rotate_left(i);
+            let url = list.join(",");
+            rt.spawn(async move {
+                if m == UA {
+                    // A recipient states needs instead of offers.
+                    produce_needs(connect(&url).await, key, m, N).await
+                } else {
+                    produce_through_failures(connect(&url).await, key, m, N, 10).await
+                }
+            })
+        })
+        .collect();
+    let watcher = rt.block_on(connect(&cluster.nodes[2].url()));
+    wait_len(&rt, &watcher, 150, &producers);
+    // Kill the stream's leader: the hardest node to lose.
+    // (Once it has a leader and both followers are current: a stream that lost its
+    // leader before its replicas ever caught up cannot elect another.)
+    let leader = rt.block_on(async {
+        let client = async_nats::connect(cluster.nodes[2].url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream(watcher.name()).await.unwrap();
+        for _ in 0..400 {
+            if let Ok(info) = stream.info().await {
+                if let Some(c) = &info.cluster {
+                    if c.leader.is_some()
+                        && c.replicas.len() == 2
+                        && c.replicas.iter().all(|r| r.current && !r.offline)
+                    {
+                        return c.leader.clone().unwrap();
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the R3 stream never had a leader with two current replicas");
+    });
+    let victim: usize = leader.trim_start_matches('n').parse().unwrap();
+    eprintln!("killing the leader {leader} after {:?}", t0.elapsed());
+    cluster.nodes[victim].kill();
+    let produced: Vec<Vec<String>> = producers
+        .into_iter()
+        .map(|h| {
+            let r = rt.block_on(h).expect("producer task");
+            eprintln!("a producer done after {:?}", t0.elapsed());
+            r
+        })
+        .collect();
+    eprintln!("producers done after {:?}", t0.elapsed());
+    if std::env::var_os("TALLINN_TEST_SHOW_LOGS").is_some() {
+        eprintln!("NODE LOG:\n{}", cluster.nodes[(victim + 1) % 3].log());
+    }
+    let survivors: Vec<String> = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.running())
+        .map(|n| n.url())
+        .collect();
+    let survivors = survivors.join(",");
+    let stored = rt.block_on(async { all_ids(&connect(&survivors).await).await });
+    assert_exactly_once(&fx, &survivors, &stored, &produced);
+}
+
+/// Like [`produce_through_failures`] for a recipient: `n` needs, one per append.
+async fn produce_needs(
+    log: tallinn_nats::NatsLog,
+    key: std::path::PathBuf,
+    member: &'static str,
+    n: usize,
+) -> Vec<String> {
+    let signer = ledger::keyfile::read(&key).unwrap();
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    let mut state = ledger::state::State::new();
+    let mut ids = Vec::new();
+    let mut head = chain_head(&log, &me).await;
+    for i in 1..=n {
+        let body: ledger::body::Body = serde_json::from_value(serde_json::json!({"need_stated": {
+            "need": format!("{member}/N-{i}"), "recipient": member, "category": "hardware",
+            "dac_sector": null, "description": "servers", "quantity": {"amount": 2, "unit": "servers"},
+            "estimated_value": {"amount_minor": 500000, "currency": "EUR", "eur_minor": 500000},
+            "priority": "high", "needed_by": null}}))
+        .unwrap();
+        let ev = ledger::producer::next_event(&state, ORIGIN, &me, body, now, &signer).unwrap();
+        state.apply(&ev, &ledger::rules::Outcome::Accepted);
+        let mut failures = 0;
+        loop {
+            match log.append(&me, head, &[ev.bytes().to_vec()], now).await {
+                Ok(p) => {
+                    head = Some(p[0]);
+                    break;
+                }
+                Err(e) => {
+                    failures += 1;
+                    eprintln!(
+                        "{member}: append failed ({failures}) at {:?}: {e}",
+                        std::time::SystemTime::now()
+                    );
+                    assert!(failures < 200, "{member}: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        ids.push(ev.id().to_string());
+    }
+    ids
+}
+
+// --- Access control (deploy/nats-access-control.conf) and bad input ---
+
+fn acl_server() -> NatsServer {
+    let acl = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats-access-control.conf"),
+    )
+    .expect("deploy/nats-access-control.conf");
+    NatsServer::with_files("include ./acl.conf", &[("acl.conf", &acl)])
+}
+
+fn as_user(
+    fx: &Fixture,
+    url: &str,
+    user: &str,
+    password: &str,
+    args: &[&str],
+) -> std::process::Command {
+    let mut c = on(fx, url, &["--user", user, "--password", password]);
+    c.args(args);
+    c
+}
+
+#[test]
+fn access_control_keeps_each_ministry_to_its_own_subject() {
+    let server = acl_server();
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let coord = [
+        "--user",
+        "TM-SECRETARIAT",
+        "--password",
+        "example-coordinator",
+    ];
+    let mut init = vec!["init", "--key"];
+    let ck = fx.key_str(COORD);
+    let mf = fx.members_file().to_str().unwrap().to_string();
+    init.extend([ck.as_str(), "--members", mf.as_str()]);
+    let mut c = on(&fx, &url, &coord);
+    c.args(&init);
+    ok(c);
+    let offer = |who: &str, id: &str| offer_args(&fx, who, id);
+    let strs = |v: &Vec<String>| v.iter().map(String::clone).collect::<Vec<_>>();
+    // EE publishes on its own subject.
+    let ee_offer = strs(&offer(EE, "O-1"));
+    let ee_refs: Vec<&str> = ee_offer.iter().map(String::as_str).collect();
+    ok(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &ee_refs));
+    let reader = |args: &[&str]| as_user(&fx, &url, "projector", "example-projector", args);
+    let len = |fx: &Fixture| {
+        let mut c = tallinn();
+        c.args([
+            "--nats",
+            &url,
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--json",
+            "log",
+        ])
+        .arg("--dir")
+        .arg(fx.path("unused"));
+        ok(c).lines().count()
+    };
+    assert_eq!(len(&fx), 2);
+    // EE's user cannot publish on DE's subject: the server refuses.
+    let de_offer = strs(&offer(DE, "O-1"));
+    let de_refs: Vec<&str> = de_offer.iter().map(String::as_str).collect();
+    let err = fail(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &de_refs));
+    assert_one_line(&err, &["permission denied", "events.DE-AA"]);
+    // A read-only user cannot publish at all, but can project.
+    let ee_offer2 = strs(&offer(EE, "O-2"));
+    let ee_refs2: Vec<&str> = ee_offer2.iter().map(String::as_str).collect();
+    let err = fail(reader(&ee_refs2));
+    assert_one_line(&err, &["permission denied"]);
+    ok(reader(&["projector", "catch-up"]));
+    assert_eq!(len(&fx), 2, "nothing was appended");
+
+    let rt = runtime();
+    rt.block_on(async {
+        let client = async_nats::ConnectOptions::with_user_and_password(
+            "EE-MFA".into(),
+            "example-ee-mfa".into(),
+        )
+        .connect(&url)
+        .await
+        .unwrap();
+        let mut js = async_nats::jetstream::new(client.clone());
+        js.set_timeout(Duration::from_secs(1));
+        let name = "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER";
+        // A member can neither delete nor purge the stream.
+        assert!(
+            js.delete_stream(name).await.is_err(),
+            "a member deleted the stream"
+        );
+        let stream = js.get_stream(name).await.unwrap();
+        assert!(stream.purge().await.is_err(), "a member purged the stream");
+        // An event signed with DE's key, published by EE on EE's own subject, is
+        // stored (the subject is EE's) but the rules reject it: the signature is
+        // not EE's key.
+        let de = ledger::keyfile::read(&fx.key(DE)).unwrap();
+        let ee: ledger::ids::MemberId = EE.parse().unwrap();
+        let log = connect_as(&url, "EE-MFA", "example-ee-mfa").await;
+        let mut state = ledger::state::State::new();
+        for e in log.read(1, 100).await.unwrap() {
+            ledger::replay::replay_entry(&mut state, &e);
+        }
+        let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+        let env =
+            ledger::producer::next_envelope(&state, ORIGIN, &ee, offer_body(EE, "O-forged"), now);
+        let forged = ledger::event::Event::sign(env, &de).unwrap();
+        let head = log.last_of(&ee).await.unwrap().map(|e| e.position);
+        log.append(&ee, head, &[forged.bytes().to_vec()], now)
+            .await
+            .unwrap();
+    });
+    let log = log_json_as(&fx, &url);
+    assert_eq!(log.len(), 3);
+    let outcome = log[2]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("rejected") && outcome.contains("signature"),
+        "{outcome}"
+    );
+}
+
+async fn connect_as(url: &str, user: &str, password: &str) -> tallinn_nats::NatsLog {
+    let conn = tallinn_nats::Connection::connect(&tallinn_nats::ConnectOptions {
+        url: url.to_string(),
+        user: Some(user.into()),
+        password: Some(password.into()),
+        timeout: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    tallinn_nats::NatsLog::open(&conn, None).await.unwrap()
+}
+
+fn log_json_as(fx: &Fixture, url: &str) -> Vec<serde_json::Value> {
+    ok(on(
+        fx,
+        url,
+        &[
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--json",
+            "log",
+        ],
+    ))
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect()
+}
+
+#[test]
+fn bad_connections_and_streams_get_one_line_errors() {
+    let fx = Fixture::keys_only();
+    // Unreachable server.
+    let dead = format!("nats://127.0.0.1:{}", common::nats::free_port());
+    let err = fail(on(&fx, &dead, &["log"]));
+    assert_one_line(&err, &["cannot connect to NATS", &dead]);
+    // Wrong credentials.
+    let server = acl_server();
+    let url = server.url();
+    let err = fail(on(
+        &fx,
+        &url,
+        &["--user", "EE-MFA", "--password", "wrong", "log"],
+    ));
+    assert_one_line(&err, &["cannot connect", "authentication"]);
+    // No stream yet, and a missing named one.
+    let plain = NatsServer::start();
+    let err = fail(on(&fx, &plain.url(), &["log"]));
+    assert_one_line(&err, &["no ledger stream", "tallinn init --nats"]);
+    let err = fail(on(&fx, &plain.url(), &["--stream", "TALLINN_NOPE", "log"]));
+    assert_one_line(&err, &["no stream TALLINN_NOPE"]);
+    // Under access control a stream one may not see is a permission error.
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "--user",
+            "auditor",
+            "--password",
+            "example-auditor",
+            "--stream",
+            "TALLINN_NOPE",
+            "log",
+        ],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    // A member may not create the stream: permission denied, nothing created.
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "--user",
+            "EE-MFA",
+            "--password",
+            "example-ee-mfa",
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    // A bad option value names the option.
+    let err = fail(on(&fx, &url, &["--creds", "/nonexistent.creds", "log"]));
+    assert_one_line(&err, &["--creds"]);
+    let err = fail(on(&fx, "not a url at all", &["log"]));
+    assert_one_line(&err, &["--nats"]);
+}
+
+#[test]
+fn an_existing_stream_with_another_configuration_is_never_changed() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let rt = runtime();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER".into(),
+            subjects: vec!["tallinn.tallinn-mechanism_example_ledger.events.>".into()],
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let fx = Fixture::keys_only();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &["deny_purge", "never changed"]);
+}
+
+#[test]
+fn audit_mirror_copies_the_stream_incrementally() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    ok(at(&url, &demo, &["demo", "--seed", "5"]));
+    let mirror = tmp.path().join("mirror");
+    let first: serde_json::Value =
+        serde_json::from_str(&ok(at(&url, &mirror, &["--json", "audit", "mirror"]))).unwrap();
+    assert!(first["copied"].as_u64().unwrap() > 40);
+    // More events, then a second mirror copies only those.
+    let file = offers_file(tmp.path(), "EE-MFA", "M", 25);
+    let key = demo.join("keys/EE-MFA.key");
+    ok(at(
+        &url,
+        tmp.path(),
+        &[
+            "publish",
+            "--key",
+            key.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    ));
+    let second: serde_json::Value =
+        serde_json::from_str(&ok(at(&url, &mirror, &["--json", "audit", "mirror"]))).unwrap();
+    assert_eq!(second["copied"], 25);
+    assert_eq!(second["length"], first["length"].as_u64().unwrap() + 25);
+    // The offline copy (embedded store, no --nats) has the stream's digest.
+    let mut c = tallinn();
+    c.arg("--dir").arg(&mirror).arg("digest");
+    let offline = ok(c);
+    let online = ok(at(&url, &tmp.path().join("p"), &["digest"]));
+    assert_eq!(offline, online);
+}
+
+#[test]
+fn publish_resumes_a_file_after_a_failure() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    // A first run published the first 10 lines of the file, then stopped.
+    let file = offers_file(fx.tmp.path(), EE, "R", 30);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first10: Vec<&str> = text.lines().take(10).collect();
+    let part = fx.path("part.jsonl");
+    std::fs::write(&part, first10.join("\n")).unwrap();
+    let ids1 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), part.to_str().unwrap()],
+    ));
+    // Re-running the whole file stores the other 20 and reports the same 10 ids.
+    let ids2 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    let ids2: Vec<&str> = ids2.lines().collect();
+    assert_eq!(ids2.len(), 30);
+    assert_eq!(ids1.lines().collect::<Vec<_>>(), ids2[..10].to_vec());
+    // A third run stores nothing new.
+    let ids3 = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_eq!(ids3.lines().collect::<Vec<_>>(), ids2);
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 31);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
+
+/// A file whose 6th event is too large for the server: the error says exactly which
+/// lines were stored; after fixing the line, re-running the file stores the rest.
+#[test]
+fn publish_reports_exactly_what_a_failure_mid_file_stored() {
+    let server = NatsServer::with_config("max_payload: 1500");
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let mut lines: Vec<String> = (1..=10)
+        .map(|i| offer_line(&format!("P-{i}"), EE))
+        .collect();
+    let big = serde_json::json!({"offer_made": {"offer": format!("{EE}/P-6"), "on_behalf_of": null,
+        "category": "hardware", "dac_sector": null, "modality": "goods", "description": "x".repeat(1900),
+        "quantity": {"amount": 10, "unit": "laptops"}, "value": {"amount_minor": 1200000, "currency": "EUR", "eur_minor": 1200000},
+        "valid_until": null, "answers": []}})
+    .to_string();
+    let good6 = std::mem::replace(&mut lines[5], big);
+    let file = fx.path("mid.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let err = fail(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_one_line(
+        &err,
+        &[
+            "lines 1..=5 stored (positions 2..=6)",
+            "line 6 and later not stored",
+        ],
+    );
+    assert_eq!(log_json(&fx, &url).len(), 6);
+    lines[5] = good6;
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let ids = ok(on(
+        &fx,
+        &url,
+        &["publish", "--key", &fx.key_str(EE), file.to_str().unwrap()],
+    ));
+    assert_eq!(ids.lines().count(), 10);
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 11);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
+
+/// `--nkey FILE` authenticates with an nkey seed (the `nats` CLI's convention).
+#[test]
+fn nkey_authentication() {
+    let user = nkeys::KeyPair::new_user();
+    let server = NatsServer::with_config(&format!(
+        "authorization {{ users = [ {{ nkey: \"{}\" }} ] }}",
+        user.public_key()
+    ));
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let seed = fx.path("user.nk");
+    std::fs::write(&seed, user.seed().unwrap() + "\n").unwrap();
+    let mut init = on(&fx, &url, &["--nkey", seed.to_str().unwrap()]);
+    init.args([
+        "init",
+        "--key",
+        &fx.key_str(COORD),
+        "--members",
+        fx.members_file().to_str().unwrap(),
+    ]);
+    ok(init);
+    let out = ok(on(
+        &fx,
+        &url,
+        &["--nkey", seed.to_str().unwrap(), "--json", "log"],
+    ));
+    assert_eq!(out.lines().count(), 1);
+    // Without it, or with another key, the server refuses.
+    let err = fail(on(&fx, &url, &["log"]));
+    assert_one_line(&err, &["cannot connect", "authentication"]);
+    let other = fx.path("other.nk");
+    std::fs::write(&other, nkeys::KeyPair::new_user().seed().unwrap()).unwrap();
+    let err = fail(on(&fx, &url, &["--nkey", other.to_str().unwrap(), "log"]));
+    assert_one_line(&err, &["cannot connect"]);
+    let err = fail(on(&fx, &url, &["--nkey", "/nonexistent.nk", "log"]));
+    assert_one_line(&err, &["--nkey", "/nonexistent.nk"]);
+}
