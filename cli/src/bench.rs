@@ -66,8 +66,9 @@ fn raw_rate_on(sigs: &[(Vec<u8>, Signature, VerifyingKey)]) -> f64 {
     sigs.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Runs the projection benchmark.
-pub async fn projection(events: u64) -> Result<()> {
+/// A fresh demo ledger (seed 42) of at least `events` events in a temporary
+/// directory, with what it took printed; returns the directory and what was played.
+pub(crate) fn demo_ledger(events: u64) -> Result<(std::path::PathBuf, crate::demo::Played)> {
     let dir = tempfile_dir()?;
     println!(
         "generating a {events}-event demo ledger in {} ...",
@@ -80,6 +81,12 @@ pub async fn projection(events: u64) -> Result<()> {
         played.events,
         t.elapsed().as_secs_f64()
     );
+    Ok((dir, played))
+}
+
+/// Runs the projection benchmark.
+pub async fn projection(events: u64) -> Result<()> {
+    let (dir, _) = demo_ledger(events)?;
     let log = ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?;
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let raw_before = one.install(|| raw_batch_rate(64 * 800));

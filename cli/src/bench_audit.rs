@@ -14,7 +14,6 @@ use projector::audit::{audit as run_audit, export, Trust};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use rayon::prelude::*;
 
-use crate::bench::tempfile_dir;
 use crate::context::{log_dir, OPEN_WAIT};
 
 /// Raw ed25519 batch verification rate (signatures/s) on all cores: batches of
@@ -49,18 +48,7 @@ fn raw_parallel_rate(n: usize, len: usize) -> f64 {
 
 /// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
 pub async fn audit(events: u64) -> Result<()> {
-    let dir = tempfile_dir()?;
-    println!(
-        "generating a {events}-event demo ledger in {} ...",
-        dir.display()
-    );
-    let t = Instant::now();
-    let played = crate::demo::play(&dir, 42, events)?;
-    println!(
-        "  {} events generated in {:.2}s",
-        played.events,
-        t.elapsed().as_secs_f64()
-    );
+    let (dir, played) = crate::bench::demo_ledger(events)?;
     let store = Store::open(&log_dir(&dir), OPEN_WAIT)?;
     let entries = crate::audit::read_all(&store).await?;
     let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&e.bytes)).collect();
