@@ -11,40 +11,7 @@ use ledger::merkle::MerkleTree;
 use ledger::store::Store;
 use projector::audit::{audit as run_audit, export, Trust};
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use rayon::prelude::*;
-
 use crate::context::{log_dir, OPEN_WAIT};
-
-/// Raw ed25519 batch verification rate (signatures/s) on all cores: batches of
-/// 64 pre-built messages of `len` bytes (the ledger's mean signed message), in
-/// parallel on the rayon pool. Nothing is decoded, hashed or judged.
-fn raw_parallel_rate(n: usize, len: usize) -> f64 {
-    let keys: Vec<SigningKey> = (0..16u8)
-        .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
-        .collect();
-    let msgs: Vec<Vec<u8>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut m = format!("tallinn-ledger/event/v1\nbench message {i}").into_bytes();
-            m.resize(len.max(m.len()), b'.');
-            m
-        })
-        .collect();
-    let sigs: Vec<Signature> = msgs
-        .par_iter()
-        .enumerate()
-        .map(|(i, m)| keys[i % 16].sign(m))
-        .collect();
-    let vks: Vec<VerifyingKey> = (0..n).map(|i| keys[i % 16].verifying_key()).collect();
-    let start = Instant::now();
-    (0..n.div_ceil(64)).into_par_iter().for_each(|c| {
-        let (lo, hi) = (c * 64, ((c + 1) * 64).min(n));
-        let refs: Vec<&[u8]> = msgs[lo..hi].iter().map(Vec::as_slice).collect();
-        ed25519_dalek::verify_batch(&refs, &sigs[lo..hi], &vks[lo..hi]).expect("valid batch");
-    });
-    n as f64 / start.elapsed().as_secs_f64()
-}
 
 /// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
 pub async fn audit(events: u64) -> Result<()> {
@@ -75,7 +42,7 @@ pub async fn audit(events: u64) -> Result<()> {
     // machine does not decide it; the raw rate is measured before and after.
     let signed = entries.iter().map(|e| e.bytes.len() - 64).sum::<usize>() / entries.len().max(1);
     let msg_len = signed + ledger::event::SIGNING_CONTEXT.len();
-    let raw = raw_parallel_rate(64 * 4000, msg_len);
+    let raw = crate::bench::raw_batch_rate(64 * 4000, msg_len);
     let checkpoints = vec![note.to_text()];
     let mut file_secs = f64::MAX;
     let mut parsed = 0.0;
@@ -103,7 +70,7 @@ pub async fn audit(events: u64) -> Result<()> {
         live = Some(r);
     }
     let live = live.expect("ran");
-    let raw = raw.max(raw_parallel_rate(64 * 4000, msg_len));
+    let raw = raw.max(crate::bench::raw_batch_rate(64 * 4000, msg_len));
     let n = report.events as f64;
     let total = file_secs;
 

@@ -189,10 +189,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     } => (
                         key.key,
                         Box::new(move |me| {
-                            let member = member
-                                .map(|m| flags::member("member", &m))
-                                .transpose()?
-                                .unwrap_or_else(|| me.clone());
+                            let member = member_or_signer("member", member.as_deref(), me)?;
                             let vkey = flags::vkey_text("new-vkey", &new_vkey)?;
                             let new_key = member_vkey(&member, &vkey)
                                 .map_err(|e| anyhow!("--new-vkey: {e}"))?;
@@ -206,10 +203,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     } => (
                         key.key,
                         Box::new(move |me| {
-                            let member = member
-                                .map(|m| flags::member("member", &m))
-                                .transpose()?
-                                .unwrap_or_else(|| me.clone());
+                            let member = member_or_signer("member", member.as_deref(), me)?;
                             Ok(Body::KeyRevoked(KeyRevoked { member, reason }))
                         }),
                     ),
@@ -234,12 +228,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             emit_one(g, json, &a.key.key.clone(), now()?, move |me| {
                 Ok(Body::NeedStated(Need {
                     need: flags::item("id", &a.id, me)?,
-                    recipient: a
-                        .recipient
-                        .as_deref()
-                        .map(|r| flags::member("recipient", r))
-                        .transpose()?
-                        .unwrap_or_else(|| me.clone()),
+                    recipient: member_or_signer("recipient", a.recipient.as_deref(), me)?,
                     category: flags::category(&a.category)?,
                     dac_sector: a.dac,
                     description: a.description,
@@ -613,4 +602,16 @@ async fn log(
         shown += 1;
     }
     Ok(())
+}
+
+/// The member named by `--flag`, or the signer itself when the flag is absent.
+fn member_or_signer(
+    flag: &str,
+    value: Option<&str>,
+    me: &ledger::ids::MemberId,
+) -> Result<ledger::ids::MemberId> {
+    Ok(value
+        .map(|v| flags::member(flag, v))
+        .transpose()?
+        .unwrap_or_else(|| me.clone()))
 }

@@ -563,14 +563,18 @@ fn needs(model: &Model) -> Table {
     }
 }
 
-/// The status of a commitment on `today`.
-pub fn commitment_status(model: &Model, c: &CommitmentRow, today: Date) -> &'static str {
-    let delivered_q: u64 = c
-        .deliveries
+/// Quantity delivered on a commitment.
+pub fn delivered_quantity(model: &Model, c: &CommitmentRow) -> u64 {
+    c.deliveries
         .iter()
         .filter_map(|d| model.deliveries.get(d))
         .map(|d| d.quantity)
-        .sum();
+        .sum()
+}
+
+/// The status of a commitment on `today`.
+pub fn commitment_status(model: &Model, c: &CommitmentRow, today: Date) -> &'static str {
+    let delivered_q = delivered_quantity(model, c);
     match c.cancelled {
         Some((CancelScope::Whole, _)) => return "cancelled",
         Some((CancelScope::RemainingBalance, _)) if delivered_q == 0 => return "cancelled",
@@ -608,12 +612,7 @@ pub fn tranche_shortfall(model: &Model, c: &CommitmentRow, today: Date) -> Optio
     if c.cancelled.is_some() {
         return None;
     }
-    let delivered_q: u64 = c
-        .deliveries
-        .iter()
-        .filter_map(|d| model.deliveries.get(d))
-        .map(|d| d.quantity)
-        .sum();
+    let delivered_q = delivered_quantity(model, c);
     let mut due = 0u64;
     for t in &c.tranches {
         if t.expected >= today {
@@ -634,12 +633,7 @@ fn commitments(model: &Model, p: &Params) -> Table {
         .map(|(id, c)| {
             let com = committed_eur(model, c) as u128;
             let del = delivered_eur(model, c) as u128;
-            let delivered_q: u64 = c
-                .deliveries
-                .iter()
-                .filter_map(|d| model.deliveries.get(d))
-                .map(|d| d.quantity)
-                .sum();
+            let delivered_q = delivered_quantity(model, c);
             let mut due = 0;
             let next = c
                 .tranches
