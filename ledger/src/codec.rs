@@ -67,8 +67,52 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecE
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));
     }
-    if encode(&value)? != bytes {
+    if !encodes_to(&value, bytes) {
         return Err(CodecError::NonCanonical);
     }
     Ok(value)
+}
+
+/// Whether `value` encodes to exactly `bytes`: re-encodes while comparing, so
+/// the canonical check of [`decode`] allocates nothing.
+fn encodes_to<T: Serialize>(value: &T, bytes: &[u8]) -> bool {
+    /// A bincode writer that compares what is written with the expected bytes.
+    struct Compare<'a>(&'a [u8]);
+    impl bincode::enc::write::Writer for Compare<'_> {
+        fn write(&mut self, written: &[u8]) -> Result<(), bincode::error::EncodeError> {
+            match self.0.strip_prefix(written) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(())
+                }
+                None => Err(bincode::error::EncodeError::Other("differs")),
+            }
+        }
+    }
+    let mut rest = Compare(bytes);
+    bincode::serde::encode_into_writer(value, &mut rest, bincode::config::standard()).is_ok()
+        && rest.0.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparing_encoder_matches_exact_bytes_only() {
+        let bytes = encode(&("DE-AA", 300u64)).unwrap();
+        assert!(encodes_to(&("DE-AA", 300u64), &bytes));
+        assert!(!encodes_to(&("DE-AA", 301u64), &bytes));
+        assert!(!encodes_to(&("DE-AA", 300u64), &bytes[..bytes.len() - 1]));
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(!encodes_to(&("DE-AA", 300u64), &longer));
+    }
+
+    #[test]
+    fn non_minimal_varint_is_non_canonical() {
+        // 5 written with the u16 marker: decodes to 5, but 5 encodes as one byte.
+        assert_eq!(decode::<u64>(&[251, 5, 0]), Err(CodecError::NonCanonical));
+        assert_eq!(decode::<u64>(&[5]), Ok(5));
+    }
 }

@@ -49,9 +49,25 @@ pub fn digest(model: &Model) -> [u8; 32] {
         accepted: model.accepted,
         latest: model.latest,
     };
-    let bytes = bincode::serde::encode_to_vec(&canonical, bincode::config::standard())
+    // Streamed into the hash: a large model is never encoded into one buffer.
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
+    bincode::serde::encode_into_std_write(&canonical, &mut sink, bincode::config::standard())
         .expect("models always encode");
-    Sha256::digest(&bytes).into()
+    let HashWriter(hasher) = sink.into_inner().ok().expect("hashing cannot fail");
+    hasher.finalize().into()
+}
+
+/// Feeds written bytes to SHA-256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The digest as lower-case hex.

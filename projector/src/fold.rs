@@ -141,7 +141,7 @@ pub fn fold_decoded_observed(
 }
 
 /// Events judged per pipeline step.
-pub const PIPELINE_STEP: usize = 1024;
+pub const PIPELINE_STEP: usize = 4096;
 
 /// Judges and folds one entry; `verified` if its signature already verified
 /// under its producer's active key.

@@ -133,3 +133,26 @@ fn the_demo_invalid_events_are_rejected_for_the_right_reasons() {
     common::assert_one_line(&String::from_utf8_lossy(&out.stderr), &[]);
     assert_eq!(ids(&dir), before);
 }
+
+/// The digest the README shows for `demo --seed 7` is what the demo gives: the
+/// digest's encoding (and the demo scenario) cannot change unnoticed.
+#[test]
+fn readme_demo_digest_is_reproduced() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.contains("projected to position") && l.contains("digest "))
+        .expect("the README shows the demo's digest line");
+    let expected = line.rsplit("digest ").next().unwrap().trim();
+    assert_eq!(expected.len(), 64, "a SHA-256 in hex: {line}");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = demo(&dir, "7");
+    assert!(
+        out.contains(&format!("digest {expected}")),
+        "demo --seed 7 no longer gives the README's digest {expected}:\n{out}"
+    );
+    let json = run(&dir, &["--json", "digest"]);
+    assert!(json.contains(expected), "tallinn digest: {json}");
+}
