@@ -98,9 +98,16 @@ fn id_char(c: u8) -> bool {
 
 /// A member id such as `EE-MFA` or an IATI organisation ref such as `GB-GOV-1`:
 /// 2 to 64 characters of `A-Z 0-9 - _ .`, starting with a letter.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct MemberId(String);
+
+/// Serialised as its string, borrowed (`serde(into)` would clone it each time).
+impl Serialize for MemberId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl MemberId {
     /// The id as a string.
@@ -152,9 +159,16 @@ impl fmt::Display for MemberId {
 /// The id of a need, offer, commitment or delivery: `<member id>/<local ref>`,
 /// where the member is the one that created the item (e.g. `EE-MFA/O-2024-007`).
 /// The local ref is 1 to 64 characters of `A-Z a-z 0-9 - _ .`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct ItemId(String);
+
+/// Serialised as its string, borrowed (`serde(into)` would clone it each time).
+impl Serialize for ItemId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 impl ItemId {
     /// The id as a string.

@@ -397,6 +397,8 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
     bounds.dedup();
     let mut keys_at: BTreeMap<u64, Keys> = BTreeMap::new();
     let mut state = State::new();
+    // Most events create an item: sized once instead of rehashed as it grows.
+    state.items.reserve(n);
     let mut model = Model::new();
     let (mut sigs, mut links, mut accepted, mut by_rules) = (0u64, 0u64, 0u64, 0u64);
     // Where each id first appears: needed only for duplicates and forks, so it
