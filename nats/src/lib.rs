@@ -205,16 +205,15 @@ impl Connection {
             opts = opts.token(t.clone());
         }
         if let Some(ca) = &o.tlsca {
-            if !ca.exists() {
-                return Err(NatsError::Option {
-                    field: "tlsca",
-                    reason: format!("{} does not exist", ca.display()),
-                });
-            }
+            pem_file(ca, "tlsca", "CERTIFICATE")?;
             opts = opts.add_root_certificates(ca.clone()).require_tls(true);
         }
         match (&o.tlscert, &o.tlskey) {
-            (Some(c), Some(k)) => opts = opts.add_client_certificate(c.clone(), k.clone()),
+            (Some(c), Some(k)) => {
+                pem_file(c, "tlscert", "CERTIFICATE")?;
+                pem_file(k, "tlskey", "PRIVATE KEY")?;
+                opts = opts.add_client_certificate(c.clone(), k.clone())
+            }
             (None, None) => {}
             _ => {
                 return Err(NatsError::Option {
@@ -1053,6 +1052,23 @@ impl Log for NatsLog {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// Checks that `path` is a readable PEM file holding a `kind` block (the client
+/// library skips anything else silently, which would surface later as a vague
+/// handshake failure).
+fn pem_file(path: &std::path::Path, field: &'static str, kind: &str) -> Result<(), NatsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| NatsError::Option {
+        field,
+        reason: format!("{}: {e}", path.display()),
+    })?;
+    if !text.contains("-----BEGIN ") || !text.contains(&format!("{kind}-----")) {
+        return Err(NatsError::Option {
+            field,
+            reason: format!("{} holds no PEM {kind}", path.display()),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
