@@ -41,12 +41,18 @@ pub fn pub_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Writes `signer` to `path` (created new, mode 0600) and its vkey to `<path>.pub`.
+/// Writes `signer` to `path` (created new, mode 0600) and its vkey to
+/// `<path>.pub` (created new too). Neither file is ever overwritten, and when
+/// either exists nothing is written.
 pub fn write(path: &Path, signer: &Signer) -> Result<(), KeyFileError> {
     let io = |source| KeyFileError::Io {
         path: path.to_path_buf(),
         source,
     };
+    let pub_file = pub_path(path);
+    if pub_file.exists() {
+        return Err(KeyFileError::Exists(pub_file));
+    }
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -64,13 +70,23 @@ pub fn write(path: &Path, signer: &Signer) -> Result<(), KeyFileError> {
     f.write_all(format!("{}\n", signer.skey()).as_bytes())
         .map_err(io)?;
     f.sync_all().map_err(io)?;
-    let pub_file = pub_path(path);
-    std::fs::write(&pub_file, format!("{}\n", signer.vkey())).map_err(|source| {
-        KeyFileError::Io {
-            path: pub_file,
-            source,
-        }
-    })?;
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&pub_file)
+        .and_then(|mut p| p.write_all(format!("{}\n", signer.vkey()).as_bytes()));
+    if let Err(e) = written {
+        // All or nothing: a key without its .pub is removed again.
+        let _ = std::fs::remove_file(path);
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyFileError::Exists(pub_file)
+        } else {
+            KeyFileError::Io {
+                path: pub_file,
+                source: e,
+            }
+        });
+    }
     Ok(())
 }
 
@@ -122,5 +138,22 @@ mod tests {
             write(&path, &signer),
             Err(KeyFileError::Exists(_))
         ));
+    }
+
+    #[test]
+    fn an_existing_pub_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("de.key");
+        std::fs::write(pub_path(&path), "someone's vkey\n").unwrap();
+        let signer = Signer::from_seed("DE-AA", [8; 32]).unwrap();
+        match write(&path, &signer) {
+            Err(KeyFileError::Exists(p)) => assert_eq!(p, pub_path(&path)),
+            other => panic!("expected Exists, got {other:?}"),
+        }
+        assert!(!path.exists(), "no secret key left behind");
+        assert_eq!(
+            std::fs::read_to_string(pub_path(&path)).unwrap(),
+            "someone's vkey\n"
+        );
     }
 }
