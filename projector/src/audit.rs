@@ -61,7 +61,8 @@ pub struct Finding {
 /// Which keys the auditor trusts for checkpoints. The default derives them from
 /// the ledger itself: log keys are the active keys of members with the
 /// coordinator role at each checkpoint's size, witnesses are every member's
-/// active key then, and no cosignature is required.
+/// active key then or at the end of the log (a witness may cosign after
+/// rotating its key; a member counts once), and no cosignature is required.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
     /// Pinned log keys (instead of the coordinators').
@@ -523,6 +524,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
     // The Merkle tree and every checkpoint.
     let tree = tree.expect("the tree task ran");
     let origin = state.origin.clone();
+    let latest = keys_of(&state);
     let (mut verified, mut cosignatures, mut covered) = (0u64, 0u64, 0u64);
     let mut prev: Option<&Checkpoint> = None;
     for (note, cp) in &cps {
@@ -576,19 +578,28 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
                 format!("states root {}, the events give {root}", cp.root),
             );
         }
-        let witnesses = trust.witnesses.as_ref().unwrap_or(&derived.witnesses);
+        // A member may cosign with the key it held at the checkpoint's size or
+        // with the key it holds at the end of the log (it rotated since); one
+        // member counts once whichever key it used.
+        let derived_witnesses: Vec<Witness> = derived
+            .witnesses
+            .iter()
+            .chain(&latest.witnesses)
+            .cloned()
+            .collect();
+        let witnesses = trust.witnesses.as_ref().unwrap_or(&derived_witnesses);
         match verify_cosignatures(note, witnesses) {
             Ok(cosigned) => {
-                let mut keys: Vec<_> = cosigned.iter().map(|(w, _)| w.key).collect();
-                keys.sort();
-                keys.dedup();
-                cosignatures += keys.len() as u64;
-                if keys.len() < trust.threshold {
+                let mut names: Vec<&str> = cosigned.iter().map(|(w, _)| w.name.as_str()).collect();
+                names.sort();
+                names.dedup();
+                cosignatures += names.len() as u64;
+                if names.len() < trust.threshold {
                     bad(
                         "too_few_cosignatures",
                         format!(
                             "{} witness cosignatures, {} required",
-                            keys.len(),
+                            names.len(),
                             trust.threshold
                         ),
                     );

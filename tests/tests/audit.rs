@@ -556,3 +556,74 @@ fn pipelined_folding_matches_folding_one_event_at_a_time() {
     assert_eq!(codes[..2], [(p, "bad_signature"), (p + 2, "gap")]);
     assert!(codes.contains(&(q, "malformed")), "{codes:?}");
 }
+
+#[test]
+fn a_witness_that_rotated_its_key_since_still_counts_once() {
+    use ledger::body::KeyRotated;
+    let mut b = Built::new();
+    // The log checkpoints size 11; UA-SSSCIP then rotates its key, and cosigns
+    // that checkpoint only afterwards, with its new key.
+    let root = b.tree().root_at(11).unwrap();
+    let mut note = Checkpoint::new(ORIGIN, 11, root)
+        .unwrap()
+        .sign(&signer(COORD))
+        .unwrap();
+    let new_key = Signer::from_seed(UA, [42; 32]).unwrap();
+    b.emit(
+        UA,
+        Body::KeyRotated(KeyRotated {
+            member: mid(UA),
+            new_key: new_key.public_key(),
+        }),
+    );
+    note.signatures
+        .push(cosign(&note.text, &new_key, COSIGNED_AT).unwrap());
+    let late = note.to_text();
+    let r = check(&export(&b.entries, vec![late]));
+    assert!(r.ok(), "{:#?}", r.problems);
+    assert_eq!(r.cosignatures, 1);
+    // Cosigned with both its old and its new key, the member counts once.
+    note.signatures
+        .push(cosign(&note.text, &signer(UA), COSIGNED_AT).unwrap());
+    let both = note.to_text();
+    let input = |text: &str| {
+        let bundle = export(&b.entries, vec![text.to_string()]);
+        let parsed = Bundle::from_json(&serde_json::to_vec(&bundle).unwrap()).unwrap();
+        AuditInput {
+            events: parsed.decode().unwrap(),
+            checkpoints: parsed.checkpoints,
+            stated_size: Some(parsed.size),
+        }
+    };
+    let r = audit(
+        input(&both),
+        &Trust {
+            threshold: 2,
+            ..Trust::default()
+        },
+    );
+    assert_eq!(r.cosignatures, 1);
+    assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
+    // A key the member never held does not count.
+    let mut stranger = Checkpoint::new(ORIGIN, 11, root)
+        .unwrap()
+        .sign(&signer(COORD))
+        .unwrap();
+    stranger.signatures.push(
+        cosign(
+            &stranger.text,
+            &Signer::from_seed(UA, [43; 32]).unwrap(),
+            COSIGNED_AT,
+        )
+        .unwrap(),
+    );
+    let r = audit(
+        input(&stranger.to_text()),
+        &Trust {
+            threshold: 1,
+            ..Trust::default()
+        },
+    );
+    assert_eq!(r.cosignatures, 0);
+    assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
+}
