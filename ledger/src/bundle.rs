@@ -105,6 +105,27 @@ impl BundleEvent {
     /// Decodes the event's bytes (it is event `index` of its bundle), checking
     /// lengths; does not verify anything.
     pub fn decode(&self, index: usize) -> Result<AuditEvent, BundleError> {
+        Ok(AuditEvent {
+            entry: self.entry(index)?,
+            stated_id: Some(self.id),
+            signer: self.signer.clone(),
+            body: self.body.clone(),
+        })
+    }
+
+    /// [`BundleEvent::decode`], moving the stated signer and body view instead
+    /// of copying them.
+    pub fn into_decoded(self, index: usize) -> Result<AuditEvent, BundleError> {
+        Ok(AuditEvent {
+            entry: self.entry(index)?,
+            stated_id: Some(self.id),
+            signer: self.signer,
+            body: self.body,
+        })
+    }
+
+    /// The log entry: `envelope || signature` decoded into one buffer.
+    fn entry(&self, index: usize) -> Result<Entry, BundleError> {
         let e = self;
         let bad = |field, reason| BundleError::EventField {
             index,
@@ -112,8 +133,16 @@ impl BundleEvent {
             field,
             reason,
         };
-        let mut bytes =
-            b64_within(&e.envelope, MAX_ENVELOPE_BYTES).map_err(|r| bad("envelope", r))?;
+        // 4 characters per 3 bytes: refuse before decoding anything too long.
+        if e.envelope.len() > MAX_ENVELOPE_BYTES.div_ceil(3) * 4 {
+            return Err(bad(
+                "envelope",
+                format!("longer than {MAX_ENVELOPE_BYTES} bytes"),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(e.envelope.len() / 4 * 3 + SIGNATURE_LEN);
+        B64.decode_vec(&e.envelope, &mut bytes)
+            .map_err(|err| bad("envelope", format!("not standard base64: {err}")))?;
         if bytes.is_empty() {
             return Err(bad("envelope", "empty".into()));
         }
@@ -133,15 +162,10 @@ impl BundleEvent {
             }
         }
         bytes.extend_from_slice(&sig);
-        Ok(AuditEvent {
-            entry: Entry {
-                position: e.position,
-                appended_at: e.appended_at,
-                bytes,
-            },
-            stated_id: Some(e.id),
-            signer: e.signer.clone(),
-            body: e.body.clone(),
+        Ok(Entry {
+            position: e.position,
+            appended_at: e.appended_at,
+            bytes,
         })
     }
 }
@@ -268,7 +292,7 @@ impl<'a> RawBundle<'a> {
     /// # Panics
     /// If `index` is out of range.
     pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
-        self.event(index)?.decode(index)
+        self.event(index)?.into_decoded(index)
     }
 }
 

@@ -84,11 +84,23 @@ impl Serialize for Digest {
 impl<'de> Deserialize<'de> for Digest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
         if d.is_human_readable() {
-            let s = String::deserialize(d)?;
-            s.parse().map_err(de::Error::custom)
+            d.deserialize_str(HexDigest)
         } else {
             <[u8; 32]>::deserialize(d).map(Digest)
         }
+    }
+}
+
+/// Parses a digest from hex text, borrowed when the input allows it.
+struct HexDigest;
+
+impl de::Visitor<'_> for HexDigest {
+    type Value = Digest;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("64 hex digits")
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Digest, E> {
+        text.parse().map_err(E::custom)
     }
 }
 
