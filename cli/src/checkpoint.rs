@@ -660,9 +660,6 @@ pub async fn run(
                 }
             }
             if let Some(first) = refused.first() {
-                for line in &refused[1..] {
-                    eprintln!("refused: {line}");
-                }
                 bail!(
                     "{} checkpoint message(s) refused (not shown); first: {first}",
                     refused.len()

@@ -562,9 +562,6 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         );
     }
     if let Some(first) = refused.first() {
-        for line in &refused[1..] {
-            eprintln!("refused: {line}");
-        }
         bail!(
             "{} checkpoint message(s) refused, not mirrored (see `tallinn audit verify --nats`); first: {first}",
             refused.len()
