@@ -669,3 +669,24 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_is_due_by_count_or_time_and_only_if_the_log_grew() {
+        let s = Duration::from_secs;
+        // By count.
+        assert!(!checkpoint_due(12, 10, Some(3), s(0), None));
+        assert!(checkpoint_due(13, 10, Some(3), s(0), None));
+        // By time, only once the log grew past the last checkpoint.
+        assert!(!checkpoint_due(10, 10, None, s(99), Some(s(5))));
+        assert!(!checkpoint_due(11, 10, None, s(4), Some(s(5))));
+        assert!(checkpoint_due(11, 10, None, s(5), Some(s(5))));
+        // Either.
+        assert!(checkpoint_due(11, 10, Some(1000), s(5), Some(s(5))));
+        assert!(checkpoint_due(1010, 10, Some(1000), s(0), Some(s(5))));
+        assert!(!checkpoint_due(9, 10, Some(1), s(9), Some(s(1))));
+    }
+}

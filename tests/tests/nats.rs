@@ -1540,3 +1540,41 @@ fn the_projector_issues_a_checkpoint_every_interval_while_following() {
     ));
     assert_one_line(&err, &["--checkpoint-interval: needs --checkpoint-key"]);
 }
+
+#[test]
+fn an_existing_checkpoint_stream_with_another_configuration_is_refused() {
+    let server = NatsServer::start();
+    let url = server.url();
+    runtime().block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: CP_STREAM.into(),
+            subjects: vec![
+                CP_SUBJECT.into(),
+                "tallinn.tallinn-mechanism_example_ledger.cosignatures.>".into(),
+            ],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let fx = Fixture::keys_only();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &[CP_STREAM, "deny_purge", "never changed"]);
+    // Nothing was appended: the genesis comes after both streams are in order.
+    assert_eq!(log_json(&fx, &url).len(), 0);
+}
