@@ -32,8 +32,9 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Verify a bundle FILE, or the live ledger (--dir) without FILE: signatures,
-    /// chains, rules, Merkle roots, checkpoints, consistency; prints the digest.
+    /// Verify a bundle FILE, or the live ledger (--dir, or --nats: the events and
+    /// checkpoint streams) without FILE: signatures, chains, rules, Merkle roots,
+    /// checkpoints, consistency; prints the digest.
     Verify {
         /// The bundle [default: the live ledger].
         file: Option<PathBuf>,
@@ -66,7 +67,8 @@ pub enum AuditCommand {
         file: PathBuf,
     },
     /// Copy the JetStream stream (--nats URL) into the embedded log of --dir,
-    /// incrementally, verifying every entry with the rules as it goes.
+    /// incrementally, verifying every entry with the rules as it goes, then the
+    /// checkpoints of its checkpoint stream that hold against the copied log.
     Mirror,
 }
 
