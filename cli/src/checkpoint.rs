@@ -18,7 +18,7 @@ use ledger::store::Store;
 use ledger::witness::{check_advance, Evidence, EVIDENCE_KIND};
 use serde_json::json;
 
-use crate::context::{signer, Ledger};
+use crate::context::signer;
 use crate::nats::checkpoints::NatsCheckpoints;
 use crate::nats::{AnyLog, NatsArgs};
 
@@ -321,7 +321,7 @@ impl Stored {
     pub fn texts(&self) -> Result<Vec<String>> {
         match self {
             Stored::Embedded(cs) => Ok(cs.all()?.iter().map(Note::to_text).collect()),
-            Stored::Nats(_, messages) => Ok(crate::nats::checkpoints::texts(messages)),
+            Stored::Nats(cps, messages) => Ok(cps.texts(messages)),
         }
     }
 
@@ -336,7 +336,9 @@ impl Stored {
                 }
                 let v = NatsCheckpoints::validate(messages, state, tree)?;
                 let refused = crate::nats::checkpoints::refusals(cps.name(), &v);
-                Ok((v.valid.into_iter().map(|(_, n, _)| n).collect(), refused))
+                let mut notes: Vec<Note> = v.valid.into_iter().map(|(_, n, _)| n).collect();
+                cps.merge(&mut notes, messages);
+                Ok((notes, refused))
             }
         }
     }
@@ -486,24 +488,23 @@ pub async fn run(
             }
             Ok(())
         }
-        CheckpointCommand::Cosign { .. } if nats.enabled() => bail!(
-            "--nats: witness cosignatures are not kept on JetStream yet; cosign on an `audit mirror` copy (without --nats)"
-        ),
         CheckpointCommand::Cosign { key, note, state } => {
             let signer = signer(&key)?;
-            let l = Ledger::open(dir).await?;
+            let l = crate::nats::open_ledger(nats, dir).await?;
             let me = l.producer(&signer)?;
-            let cs = checkpoint_store(&l.store)?;
+            // Where the checkpoints are, and where this witness's history is
+            // kept: the ledger's database, or its own cosignature subject.
+            let stored = Stored::read(&l.store).await?;
+            let tree = full_tree(&l.store).await?;
             let note = match note {
                 Some(p) => read_note("note", &p)?,
-                None => cs.latest()?.ok_or_else(|| {
+                None => stored.latest(&l.state, &tree)?.ok_or_else(|| {
                     anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
                 })?,
             };
             let logs = coordinator_verifiers(&l.state);
             let log = log_signer(&note, &logs)?.clone();
             let cp = Checkpoint::parse_body(&note.text)?;
-            let tree = full_tree(&l.store).await?;
             if cp.size > tree.size() {
                 bail!(
                     "checkpoint of size {} is beyond the log's {} events",
@@ -511,10 +512,12 @@ pub async fn run(
                     tree.size()
                 );
             }
-            let old = match &state {
-                Some(path) if path.exists() => Some(read_note("state", path)?),
-                Some(_) => None,
-                None => cs.witness_last(me.as_str())?,
+            let witness = Witness::new(me.as_str(), signer.public_key())?;
+            let old = match (&state, &stored) {
+                (Some(path), _) if path.exists() => Some(read_note("state", path)?),
+                (Some(_), _) => None,
+                (None, Stored::Embedded(cs)) => cs.witness_last(me.as_str())?,
+                (None, Stored::Nats(cps, messages)) => cps.last_cosigned(&witness, messages),
             };
             let old_cp = old
                 .as_ref()
@@ -526,15 +529,21 @@ pub async fn run(
             };
             if let Err(e) = check_advance(old_cp.as_ref(), &cp, &proof) {
                 if let (true, Some(old)) = (e.is_inconsistency(), &old) {
-                    let n = cs.keep_evidence(&Evidence {
+                    let ev = Evidence {
                         kind: EVIDENCE_KIND.into(),
                         log_key: log.vkey(),
                         old_note: old.to_text(),
                         new_note: note.to_text(),
                         proof: proof.clone(),
                         reason: e.to_string(),
-                    })?;
-                    bail!("refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)");
+                    };
+                    if let Stored::Embedded(cs) = &stored {
+                        let n = cs.keep_evidence(&ev)?;
+                        bail!("refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)");
+                    }
+                    // On JetStream the witness keeps it: printed on stdout.
+                    println!("{}", serde_json::to_string(&ev)?);
+                    bail!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)");
                 }
                 bail!("refused to cosign: {e}");
             }
@@ -549,18 +558,30 @@ pub async fn run(
             let secs = (now_ms.max(0) / 1000) as u64;
             let mut cosigned = note.clone();
             cosigned.signatures.push(cosign(&note.text, &signer, secs)?);
-            let stored = cs.put(cp.size, &cosigned)?;
-            match &state {
-                Some(path) => write_state(path, &stored)?,
-                None => cs.set_witness_last(me.as_str(), &stored)?,
+            let stored_note = match &stored {
+                Stored::Embedded(cs) => {
+                    let merged = cs.put(cp.size, &cosigned)?;
+                    if state.is_none() {
+                        cs.set_witness_last(me.as_str(), &merged)?;
+                    }
+                    merged
+                }
+                Stored::Nats(cps, messages) => {
+                    cps.publish_cosigned(me.as_str(), &cosigned, messages)
+                        .await?;
+                    cosigned
+                }
+            };
+            if let Some(path) = &state {
+                write_state(path, &stored_note)?;
             }
             if json {
                 println!(
                     "{}",
-                    json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored.to_text()})
+                    json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored_note.to_text()})
                 );
             } else {
-                print!("{}", stored.to_text());
+                print!("{}", stored_note.to_text());
             }
             Ok(())
         }

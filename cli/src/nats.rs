@@ -540,7 +540,10 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         let tree = crate::checkpoint::full_tree(&local).await?;
         let v = checkpoints::NatsCheckpoints::validate(&cp_messages, &replay.state, &tree)?;
         let cs = crate::checkpoint::checkpoint_store(&local)?;
-        for (_, note, cp) in &v.valid {
+        let mut notes: Vec<ledger::checkpoint::Note> =
+            v.valid.iter().map(|(_, n, _)| n.clone()).collect();
+        cps.merge(&mut notes, &cp_messages);
+        for ((_, _, cp), note) in v.valid.iter().zip(&notes) {
             cs.put(cp.size, note)?;
         }
         (v.valid.len(), checkpoints::refusals(cps.name(), &v))

@@ -3,9 +3,10 @@
 //! The events stream's sequence numbers are the Merkle leaf indexes, so nothing
 //! else may ever be stored in it. Checkpoints go to a companion stream named
 //! `<EVENTS_STREAM>_CHECKPOINTS` ([`stream_name`]) with the subject
-//! `<prefix>.checkpoints` ([`checkpoint_subject`]); the subjects
-//! `<prefix>.cosignatures.<member>` are part of its configuration, reserved for
-//! witness cosignatures (nothing publishes there yet). It is hardened like the
+//! `<prefix>.checkpoints` ([`checkpoint_subject`]); each witness publishes the
+//! notes it cosigned on its own subject `<prefix>.cosignatures.<member>`
+//! ([`cosignature_subject`]), and readers merge those cosignature lines into the
+//! checkpoint of the same text ([`merge_cosignatures`]). It is hardened like the
 //! events stream: file storage, `deny_delete`, `deny_purge`, no limits, direct
 //! gets, the events stream's replicas, and a maximum message size that fits
 //! [`MAX_NOTE_BYTES`].
@@ -44,6 +45,40 @@ pub fn stream_name(events_stream: &str) -> String {
 /// The subject checkpoints are published on, under the ledger's subject prefix.
 pub fn checkpoint_subject(prefix: &str) -> String {
     format!("{prefix}.checkpoints")
+}
+
+/// The subject on which `member` publishes the checkpoints it cosigned (`.` in
+/// member ids becomes `~`, as on the events stream).
+pub fn cosignature_subject(prefix: &str, member: &str) -> String {
+    format!("{prefix}.cosignatures.{}", member.replace('.', "~"))
+}
+
+/// Merges into `notes` the cosignature lines of `messages` (the cosignature
+/// subjects' messages): from each parsable note of at most [`MAX_NOTE_BYTES`],
+/// the signature lines named after the subject's member are added to every note
+/// of `notes` with the same text (a line by the same name and key id replaces
+/// the old one). Nothing is verified here: the policy or the auditor does that.
+pub fn merge_cosignatures(notes: &mut [Note], prefix: &str, messages: &[Published]) {
+    let head = format!("{prefix}.cosignatures.");
+    for m in messages {
+        let Some(member) = m.subject.strip_prefix(&head) else {
+            continue;
+        };
+        let member = member.replace('~', ".");
+        if m.bytes.len() > MAX_NOTE_BYTES {
+            continue;
+        }
+        let Ok(cosigned) = Note::parse(&m.bytes) else {
+            continue;
+        };
+        for note in notes.iter_mut().filter(|n| n.text == cosigned.text) {
+            for sig in cosigned.signatures.iter().filter(|s| s.name == member) {
+                note.signatures
+                    .retain(|s| !(s.name == sig.name && s.key_id == sig.key_id));
+                note.signatures.push(sig.clone());
+            }
+        }
+    }
 }
 
 /// Whether `name` is the checkpoint stream of another stream in `names` (so not a
@@ -189,7 +224,7 @@ impl Validated {
     }
 }
 
-/// Checks every message on the checkpoint subject in stream order with
+/// Checks every message on the checkpoint subject (others are skipped) in stream order with
 /// [`check_note`], each against the last valid one before it.
 pub fn validate_all(
     messages: &[Published],
@@ -198,7 +233,10 @@ pub fn validate_all(
     tree: &FullTree,
 ) -> Validated {
     let mut out = Validated::default();
-    for m in messages {
+    for m in messages
+        .iter()
+        .filter(|m| m.subject.ends_with(".checkpoints"))
+    {
         let previous = out.latest();
         match check_note(&m.bytes, origin, logs, tree, previous) {
             Ok((note, cp)) => {
@@ -352,6 +390,14 @@ impl CheckpointStream {
 
     /// Every message on the checkpoint subject, in stream order, unchecked.
     pub async fn read(&self) -> Result<Vec<Published>, NatsError> {
+        let mut all = self.read_all().await?;
+        all.retain(|m| m.subject == self.subject);
+        Ok(all)
+    }
+
+    /// Every message of the stream (checkpoints and cosignatures), in stream
+    /// order, unchecked.
+    pub async fn read_all(&self) -> Result<Vec<Published>, NatsError> {
         let mut s = self.stream.clone();
         let state = s
             .info()
@@ -371,9 +417,6 @@ impl CheckpointStream {
                 }
                 Err(e) => return Err(self.conn.explain(e)),
             };
-            if m.subject.as_str() != self.subject {
-                continue;
-            }
             out.push(Published {
                 sequence: m.sequence,
                 subject: m.subject.to_string(),
@@ -381,6 +424,49 @@ impl CheckpointStream {
             });
         }
         Ok(out)
+    }
+
+    /// The subject prefix of the ledger.
+    pub fn prefix(&self) -> &str {
+        self.subject
+            .strip_suffix(".checkpoints")
+            .unwrap_or(&self.subject)
+    }
+
+    /// Publishes `note`, cosigned by `member` (checked by the caller against the
+    /// log and the witness's last cosigned checkpoint), on the member's
+    /// cosignature subject, conditional on that subject's last sequence being
+    /// `expected_last` (0: none).
+    pub async fn publish_cosigned(
+        &self,
+        member: &str,
+        note: &Note,
+        expected_last: u64,
+    ) -> Result<u64, PublishCheckpointError> {
+        let bytes = note.to_text().into_bytes();
+        if bytes.len() > MAX_NOTE_BYTES {
+            return Err(CheckpointRefused::TooLarge { len: bytes.len() }.into());
+        }
+        let msg = jetstream::message::PublishMessage::build()
+            .payload(bytes.into())
+            .expected_stream(&self.name)
+            .expected_last_subject_sequence(expected_last);
+        let subject = cosignature_subject(self.prefix(), member);
+        let ack = self
+            .conn
+            .js
+            .send_publish(subject, msg)
+            .await
+            .map_err(|e| self.conn.explain(e))?;
+        match ack.into_future().await {
+            Ok(a) => Ok(a.sequence),
+            Err(e) => match e.kind() {
+                PublishErrorKind::WrongLastSequence => {
+                    Err(PublishCheckpointError::Conflict(self.name.clone()))
+                }
+                _ => Err(self.conn.explain(e).into()),
+            },
+        }
     }
 
     /// Checks `note` against the log (`origin`, the log keys `logs`, the tree of
@@ -504,6 +590,34 @@ mod tests {
         );
         assert_eq!(v.refused.len(), 1);
         assert_eq!(v.refused[0].0, 2);
+    }
+
+    #[test]
+    fn cosignatures_merge_only_under_their_witness_subject() {
+        let log = Signer::from_seed("LOG", [1; 32]).unwrap();
+        let w = Signer::from_seed("EE-MFA", [3; 32]).unwrap();
+        let t = tree(2);
+        let note = Checkpoint::new("o", 2, t.root())
+            .unwrap()
+            .sign(&log)
+            .unwrap();
+        let mut cosigned = note.clone();
+        cosigned
+            .signatures
+            .push(ledger::checkpoint::cosign(&note.text, &w, 5).unwrap());
+        let msg = |subject: &str| Published {
+            sequence: 1,
+            subject: subject.into(),
+            bytes: cosigned.to_text().into_bytes(),
+        };
+        let mut notes = [note.clone()];
+        // Under another member's subject the line is not taken.
+        merge_cosignatures(&mut notes, "p", &[msg("p.cosignatures.DE-AA")]);
+        assert_eq!(notes[0].signatures.len(), 1);
+        merge_cosignatures(&mut notes, "p", &[msg(&cosignature_subject("p", "EE-MFA"))]);
+        merge_cosignatures(&mut notes, "p", &[msg("p.cosignatures.EE-MFA")]);
+        assert_eq!(notes[0], cosigned, "merged once");
+        assert_eq!(cosignature_subject("p", "A.B"), "p.cosignatures.A~B");
     }
 
     #[test]

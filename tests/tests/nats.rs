@@ -965,6 +965,25 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
     assert_one_line(&err, &["permission denied"]);
     let shown = ok(reader(&["checkpoint", "show"]));
     assert_eq!(shown.lines().count(), 1, "{shown}");
+    // A member cosigns on its own cosignature subject, and only there.
+    let ee_key = fx.key_str(EE);
+    ok(as_user(
+        &fx,
+        &url,
+        "EE-MFA",
+        "example-ee-mfa",
+        &["checkpoint", "cosign", "--key", &ee_key],
+    ));
+    let err = fail(as_user(
+        &fx,
+        &url,
+        "DE-AA",
+        "example-de-aa",
+        &["checkpoint", "cosign", "--key", &ee_key],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    let v = ok(reader(&["checkpoint", "verify", "--threshold", "1"]));
+    assert!(v.contains("cosigned by 1 of"), "{v}");
     let mut c = on(
         &fx,
         &url,
@@ -1349,9 +1368,19 @@ fn checkpoints_on_jetstream_are_issued_verified_proved_and_mirrored() {
     assert_one_line(&err, &["EE-MFA does not hold the coordinator role"]);
     let v = ok(on(&fx, &url, &["checkpoint", "verify"]));
     assert!(v.starts_with("ok: checkpoint of size 4 "), "{v}");
+    // A witness cosigns it on its own subject; readers merge the cosignature in.
+    let cosigned = ok(on(
+        &fx,
+        &url,
+        &["checkpoint", "cosign", "--key", &fx.key_str(EE)],
+    ));
+    assert!(cosigned.contains("\u{2014} EE-MFA "), "{cosigned}");
+    let v = ok(on(&fx, &url, &["checkpoint", "verify", "--threshold", "1"]));
+    assert!(v.contains("cosigned by 1 of 5 witnesses"), "{v}");
     // The audit of the stream checks both.
     let (passed, report) = audit_json(&fx, &url);
     assert!(passed, "{report}");
+    assert_eq!(report["cosignatures"], 1);
     assert_eq!(report["checkpoints"], 2);
     assert_eq!(report["checkpoints_verified"], 2);
     assert_eq!(report["covered"], 4);
@@ -1396,6 +1425,12 @@ fn checkpoints_on_jetstream_are_issued_verified_proved_and_mirrored() {
     c.arg("--dir").arg(&mirror).args(["audit", "verify"]);
     let out = ok(c);
     assert!(out.contains("checkpoints verified      2 of 2"), "{out}");
+    let mut c = tallinn();
+    c.arg("--dir")
+        .arg(&mirror)
+        .args(["checkpoint", "verify", "--threshold", "1"]);
+    let v = ok(c);
+    assert!(v.contains("cosigned by 1 of 5 witnesses"), "{v}");
 
     // Someone with publish rights on the checkpoint subject publishes a note whose
     // signature does not verify (the size-4 note with its signature altered) ...
@@ -1462,6 +1497,29 @@ fn checkpoints_on_jetstream_are_issued_verified_proved_and_mirrored() {
     assert_one_line(&err, &["2 checkpoint message(s) refused, not mirrored"]);
     let v = ok(on(&fx, &url, &["checkpoint", "verify"]));
     assert!(v.starts_with("ok: checkpoint of size 4 "), "{v}");
+    // The witness refuses to cosign the other history of size 4.
+    let lying_file = fx.path("lying.note");
+    std::fs::write(&lying_file, lying.to_text()).unwrap();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "checkpoint",
+            "cosign",
+            "--key",
+            &fx.key_str(EE),
+            "--note",
+            lying_file.to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(
+        &err,
+        &[
+            "refused to cosign",
+            "inconsistent",
+            "evidence printed on stdout",
+        ],
+    );
     // A checkpoint the library is asked to publish is checked first: a root that
     // is not the log's is refused and nothing is published.
     runtime().block_on(async {
