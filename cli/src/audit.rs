@@ -17,8 +17,11 @@ use projector::audit::{audit, export, AuditInput, Report, Trust};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::checkpoint::{checkpoint_store, full_tree, log_verifiers, witness_keys, PolicyArgs};
+use crate::checkpoint::{
+    checkpoint_store, full_tree, log_verifiers, view, witness_keys, PolicyArgs, Stored,
+};
 use crate::context::{log_dir, OPEN_WAIT};
+use crate::nats::{open_log, AnyLog, NatsArgs};
 
 /// Audit commands.
 #[derive(Debug, Subcommand)]
@@ -29,8 +32,9 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Verify a bundle FILE, or the live ledger (--dir) without FILE: signatures,
-    /// chains, rules, Merkle roots, checkpoints, consistency; prints the digest.
+    /// Verify a bundle FILE, or the live ledger (--dir, or --nats: the events and
+    /// checkpoint streams) without FILE: signatures, chains, rules, Merkle roots,
+    /// checkpoints, consistency; prints the digest.
     Verify {
         /// The bundle [default: the live ledger].
         file: Option<PathBuf>,
@@ -63,7 +67,8 @@ pub enum AuditCommand {
         file: PathBuf,
     },
     /// Copy the JetStream stream (--nats URL) into the embedded log of --dir,
-    /// incrementally, verifying every entry with the rules as it goes.
+    /// incrementally, verifying every entry with the rules as it goes, then the
+    /// checkpoints of its checkpoint stream that hold against the copied log.
     Mirror,
 }
 
@@ -84,14 +89,6 @@ pub async fn read_all<L: Log>(log: &L) -> Result<Vec<Entry>> {
         }
         out.extend(batch);
     }
-}
-
-fn checkpoint_texts(store: &Store) -> Result<Vec<String>> {
-    Ok(checkpoint_store(store)?
-        .all()?
-        .iter()
-        .map(|n| n.to_text())
-        .collect())
 }
 
 /// Reads and decodes a bundle file (size-checked before reading).
@@ -200,28 +197,37 @@ fn trust(p: &PolicyArgs) -> Result<Trust> {
     })
 }
 
-/// The audit input of a bundle file or the live ledger.
-async fn input(dir: &Path, file: Option<&Path>) -> Result<AuditInput> {
+/// The events and checkpoint texts of the live ledger (the checkpoints read
+/// first, so an honest operator's are all covered by the events read next).
+async fn live(log: &AnyLog) -> Result<(Vec<Entry>, Vec<String>)> {
+    let checkpoints = Stored::read(log).await?.texts()?;
+    let entries = read_all(log).await?;
+    Ok((entries, checkpoints))
+}
+
+/// The audit input of a bundle file or the live ledger (`--dir`, or `--nats`).
+async fn input(nats: &NatsArgs, dir: &Path, file: Option<&Path>) -> Result<AuditInput> {
     match file {
         Some(f) => read_bundle(f),
         None => {
-            let store = open_store(dir)?;
-            let entries = read_all(&store).await?;
-            Ok(AuditInput::from_entries(entries, checkpoint_texts(&store)?))
+            let log = open_log(nats, dir).await?;
+            let (entries, checkpoints) = live(&log).await?;
+            Ok(AuditInput::from_entries(entries, checkpoints))
         }
     }
 }
 
-/// Runs an audit command.
-pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
+/// Runs an audit command (on the embedded store of `dir`, or with `--nats` on
+/// the ledger's JetStream streams).
+pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
     match cmd {
         AuditCommand::Mirror => {
             anyhow::bail!("audit mirror: --nats URL (or TALLINN_NATS_URL) names the stream to copy")
         }
         AuditCommand::Export { out } => {
-            let store = open_store(dir)?;
-            let entries = read_all(&store).await?;
-            let bundle = export(&entries, checkpoint_texts(&store)?);
+            let log = open_log(nats, dir).await?;
+            let (entries, checkpoints) = live(&log).await?;
+            let bundle = export(&entries, checkpoints);
             let bytes = serde_json::to_vec(&bundle)?;
             write_atomic(&out, &bytes)?;
             if json {
@@ -244,7 +250,7 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
             if policy.note.is_some() {
                 bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
             }
-            let input = input(dir, file.as_deref()).await?;
+            let input = input(nats, dir, file.as_deref()).await?;
             let report = audit(input, &trust(&policy)?);
             print_report(&report, json)?;
             if !report.ok() {
@@ -256,12 +262,19 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
             let id: Digest = event_id
                 .parse()
                 .map_err(|e| anyhow!("EVENT_ID {event_id:?}: {e}"))?;
-            let store = open_store(dir)?;
-            let note = checkpoint_store(&store)?.latest()?.ok_or_else(|| {
+            let store = open_log(nats, dir).await?;
+            let stored = Stored::read(&store).await?;
+            let (note, tree) = match &stored {
+                Stored::Embedded(cs) => (cs.latest()?, full_tree(&store).await?),
+                Stored::Nats(..) => {
+                    let (state, tree) = view(&store).await?;
+                    (stored.latest(&state, &tree)?, tree)
+                }
+            };
+            let note = note.ok_or_else(|| {
                 anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
             })?;
             let cp = Checkpoint::parse_body(&note.text)?;
-            let tree = full_tree(&store).await?;
             let index = tree
                 .leaves()
                 .iter()
@@ -353,8 +366,8 @@ pub async fn run(dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
             )
         }
         AuditCommand::Equivocation { file } => {
-            let live = file.is_none();
-            let input = input(dir, file.as_deref()).await?;
+            let live = file.is_none() && !nats.enabled();
+            let input = input(nats, dir, file.as_deref()).await?;
             let leaves: Vec<Vec<u8>> = input.events.iter().map(|e| e.entry.bytes.clone()).collect();
             let report = audit(input, &Trust::default());
             let mut out = std::io::stdout().lock();

@@ -2,6 +2,7 @@
 //! (C2SP tlog-checkpoint) and member witnesses (cosignature/v1).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -17,7 +18,9 @@ use ledger::store::Store;
 use ledger::witness::{check_advance, Evidence, EVIDENCE_KIND};
 use serde_json::json;
 
-use crate::context::{signer, Ledger};
+use crate::context::signer;
+use crate::nats::checkpoints::NatsCheckpoints;
+use crate::nats::{AnyLog, NatsArgs};
 
 /// Checkpoint commands.
 #[derive(Debug, Subcommand)]
@@ -69,51 +72,158 @@ pub struct PolicyArgs {
 /// Checkpoints the projector issues as it folds (`projector run|catch-up`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct IssueArgs {
-    /// Sign a checkpoint with this log operator key (a coordinator's) whenever
-    /// at least --checkpoint-every events arrived since the last one.
+    /// Sign a checkpoint with this log operator key (a coordinator's) every
+    /// --checkpoint-every events and/or every --checkpoint-interval seconds
+    /// (kept in the embedded store, or published on the checkpoint stream with --nats).
     #[arg(long)]
     pub checkpoint_key: Option<PathBuf>,
-    /// Events between issued checkpoints.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub checkpoint_every: u64,
+    /// Issue a checkpoint once at least N events arrived since the last one
+    /// [default: 1000, unless only --checkpoint-interval is given].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// Issue a checkpoint once SECS seconds passed since the last one, if the
+    /// log grew meanwhile.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_interval: Option<u64>,
 }
 
+/// The default of `--checkpoint-every`.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+
 impl IssueArgs {
-    /// The issuer, if a key was given.
-    pub fn issuer(&self, store: &Store) -> Result<Option<Issuer>> {
+    /// The issuer, if a key was given; `now` is the time the projector starts.
+    pub async fn issuer(&self, log: &AnyLog, now: Instant) -> Result<Option<Issuer>> {
         let Some(key) = &self.checkpoint_key else {
+            if self.checkpoint_every.is_some() {
+                bail!("--checkpoint-every: needs --checkpoint-key");
+            }
+            if self.checkpoint_interval.is_some() {
+                bail!("--checkpoint-interval: needs --checkpoint-key");
+            }
             return Ok(None);
         };
-        let signer = signer(key)?;
-        let cs = checkpoint_store(store)?;
-        let last = cs.tree()?.size();
-        Ok(Some(Issuer {
-            signer,
-            every: self.checkpoint_every,
-            last,
-            cs,
-            store: store.clone(),
-        }))
+        let every = match (self.checkpoint_every, self.checkpoint_interval) {
+            (None, None) => Some(DEFAULT_CHECKPOINT_EVERY),
+            (n, _) => n,
+        };
+        let mut issuer = Issuer::new(signer(key)?, log).await?;
+        issuer.every = every;
+        issuer.interval = self.checkpoint_interval.map(Duration::from_secs);
+        issuer.last_at = now;
+        Ok(Some(issuer))
     }
 }
 
-/// Signs checkpoints every N events as a projector advances.
+/// Whether a checkpoint is due: only if the log grew past `last` (the last
+/// checkpoint's size), once `every` events arrived since it or `interval`
+/// passed since `last_at`. Pure: the time is passed in.
+pub fn checkpoint_due(
+    position: u64,
+    last: u64,
+    every: Option<u64>,
+    elapsed: Duration,
+    interval: Option<Duration>,
+) -> bool {
+    if position <= last {
+        return false;
+    }
+    every.is_some_and(|n| position >= last.saturating_add(n))
+        || interval.is_some_and(|t| elapsed >= t)
+}
+
+/// Where an issuer keeps the checkpoints it signs.
+#[allow(clippy::large_enum_variant)] // one per issuer; boxing buys nothing
+enum Sink {
+    /// The embedded store's checkpoint trees (with the Merkle frontier as of the
+    /// last checkpoint, so only new entries are hashed).
+    Embedded { cs: CheckpointStore, store: Store },
+    /// The JetStream checkpoint stream; `tree` holds the log's leaves read so far.
+    Nats {
+        cps: NatsCheckpoints,
+        log: AnyLog,
+        tree: FullTree,
+    },
+}
+
+/// Signs checkpoints as a projector advances (or once, for `checkpoint sign`).
 pub struct Issuer {
     signer: Signer,
-    every: u64,
+    every: Option<u64>,
+    interval: Option<Duration>,
     last: u64,
-    cs: CheckpointStore,
-    store: Store,
+    last_at: Instant,
+    sink: Sink,
 }
 
 impl Issuer {
-    /// Signs a checkpoint of the first `position` entries if at least `every`
-    /// arrived since the last one; `state` is the rules state after them.
-    /// Returns the size signed, if any.
-    pub fn maybe_sign(&mut self, state: &State, position: u64) -> Result<Option<u64>> {
-        if position < self.last + self.every {
+    /// An issuer signing with `signer` into the checkpoints of `log`: the
+    /// embedded store, or the JetStream checkpoint stream (created if missing,
+    /// and its checkpoints checked: the last valid one is where it goes on from).
+    pub async fn new(signer: Signer, log: &AnyLog) -> Result<Issuer> {
+        let (sink, last) = match log {
+            AnyLog::Embedded(store) => {
+                let cs = checkpoint_store(store)?;
+                let last = cs.tree()?.size();
+                let sink = Sink::Embedded {
+                    cs,
+                    store: store.clone(),
+                };
+                (sink, last)
+            }
+            AnyLog::Nats(n) => {
+                let cps = NatsCheckpoints::open_for_issuing(n).await?;
+                let messages = cps.messages().await?;
+                let (state, tree) = view(log).await?;
+                let last = if state.origin.is_some() {
+                    let v = NatsCheckpoints::validate(&messages, &state, &tree)?;
+                    for line in crate::nats::checkpoints::refusals(cps.name(), &v) {
+                        tracing::warn!("ignored: {line}");
+                    }
+                    v.valid.last().map_or(0, |(_, _, cp)| cp.size)
+                } else {
+                    0
+                };
+                let sink = Sink::Nats {
+                    cps,
+                    log: log.clone(),
+                    tree,
+                };
+                (sink, last)
+            }
+        };
+        Ok(Issuer {
+            signer,
+            every: None,
+            interval: None,
+            last,
+            last_at: Instant::now(),
+            sink,
+        })
+    }
+
+    /// Signs a checkpoint of the first `position` entries if one is due (see
+    /// [`checkpoint_due`]); `state` is the rules state after them and `now` the
+    /// current time. Returns the size signed, if any.
+    pub async fn maybe_sign(
+        &mut self,
+        state: &State,
+        position: u64,
+        now: Instant,
+    ) -> Result<Option<u64>> {
+        let elapsed = now.saturating_duration_since(self.last_at);
+        if !checkpoint_due(position, self.last, self.every, elapsed, self.interval) {
             return Ok(None);
         }
+        let note = self.sign(state, position).await?;
+        let size = Checkpoint::parse_body(&note.text)?.size;
+        self.last_at = now;
+        Ok(Some(size))
+    }
+
+    /// Signs a checkpoint of the first `position` entries now and stores or
+    /// publishes it; returns the note as stored (with any cosignatures already
+    /// kept for the same checkpoint on the embedded store).
+    pub async fn sign(&mut self, state: &State, position: u64) -> Result<Note> {
         let origin = state
             .origin
             .as_deref()
@@ -125,22 +235,121 @@ impl Issuer {
         if !is_log {
             bail!("--checkpoint-key: {me} is not a coordinator with this active key");
         }
-        let mut tree = self.cs.tree()?;
-        while tree.size() < position {
-            let batch = self.store.read_sync(tree.size() + 1, 8192)?;
-            if batch.is_empty() {
-                break;
+        let note = match &mut self.sink {
+            Sink::Embedded { cs, store } => {
+                let mut tree = cs.tree()?;
+                while tree.size() < position {
+                    let batch = store.read_sync(tree.size() + 1, 8192)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for e in batch.iter().take_while(|e| e.position <= position) {
+                        tree.push(leaf_hash(&e.bytes));
+                    }
+                }
+                let cp = Checkpoint::new(origin, tree.size(), tree.root())?;
+                let stored = cs.put(cp.size, &cp.sign(&self.signer)?)?;
+                cs.set_tree(&tree)?;
+                stored
             }
-            for e in batch.iter().take_while(|e| e.position <= position) {
-                tree.push(leaf_hash(&e.bytes));
+            Sink::Nats { cps, log, tree } => {
+                while tree.size() < position {
+                    let batch = log.read(tree.size() + 1, 8192).await?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for e in &batch {
+                        tree.push(leaf_hash(&e.bytes));
+                    }
+                }
+                let size = position.min(tree.size());
+                let cp = Checkpoint::new(origin, size, tree.root_at(size)?)?;
+                let note = cp.sign(&self.signer)?;
+                let seq = cps.publish(&note, state, tree).await?;
+                tracing::info!(stream = cps.name(), seq, "checkpoint published");
+                note
+            }
+        };
+        let size = Checkpoint::parse_body(&note.text)?.size;
+        self.last = size;
+        tracing::info!(size, "checkpoint issued");
+        Ok(note)
+    }
+}
+
+/// The rules state after every entry of `log` and the Merkle tree of its leaves,
+/// in one pass.
+pub async fn view<L: Log>(log: &L) -> Result<(State, FullTree)> {
+    let mut state = State::new();
+    let mut tree = FullTree::new();
+    loop {
+        let batch = log.read(tree.size() + 1, 8192).await?;
+        if batch.is_empty() {
+            return Ok((state, tree));
+        }
+        for e in &batch {
+            ledger::replay::replay_entry(&mut state, e);
+            tree.push(leaf_hash(&e.bytes));
+        }
+    }
+}
+
+/// The checkpoints of a ledger, read before its events (so that, from an honest
+/// operator, none is of a size beyond the events read next).
+#[allow(clippy::large_enum_variant)] // one per command; boxing buys nothing
+pub enum Stored {
+    /// The embedded store's checkpoint trees (written only after checks).
+    Embedded(CheckpointStore),
+    /// The messages of the JetStream checkpoint stream, checked when used.
+    Nats(NatsCheckpoints, Vec<tallinn_nats::checkpoints::Published>),
+}
+
+impl Stored {
+    /// Reads the checkpoints of `log`'s ledger.
+    pub async fn read(log: &AnyLog) -> Result<Stored> {
+        match log {
+            AnyLog::Embedded(store) => Ok(Stored::Embedded(checkpoint_store(store)?)),
+            AnyLog::Nats(n) => {
+                let cps = NatsCheckpoints::open(n).await?;
+                let messages = cps.messages().await?;
+                Ok(Stored::Nats(cps, messages))
             }
         }
-        let cp = Checkpoint::new(origin, tree.size(), tree.root())?;
-        self.cs.put(cp.size, &cp.sign(&self.signer)?)?;
-        self.cs.set_tree(&tree)?;
-        self.last = cp.size;
-        tracing::info!(size = cp.size, "checkpoint issued");
-        Ok(Some(cp.size))
+    }
+
+    /// Every checkpoint as text, unchecked: what the auditor judges.
+    pub fn texts(&self) -> Result<Vec<String>> {
+        match self {
+            Stored::Embedded(cs) => Ok(cs.all()?.iter().map(Note::to_text).collect()),
+            Stored::Nats(cps, messages) => Ok(cps.texts(messages)),
+        }
+    }
+
+    /// The checkpoints that hold against the log (`state` after its events,
+    /// `tree` of them), by increasing size, and one line per refused message.
+    pub fn checked(&self, state: &State, tree: &FullTree) -> Result<(Vec<Note>, Vec<String>)> {
+        match self {
+            Stored::Embedded(cs) => Ok((cs.all()?, Vec::new())),
+            Stored::Nats(cps, messages) => {
+                if state.origin.is_none() {
+                    return Ok((Vec::new(), Vec::new()));
+                }
+                let v = NatsCheckpoints::validate(messages, state, tree)?;
+                let refused = crate::nats::checkpoints::refusals(cps.name(), &v);
+                let mut notes: Vec<Note> = v.valid.into_iter().map(|(_, n, _)| n).collect();
+                cps.merge(&mut notes, messages);
+                Ok((notes, refused))
+            }
+        }
+    }
+
+    /// The latest checkpoint that holds against the log; refusals are logged.
+    pub fn latest(&self, state: &State, tree: &FullTree) -> Result<Option<Note>> {
+        let (mut valid, refused) = self.checked(state, tree)?;
+        for line in refused {
+            tracing::warn!("ignored: {line}");
+        }
+        Ok(valid.pop())
     }
 }
 
@@ -246,31 +455,28 @@ fn log_signer<'a>(note: &Note, logs: &'a [Verifier]) -> Result<&'a Verifier> {
     Ok(ok[0])
 }
 
-/// Runs a checkpoint command.
-pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) -> Result<()> {
+/// Runs a checkpoint command: on the embedded store of `dir`, or with `--nats`
+/// on the ledger's JetStream streams.
+pub async fn run(
+    nats: &NatsArgs,
+    dir: &Path,
+    json: bool,
+    now_ms: i64,
+    cmd: CheckpointCommand,
+) -> Result<()> {
     match cmd {
         CheckpointCommand::Sign { key } => {
             let signer = signer(&key)?;
-            let l = Ledger::open(dir).await?;
+            let l = crate::nats::open_ledger(nats, dir).await?;
             l.origin()?;
             let me = l.producer(&signer)?;
             if !l.state.has_role(&me, Role::Coordinator) {
                 bail!("{me} does not hold the coordinator role: only a log operator signs checkpoints");
             }
-            // Only the entries since the last checkpoint are hashed.
-            let mut issuer = Issuer {
-                signer,
-                every: 0,
-                last: 0,
-                cs: checkpoint_store(&l.store)?,
-                store: l.store.clone(),
-            };
-            let len = l.store.len().await?;
-            issuer.maybe_sign(&l.state, len)?;
-            let stored = issuer
-                .cs
-                .get(len)?
-                .ok_or_else(|| anyhow!("checkpoint of size {len} not stored"))?;
+            // Only the entries since the last checkpoint are hashed (embedded).
+            let mut issuer = Issuer::new(signer, &l.store).await?;
+            let len = l.judged.last().map_or(0, |j| j.position);
+            let stored = issuer.sign(&l.state, len).await?;
             let cp = Checkpoint::parse_body(&stored.text)?;
             if json {
                 println!(
@@ -284,19 +490,21 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
         }
         CheckpointCommand::Cosign { key, note, state } => {
             let signer = signer(&key)?;
-            let l = Ledger::open(dir).await?;
+            let l = crate::nats::open_ledger(nats, dir).await?;
             let me = l.producer(&signer)?;
-            let cs = checkpoint_store(&l.store)?;
+            // Where the checkpoints are, and where this witness's history is
+            // kept: the ledger's database, or its own cosignature subject.
+            let stored = Stored::read(&l.store).await?;
+            let tree = full_tree(&l.store).await?;
             let note = match note {
                 Some(p) => read_note("note", &p)?,
-                None => cs.latest()?.ok_or_else(|| {
+                None => stored.latest(&l.state, &tree)?.ok_or_else(|| {
                     anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
                 })?,
             };
             let logs = coordinator_verifiers(&l.state);
             let log = log_signer(&note, &logs)?.clone();
             let cp = Checkpoint::parse_body(&note.text)?;
-            let tree = full_tree(&l.store).await?;
             if cp.size > tree.size() {
                 bail!(
                     "checkpoint of size {} is beyond the log's {} events",
@@ -304,10 +512,12 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
                     tree.size()
                 );
             }
-            let old = match &state {
-                Some(path) if path.exists() => Some(read_note("state", path)?),
-                Some(_) => None,
-                None => cs.witness_last(me.as_str())?,
+            let witness = Witness::new(me.as_str(), signer.public_key())?;
+            let old = match (&state, &stored) {
+                (Some(path), _) if path.exists() => Some(read_note("state", path)?),
+                (Some(_), _) => None,
+                (None, Stored::Embedded(cs)) => cs.witness_last(me.as_str())?,
+                (None, Stored::Nats(cps, messages)) => cps.last_cosigned(&witness, messages),
             };
             let old_cp = old
                 .as_ref()
@@ -319,15 +529,21 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             };
             if let Err(e) = check_advance(old_cp.as_ref(), &cp, &proof) {
                 if let (true, Some(old)) = (e.is_inconsistency(), &old) {
-                    let n = cs.keep_evidence(&Evidence {
+                    let ev = Evidence {
                         kind: EVIDENCE_KIND.into(),
                         log_key: log.vkey(),
                         old_note: old.to_text(),
                         new_note: note.to_text(),
                         proof: proof.clone(),
                         reason: e.to_string(),
-                    })?;
-                    bail!("refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)");
+                    };
+                    if let Stored::Embedded(cs) = &stored {
+                        let n = cs.keep_evidence(&ev)?;
+                        bail!("refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)");
+                    }
+                    // On JetStream the witness keeps it: printed on stdout.
+                    println!("{}", serde_json::to_string(&ev)?);
+                    bail!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)");
                 }
                 bail!("refused to cosign: {e}");
             }
@@ -342,18 +558,30 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             let secs = (now_ms.max(0) / 1000) as u64;
             let mut cosigned = note.clone();
             cosigned.signatures.push(cosign(&note.text, &signer, secs)?);
-            let stored = cs.put(cp.size, &cosigned)?;
-            match &state {
-                Some(path) => write_state(path, &stored)?,
-                None => cs.set_witness_last(me.as_str(), &stored)?,
+            let stored_note = match &stored {
+                Stored::Embedded(cs) => {
+                    let merged = cs.put(cp.size, &cosigned)?;
+                    if state.is_none() {
+                        cs.set_witness_last(me.as_str(), &merged)?;
+                    }
+                    merged
+                }
+                Stored::Nats(cps, messages) => {
+                    cps.publish_cosigned(me.as_str(), &cosigned, messages)
+                        .await?;
+                    cosigned
+                }
+            };
+            if let Some(path) = &state {
+                write_state(path, &stored_note)?;
             }
             if json {
                 println!(
                     "{}",
-                    json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored.to_text()})
+                    json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored_note.to_text()})
                 );
             } else {
-                print!("{}", stored.to_text());
+                print!("{}", stored_note.to_text());
             }
             Ok(())
         }
@@ -364,16 +592,23 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             let l = if offline {
                 None
             } else {
-                Some(Ledger::open(dir).await?)
+                let log = crate::nats::open_log(nats, dir).await?;
+                let stored = if p.note.is_none() {
+                    Some(Stored::read(&log).await?)
+                } else {
+                    None
+                };
+                let (state, tree) = view(&log).await?;
+                Some((state, tree, stored))
             };
             let note = match (&p.note, &l) {
                 (Some(path), _) => read_note("note", path)?,
-                (None, Some(l)) => checkpoint_store(&l.store)?
-                    .latest()?
+                (None, Some((state, tree, Some(stored)))) => stored
+                    .latest(state, tree)?
                     .ok_or_else(|| anyhow!("no checkpoint yet"))?,
-                (None, None) => unreachable!("offline needs --note"),
+                (None, _) => unreachable!("offline needs --note"),
             };
-            let state = l.as_ref().map(|l| &l.state);
+            let state = l.as_ref().map(|l| &l.0);
             let logs = match (pinned.0, state) {
                 (Some(v), _) => v,
                 (None, Some(st)) => coordinator_verifiers(st),
@@ -424,9 +659,16 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
             }
         }
         CheckpointCommand::Show => {
-            let store = Store::open(&crate::context::log_dir(dir), crate::context::OPEN_WAIT)?;
-            let cs = checkpoint_store(&store)?;
-            for note in cs.all()? {
+            let log = crate::nats::open_log(nats, dir).await?;
+            let stored = Stored::read(&log).await?;
+            let (notes, refused) = match &stored {
+                Stored::Embedded(cs) => (cs.all()?, Vec::new()),
+                Stored::Nats(..) => {
+                    let (state, tree) = view(&log).await?;
+                    stored.checked(&state, &tree)?
+                }
+            };
+            for note in notes {
                 let cp = Checkpoint::parse_body(&note.text)?;
                 let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
                 if json {
@@ -438,7 +680,34 @@ pub async fn run(dir: &Path, json: bool, now_ms: i64, cmd: CheckpointCommand) ->
                     println!("{:>8}  {}  {}", cp.size, cp.root, names.join(", "));
                 }
             }
+            if let Some(first) = refused.first() {
+                bail!(
+                    "{} checkpoint message(s) refused (not shown); first: {first}",
+                    refused.len()
+                );
+            }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_is_due_by_count_or_time_and_only_if_the_log_grew() {
+        let s = Duration::from_secs;
+        // By count.
+        assert!(!checkpoint_due(12, 10, Some(3), s(0), None));
+        assert!(checkpoint_due(13, 10, Some(3), s(0), None));
+        // By time, only once the log grew past the last checkpoint.
+        assert!(!checkpoint_due(10, 10, None, s(99), Some(s(5))));
+        assert!(!checkpoint_due(11, 10, None, s(4), Some(s(5))));
+        assert!(checkpoint_due(11, 10, None, s(5), Some(s(5))));
+        // Either.
+        assert!(checkpoint_due(11, 10, Some(1000), s(5), Some(s(5))));
+        assert!(checkpoint_due(1010, 10, Some(1000), s(0), Some(s(5))));
+        assert!(!checkpoint_due(9, 10, Some(1), s(9), Some(s(1))));
     }
 }

@@ -17,6 +17,8 @@ use tallinn_nats::{ConnectOptions, Connection, NatsLog, StreamSpec};
 
 use crate::context::{log_dir, Ledger, OPEN_WAIT};
 
+pub mod checkpoints;
+
 /// NATS connection options (every command; `--nats` switches the log to JetStream).
 #[derive(Debug, Args, Clone, Default)]
 pub struct NatsArgs {
@@ -185,6 +187,7 @@ pub async fn init(nats: &NatsArgs, genesis_event: &Event, now: Timestamp) -> Res
     }
     spec.replicas = nats.replicas.max(1);
     let log = NatsLog::create_or_check(&conn, &spec).await?;
+    checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
     let len = log.len().await?;
     if len > 0 {
         bail!(
@@ -383,6 +386,7 @@ pub async fn demo(nats: &NatsArgs, dir: &Path, seed: u64, events: u64) -> Result
     }
     spec.replicas = nats.replicas.max(1);
     let log = NatsLog::create_or_check(&conn, &spec).await?;
+    checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
     if log.len().await? > 0 {
         bail!(
             "stream {} already holds events; the demo needs an empty one",
@@ -466,12 +470,17 @@ async fn copy_log(source: &Store, log: &NatsLog) -> Result<u64> {
 /// `audit mirror --nats URL --dir DIR`: copies the stream into the embedded log of
 /// DIR, incrementally (from its length on), verifying as it goes: every entry is
 /// judged by the rules, positions must follow on, and an entry already mirrored
-/// must be byte-identical to the stream's.
+/// must be byte-identical to the stream's. Then the checkpoints of the checkpoint
+/// stream that hold against the mirrored log (log signature, size, root, order)
+/// go into DIR's checkpoint store; the others are named and make it fail.
 pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     if !nats.enabled() {
         bail!("--nats: audit mirror copies a JetStream stream; give its server URL");
     }
     let log = nats.open().await?;
+    // Read before the events: every honest checkpoint is then covered by them.
+    let cps = checkpoints::NatsCheckpoints::open(&log).await?;
+    let cp_messages = cps.messages().await?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let local = Store::open(&log_dir(dir), OPEN_WAIT)?.without_flush();
     let mut replay = Ledger::replay(local.clone()).await?;
@@ -527,16 +536,38 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     }
     local.flush()?;
     let len = local.len_sync()?;
+    let (kept, refused) = if replay.state.origin.is_some() {
+        let tree = crate::checkpoint::full_tree(&local).await?;
+        let v = checkpoints::NatsCheckpoints::validate(&cp_messages, &replay.state, &tree)?;
+        let cs = crate::checkpoint::checkpoint_store(&local)?;
+        let mut notes: Vec<ledger::checkpoint::Note> =
+            v.valid.iter().map(|(_, n, _)| n.clone()).collect();
+        cps.merge(&mut notes, &cp_messages);
+        for ((_, _, cp), note) in v.valid.iter().zip(&notes) {
+            cs.put(cp.size, note)?;
+        }
+        (v.valid.len(), checkpoints::refusals(cps.name(), &v))
+    } else {
+        (0, Vec::new())
+    };
     if json {
         println!(
             "{}",
-            serde_json::json!({"stream": log.name(), "copied": copied, "length": len, "rejected_in_copy": rejected})
+            serde_json::json!({"stream": log.name(), "copied": copied, "length": len, "rejected_in_copy": rejected,
+                "checkpoints": kept, "checkpoints_refused": refused.len()})
         );
     } else {
         println!(
-            "mirrored {copied} new events from stream {} into {} (now {len} events; {rejected} of the new ones rejected by the rules)",
+            "mirrored {copied} new events from stream {} into {} (now {len} events; {rejected} of the new ones rejected by the rules); {kept} checkpoints from {}",
             log.name(),
-            dir.display()
+            dir.display(),
+            cps.name()
+        );
+    }
+    if let Some(first) = refused.first() {
+        bail!(
+            "{} checkpoint message(s) refused, not mirrored (see `tallinn audit verify --nats`); first: {first}",
+            refused.len()
         );
     }
     Ok(())

@@ -432,8 +432,8 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(crate::args::BenchCommand::Audit { events }) => {
             crate::bench_audit::audit(events).await
         }
-        Command::Checkpoint(c) => crate::checkpoint::run(dir, json, now()?.0, c).await,
-        Command::Audit(c) => crate::audit::run(dir, json, c).await,
+        Command::Checkpoint(c) => crate::checkpoint::run(&g.nats, dir, json, now()?.0, c).await,
+        Command::Audit(c) => crate::audit::run(&g.nats, dir, json, c).await,
     }
 }
 

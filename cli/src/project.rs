@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use ledger::log::Log;
@@ -81,21 +81,6 @@ pub async fn catch_up<L: Log>(
     Ok(p)
 }
 
-/// The checkpoint issuer of `--checkpoint-key`, on the embedded store (where
-/// checkpoints are kept); on JetStream, a refusal.
-fn checkpoint_issuer(
-    args: &crate::checkpoint::IssueArgs,
-    log: &crate::nats::AnyLog,
-) -> Result<Option<crate::checkpoint::Issuer>> {
-    match log {
-        crate::nats::AnyLog::Embedded(store) => args.issuer(store),
-        crate::nats::AnyLog::Nats(_) if args.checkpoint_key.is_some() => bail!(
-            "--checkpoint-key: checkpoints are kept in the embedded store; on JetStream, sign them on an `audit mirror` copy"
-        ),
-        crate::nats::AnyLog::Nats(_) => Ok(None),
-    }
-}
-
 /// `projector catch-up|run|rebuild`.
 pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Result<()> {
     let log = any_log(nats, dir).await?;
@@ -104,10 +89,10 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoint_issuer(&checkpoints, &log)?;
+            let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
             let p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
-                i.maybe_sign(&p.state, p.position)?;
+                i.maybe_sign(&p.state, p.position, Instant::now()).await?;
             }
             println!(
                 "position {}  digest {}",
@@ -128,28 +113,34 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoint_issuer(&checkpoints, &log)?;
+            let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
-                i.maybe_sign(&p.state, p.position)?;
+                i.maybe_sign(&p.state, p.position, Instant::now()).await?;
             }
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
                 dir.display(),
                 p.position
             );
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            p.follow(&log, shutdown, |p| {
-                tracing::info!(position = p.position, "projected");
+            let shutdown = tokio::signal::ctrl_c();
+            tokio::pin!(shutdown);
+            // The loop of `Projector::follow`, with the issuer between steps: the
+            // clock is read here, in the shell, and passed to the issuer.
+            loop {
+                if p.catch_up(&log, |_| {}).await? > 0 {
+                    tracing::info!(position = p.position, "projected");
+                }
                 if let Some(i) = issuer.as_mut() {
-                    if let Err(e) = i.maybe_sign(&p.state, p.position) {
+                    if let Err(e) = i.maybe_sign(&p.state, p.position, Instant::now()).await {
                         tracing::warn!("checkpoint not issued: {e:#}");
                     }
                 }
-            })
-            .await?;
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    r = log.wait_for(p.position, Duration::from_millis(500)) => { r?; }
+                }
+            }
             p.save()?;
             println!(
                 "position {}  digest {}",

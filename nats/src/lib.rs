@@ -35,6 +35,9 @@ use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::log::{Entry, Log, LogError};
 
+pub mod checkpoints;
+pub use checkpoints::{CheckpointStream, PublishOutcome};
+
 /// The oldest nats-server this backend accepts.
 pub const MIN_SERVER: (u64, u64) = (2, 10);
 
@@ -306,7 +309,8 @@ impl Connection {
         }
     }
 
-    /// Lists the names of the ledger streams (names starting with `TALLINN`).
+    /// Lists the names of the ledger streams (names starting with `TALLINN`,
+    /// without their checkpoint streams).
     pub async fn ledger_streams(&self) -> Result<Vec<String>, NatsError> {
         let mut names = self.js.stream_names();
         let mut out = Vec::new();
@@ -316,6 +320,8 @@ impl Connection {
                 out.push(n);
             }
         }
+        let all = out.clone();
+        out.retain(|n| !checkpoints::is_checkpoint_stream(n, &all));
         Ok(out)
     }
 }

@@ -904,6 +904,22 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
         );
         let stream = js.get_stream(name).await.unwrap();
         assert!(stream.purge().await.is_err(), "a member purged the stream");
+        // Nor may a member publish a checkpoint, or delete or purge their stream.
+        let cp_stream = format!("{name}_CHECKPOINTS");
+        let published = match js.publish(CP_SUBJECT, "forged checkpoint\n".into()).await {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
+        };
+        assert!(!published, "a member published on the checkpoint subject");
+        assert!(
+            js.delete_stream(&cp_stream).await.is_err(),
+            "a member deleted the checkpoint stream"
+        );
+        let cps = js.get_stream(&cp_stream).await.unwrap();
+        assert!(
+            cps.purge().await.is_err(),
+            "a member purged the checkpoint stream"
+        );
         // An event signed with DE's key, published by EE on EE's own subject, is
         // stored (the subject is EE's) but the rules reject it: the signature is
         // not EE's key.
@@ -929,6 +945,58 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
     assert!(
         outcome.starts_with("rejected") && outcome.contains("signature"),
         "{outcome}"
+    );
+    // Only the coordinator publishes checkpoints; every reader checks them.
+    let mut sign = on(&fx, &url, &coord);
+    sign.args(["checkpoint", "sign", "--key", &ck]);
+    let note = ok(sign);
+    assert!(note.starts_with(&format!("{ORIGIN}\n3\n")), "{note}");
+    // A member holding the coordinator's key still may not publish one.
+    let ee_offer3 = strs(&offer(EE, "O-3"));
+    let ee_refs3: Vec<&str> = ee_offer3.iter().map(String::as_str).collect();
+    ok(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &ee_refs3));
+    let err = fail(as_user(
+        &fx,
+        &url,
+        "EE-MFA",
+        "example-ee-mfa",
+        &["checkpoint", "sign", "--key", &ck],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    let shown = ok(reader(&["checkpoint", "show"]));
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    // A member cosigns on its own cosignature subject, and only there.
+    let ee_key = fx.key_str(EE);
+    ok(as_user(
+        &fx,
+        &url,
+        "EE-MFA",
+        "example-ee-mfa",
+        &["checkpoint", "cosign", "--key", &ee_key],
+    ));
+    let err = fail(as_user(
+        &fx,
+        &url,
+        "DE-AA",
+        "example-de-aa",
+        &["checkpoint", "cosign", "--key", &ee_key],
+    ));
+    assert_one_line(&err, &["permission denied"]);
+    let v = ok(reader(&["checkpoint", "verify", "--threshold", "1"]));
+    assert!(v.contains("cosigned by 1 of"), "{v}");
+    let mut c = on(
+        &fx,
+        &url,
+        &["--user", "auditor", "--password", "example-auditor"],
+    );
+    c.args(["audit", "verify"]);
+    // The audit fails on the forged event only; the checkpoint verifies.
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("checkpoints verified      1 of 1") && stdout.contains("PROBLEMS (1)"),
+        "{stdout}"
     );
 }
 
@@ -1210,4 +1278,361 @@ fn nkey_authentication() {
     assert_one_line(&err, &["cannot connect"]);
     let err = fail(on(&fx, &url, &["--nkey", "/nonexistent.nk", "log"]));
     assert_one_line(&err, &["--nkey", "/nonexistent.nk"]);
+}
+
+// --- Checkpoints on JetStream (stream <EVENTS>_CHECKPOINTS) ---
+
+const CP_STREAM: &str = "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER_CHECKPOINTS";
+const CP_SUBJECT: &str = "tallinn.tallinn-mechanism_example_ledger.checkpoints";
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// `checkpoint show --json` on the stream: (size, root) of each checkpoint shown.
+fn shown(fx: &Fixture, url: &str) -> Vec<(u64, String)> {
+    ok(on(fx, url, &["--json", "checkpoint", "show"]))
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["size"].as_u64().unwrap(),
+                v["root"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Publishes raw bytes on the checkpoint subject (as someone holding publish rights).
+fn publish_raw(url: &str, bytes: Vec<u8>) -> u64 {
+    runtime().block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+        js.publish(CP_SUBJECT, bytes.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap()
+            .sequence
+    })
+}
+
+fn audit_json(fx: &Fixture, url: &str) -> (bool, serde_json::Value) {
+    let out = on(fx, url, &["--json", "audit", "verify"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let report = serde_json::from_str(stdout.lines().next().expect("a report line")).unwrap();
+    (out.status.success(), report)
+}
+
+#[test]
+fn checkpoints_on_jetstream_are_issued_verified_proved_and_mirrored() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    for (who, id) in [(EE, "O-1"), (DE, "O-1")] {
+        ok(on(&fx, &url, &strs(&offer_args(&fx, who, id))));
+    }
+    // The projector on JetStream issues a checkpoint of the 3 events.
+    let coord = fx.key_str(COORD);
+    ok(on(
+        &fx,
+        &url,
+        &[
+            "projector",
+            "catch-up",
+            "--checkpoint-key",
+            &coord,
+            "--checkpoint-every",
+            "2",
+        ],
+    ));
+    let first = shown(&fx, &url);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, 3);
+    // `checkpoint sign` after one more event; signing again changes nothing.
+    ok(on(&fx, &url, &strs(&offer_args(&fx, EE, "O-2"))));
+    let note = ok(on(&fx, &url, &["checkpoint", "sign", "--key", &coord]));
+    assert!(note.starts_with(&format!("{ORIGIN}\n4\n")), "{note}");
+    assert_eq!(
+        ok(on(&fx, &url, &["checkpoint", "sign", "--key", &coord])),
+        note
+    );
+    assert_eq!(shown(&fx, &url).len(), 2);
+    // A member's key is refused, nothing published.
+    let err = fail(on(
+        &fx,
+        &url,
+        &["checkpoint", "sign", "--key", &fx.key_str(EE)],
+    ));
+    assert_one_line(&err, &["EE-MFA does not hold the coordinator role"]);
+    let v = ok(on(&fx, &url, &["checkpoint", "verify"]));
+    assert!(v.starts_with("ok: checkpoint of size 4 "), "{v}");
+    // A witness cosigns it on its own subject; readers merge the cosignature in.
+    let cosigned = ok(on(
+        &fx,
+        &url,
+        &["checkpoint", "cosign", "--key", &fx.key_str(EE)],
+    ));
+    assert!(cosigned.contains("\u{2014} EE-MFA "), "{cosigned}");
+    let v = ok(on(&fx, &url, &["checkpoint", "verify", "--threshold", "1"]));
+    assert!(v.contains("cosigned by 1 of 5 witnesses"), "{v}");
+    // The audit of the stream checks both.
+    let (passed, report) = audit_json(&fx, &url);
+    assert!(passed, "{report}");
+    assert_eq!(report["cosignatures"], 1);
+    assert_eq!(report["checkpoints"], 2);
+    assert_eq!(report["checkpoints_verified"], 2);
+    assert_eq!(report["covered"], 4);
+    // An inclusion proof against the stream's latest checkpoint, checked offline.
+    let log = log_json(&fx, &url);
+    let id = log[1]["id"].as_str().unwrap();
+    let proof = ok(on(&fx, &url, &["audit", "prove", id]));
+    let proof_file = fx.path("event.proof");
+    std::fs::write(&proof_file, proof).unwrap();
+    let pubkey = ledger::keyfile::pub_path(&fx.key(COORD));
+    let mut c = tallinn();
+    c.args(["audit", "check-proof"])
+        .arg(&proof_file)
+        .arg("--log-key")
+        .arg(&pubkey);
+    let checked = ok(c);
+    assert!(
+        checked.contains("at position 2 is included in the checkpoint of size 4"),
+        "{checked}"
+    );
+    // The exported bundle carries them and verifies offline.
+    let bundle = fx.path("bundle.json");
+    ok(on(
+        &fx,
+        &url,
+        &["audit", "export", "--out", bundle.to_str().unwrap()],
+    ));
+    let mut c = tallinn();
+    c.args(["audit", "verify"]).arg(&bundle);
+    let out = ok(c);
+    assert!(out.contains("checkpoints verified      2 of 2"), "{out}");
+    // The mirror copies them into its embedded checkpoint store.
+    let mirror = fx.path("mirror");
+    let m: serde_json::Value =
+        serde_json::from_str(&ok(at(&url, &mirror, &["--json", "audit", "mirror"]))).unwrap();
+    assert_eq!(m["checkpoints"], 2, "{m}");
+    let mut c = tallinn();
+    c.arg("--dir").arg(&mirror).args(["checkpoint", "show"]);
+    let offline = ok(c);
+    assert_eq!(offline.lines().count(), 2, "{offline}");
+    let mut c = tallinn();
+    c.arg("--dir").arg(&mirror).args(["audit", "verify"]);
+    let out = ok(c);
+    assert!(out.contains("checkpoints verified      2 of 2"), "{out}");
+    let mut c = tallinn();
+    c.arg("--dir")
+        .arg(&mirror)
+        .args(["checkpoint", "verify", "--threshold", "1"]);
+    let v = ok(c);
+    assert!(v.contains("cosigned by 1 of 5 witnesses"), "{v}");
+
+    // Someone with publish rights on the checkpoint subject publishes a note whose
+    // signature does not verify (the size-4 note with its signature altered) ...
+    let good = ledger::checkpoint::Note::parse(note.as_bytes()).unwrap();
+    let mut forged = good.clone();
+    forged.signatures[0].sig[10] ^= 1;
+    let bad_sig_seq = publish_raw(&url, forged.to_text().into_bytes());
+    // ... and one signed by the log key whose root is not the log's.
+    let coord_key = ledger::keyfile::read(&fx.key(COORD)).unwrap();
+    let wrong = ledger::event::leaf_hash(b"another history");
+    let lying = ledger::checkpoint::Checkpoint::new(ORIGIN, 4, wrong)
+        .unwrap()
+        .sign(&coord_key)
+        .unwrap();
+    publish_raw(&url, lying.to_text().into_bytes());
+    let (passed, report) = audit_json(&fx, &url);
+    assert!(!passed, "{report}");
+    let problems: Vec<(String, String)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["checkpoint"], 4, "{f}");
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let key_id = hex::encode(good.signatures[0].key_id);
+    let good_cp = ledger::checkpoint::Checkpoint::parse_body(&good.text).unwrap();
+    assert_eq!(
+        problems,
+        [
+            (
+                "checkpoint_bad_signature".to_string(),
+                format!("signature by {COORD}+{key_id} does not verify")
+            ),
+            (
+                "checkpoint_root_mismatch".to_string(),
+                format!("states root {wrong}, the events give {}", good_cp.root)
+            ),
+            (
+                "inconsistent_checkpoints".to_string(),
+                format!(
+                    "checkpoint of size 4 (root {wrong}) is not consistent with the checkpoint of size 4 (root {})",
+                    good_cp.root
+                )
+            ),
+        ]
+    );
+    assert_eq!(report["checkpoints"], 4);
+    assert_eq!(report["checkpoints_verified"], 2);
+    // Readers never take them: show, prove and mirror name the refused messages.
+    let err = fail(on(&fx, &url, &["checkpoint", "show"]));
+    assert_one_line(
+        &err,
+        &[
+            "2 checkpoint message(s) refused",
+            &format!("{CP_STREAM} message #{bad_sig_seq}: log signature: signature by {COORD}+{key_id} does not verify"),
+        ],
+    );
+    let err = fail(at(&url, &mirror, &["audit", "mirror"]));
+    assert_one_line(&err, &["2 checkpoint message(s) refused, not mirrored"]);
+    let v = ok(on(&fx, &url, &["checkpoint", "verify"]));
+    assert!(v.starts_with("ok: checkpoint of size 4 "), "{v}");
+    // The witness refuses to cosign the other history of size 4.
+    let lying_file = fx.path("lying.note");
+    std::fs::write(&lying_file, lying.to_text()).unwrap();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "checkpoint",
+            "cosign",
+            "--key",
+            &fx.key_str(EE),
+            "--note",
+            lying_file.to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(
+        &err,
+        &[
+            "refused to cosign",
+            "inconsistent",
+            "evidence printed on stdout",
+        ],
+    );
+    // A checkpoint the library is asked to publish is checked first: a root that
+    // is not the log's is refused and nothing is published.
+    runtime().block_on(async {
+        let log = connect(&url).await;
+        let stream = tallinn_nats::CheckpointStream::open(&log)
+            .await
+            .unwrap()
+            .unwrap();
+        let before = stream.read().await.unwrap().len();
+        let mut tree = ledger::merkle::FullTree::new();
+        for e in log.read(1, 100).await.unwrap() {
+            tree.push(ledger::event::leaf_hash(&e.bytes));
+        }
+        let logs = [ledger::checkpoint::Verifier::new(COORD, coord_key.public_key()).unwrap()];
+        let err = stream
+            .publish_note(&lying, ORIGIN, &logs, &tree)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "checkpoint refused, nothing published: checkpoint of size 4 states root {wrong}, the log's events give {}",
+                good_cp.root
+            )
+        );
+        assert_eq!(stream.read().await.unwrap().len(), before);
+    });
+}
+
+#[test]
+fn the_projector_issues_a_checkpoint_every_interval_while_following() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let coord = fx.key_str(COORD);
+    let mut run = on(
+        &fx,
+        &url,
+        &[
+            "projector",
+            "run",
+            "--checkpoint-key",
+            &coord,
+            "--checkpoint-interval",
+            "1",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("projector run");
+    ok(on(&fx, &url, &strs(&offer_args(&fx, EE, "O-1"))));
+    ok(on(&fx, &url, &strs(&offer_args(&fx, DE, "O-1"))));
+    // Bounded poll: the follower issues one once the interval passed.
+    let mut got = Vec::new();
+    for _ in 0..600 {
+        got = shown(&fx, &url);
+        if got.last().is_some_and(|(size, _)| *size == 3) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert_eq!(got.last().map(|(s, _)| *s), Some(3), "{got:?}");
+    // Sizes only grow, and the audit verifies every one.
+    assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "{got:?}");
+    let (passed, report) = audit_json(&fx, &url);
+    assert!(passed, "{report}");
+    assert_eq!(report["covered"], 3);
+    // The interval needs a key.
+    let err = fail(on(
+        &fx,
+        &url,
+        &["projector", "catch-up", "--checkpoint-interval", "5"],
+    ));
+    assert_one_line(&err, &["--checkpoint-interval: needs --checkpoint-key"]);
+}
+
+#[test]
+fn an_existing_checkpoint_stream_with_another_configuration_is_refused() {
+    let server = NatsServer::start();
+    let url = server.url();
+    runtime().block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: CP_STREAM.into(),
+            subjects: vec![
+                CP_SUBJECT.into(),
+                "tallinn.tallinn-mechanism_example_ledger.cosignatures.>".into(),
+            ],
+            storage: async_nats::jetstream::stream::StorageType::File,
+            deny_delete: true,
+            deny_purge: false,
+            allow_direct: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    });
+    let fx = Fixture::keys_only();
+    let err = fail(on(
+        &fx,
+        &url,
+        &[
+            "init",
+            "--key",
+            &fx.key_str(COORD),
+            "--members",
+            fx.members_file().to_str().unwrap(),
+        ],
+    ));
+    assert_one_line(&err, &[CP_STREAM, "deny_purge", "never changed"]);
+    // Nothing was appended: the genesis comes after both streams are in order.
+    assert_eq!(log_json(&fx, &url).len(), 0);
 }
