@@ -253,12 +253,33 @@ fn signature_checked(r: &Rejection) -> bool {
 ///
 /// Runs on a thread of the rayon pool, so the thread that judges events in
 /// order also helps verify signatures whenever it is ahead (no more busy
-/// threads than cores).
+/// threads than cores). The audit's working memory is freed on a thread of its
+/// own: freeing millions of small allocations takes seconds at a million
+/// events, and a process that exits right after never waits for it.
 pub fn audit(input: AuditInput, trust: &Trust) -> Report {
+    let (report, spent) = audit_keeping(input, trust);
+    drop_in_background(spent);
+    report
+}
+
+/// The working memory an audit no longer needs (events, rules state, read
+/// model, Merkle tree), for the caller to drop when it suits it.
+pub struct Spent {
+    _working: (
+        State,
+        Model,
+        Vec<Entry>,
+        Vec<Result<Event, String>>,
+        FullTree,
+    ),
+}
+
+/// [`audit`], handing back its working memory instead of freeing it.
+pub fn audit_keeping(input: AuditInput, trust: &Trust) -> (Report, Spent) {
     rayon::scope(|_| audit_on_pool(input, trust))
 }
 
-fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
+fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
     let n = input.events.len();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -676,10 +697,12 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> Report {
         notes,
         forks,
     };
-    // Freeing millions of small allocations takes seconds at a million events
-    // and nothing needs them any more: a process that exits next never waits.
-    drop_in_background((state, model, entries, decoded, tree));
-    report
+    (
+        report,
+        Spent {
+            _working: (state, model, entries, decoded, tree),
+        },
+    )
 }
 
 /// Drops `value` on a thread of its own. When no thread can be started, the
