@@ -289,7 +289,9 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let log = if nats.enabled() {
         let conn = nats.connect().await?;
         let spec = tallinn_nats::StreamSpec::for_origin(&origin);
-        crate::nats::AnyLog::Nats(nats.configure(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?))
+        crate::nats::AnyLog::Nats(
+            nats.configure(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?),
+        )
     } else {
         crate::nats::AnyLog::Embedded(ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?)
     };

@@ -10,12 +10,13 @@
 //!
 //! Appends are conditional: the first event of an append carries
 //! `Nats-Expected-Last-Subject-Sequence` (the producer's chain head). On a stream
-//! with `allow_atomic` (created so on nats-server 2.12 and newer) an append is
-//! published as atomic batches (ADR-50) of at most [`MAX_ATOMIC_BATCH`] events, each
-//! conditional on the subject sequence left by the one before: all of a batch is
-//! stored, contiguously, or nothing of it, so producers on different subjects append
-//! concurrently without disturbing each other. Otherwise (older servers, streams
-//! created without `allow_atomic`), on a single-replica stream each later one carries `Nats-Expected-Last-Msg-Id` = the id
+//! with `allow_atomic` (created so on nats-server 2.12 and newer), when the
+//! [`Batches`] policy asks for it (by default on replicated streams), an append of
+//! several events is published as atomic batches (ADR-50) of at most
+//! [`MAX_ATOMIC_BATCH`] events, each conditional on the subject sequence left by the
+//! one before: all of a batch is stored, contiguously, or nothing of it, so producers
+//! on different subjects append concurrently without disturbing each other.
+//! Otherwise, on a single-replica stream each later one carries `Nats-Expected-Last-Msg-Id` = the id
 //! of the event before it, so the acks can be pipelined (a bounded window) and an
 //! append still stores only a prefix of its events, nothing a racing writer could
 //! interleave; when a later event is refused only because another producer's event
@@ -862,7 +863,10 @@ impl NatsLog {
         let subj = subject(&self.prefix, producer);
         let mut busy = 0;
         loop {
-            let n = events.len().min(self.batch_max.load(Ordering::Relaxed)).max(1);
+            let n = events
+                .len()
+                .min(self.batch_max.load(Ordering::Relaxed))
+                .max(1);
             let batch_id = format!(
                 "{}-{}",
                 self.batch_nonce,
