@@ -1130,7 +1130,7 @@ impl NatsLog {
         let mut stale = 0;
         while positions.len() < decoded.len() {
             let done = positions.len();
-            let atomic = self.atomic();
+            let atomic = decoded.len() - done > 1 && self.atomic();
             let (stored, failure) = self
                 .publish_run(producer, &decoded[done..], expected, appended_at)
                 .await;
