@@ -233,9 +233,12 @@ pub fn report_peak_memory() {
 const PRODUCERS: usize = 8;
 /// Events per append in the pipeline bench.
 const APPEND_BATCH: usize = 64;
+/// Appends each producer may have signed ahead of the one being appended.
+const SIGN_AHEAD: usize = 4;
 
-/// `bench pipeline`: `events` offers signed by 8 producers, appended (pipelined
-/// acks on JetStream), projected with verification by a concurrent projector;
+/// `bench pipeline`: `events` offers signed by 8 concurrent producers (each on its
+/// own thread, appending 64 at a time from its own task: atomic batches on
+/// JetStream), projected with verification by a concurrent projector;
 /// then a fresh projector's catch-up in a child process (its peak memory).
 pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     use ledger::body::{Body, Genesis, Modality, Offer};
@@ -286,14 +289,16 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let log = if nats.enabled() {
         let conn = nats.connect().await?;
         let spec = tallinn_nats::StreamSpec::for_origin(&origin);
-        crate::nats::AnyLog::Nats(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?)
+        crate::nats::AnyLog::Nats(
+            nats.configure(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?),
+        )
     } else {
         crate::nats::AnyLog::Embedded(ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?)
     };
-    let backend = if nats.enabled() {
-        "JetStream"
-    } else {
-        "embedded sled"
+    let backend = match &log {
+        crate::nats::AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
+        crate::nats::AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
+        crate::nats::AnyLog::Embedded(_) => "embedded sled",
     };
     log.append(&coordinator.id, None, &[genesis.bytes().to_vec()], t0)
         .await?;
@@ -317,44 +322,65 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
         Ok::<_, anyhow::Error>((p.position, projector::digest::digest_hex(&p.model)))
     });
 
+    // Each producer signs on its own thread (a few appends ahead) and appends from
+    // its own task, one append at a time on its chain: the producers run concurrently.
     let start = Instant::now();
-    let ids: Vec<ledger::ids::MemberId> = signers[1..]
-        .iter()
-        .map(|s| s.name().parse().expect("valid"))
-        .collect();
-    let mut heads: Vec<Option<u64>> = vec![None; PRODUCERS];
-    let mut n = 0u64;
-    while n < events {
-        for (k, signer) in signers[1..].iter().enumerate() {
-            let take = (APPEND_BATCH as u64).min(events - n) as usize;
-            if take == 0 {
-                break;
+    let mut appenders = Vec::with_capacity(PRODUCERS);
+    let mut signers_done = Vec::with_capacity(PRODUCERS);
+    for (k, signer) in signers[1..].iter().enumerate() {
+        let share = events / PRODUCERS as u64 + u64::from((k as u64) < events % PRODUCERS as u64);
+        let id: ledger::ids::MemberId = signer.name().parse().expect("valid");
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Vec<u8>>>(SIGN_AHEAD);
+        let (mut own, signer, origin, sid) =
+            (state.clone(), signer.clone(), origin.clone(), id.clone());
+        signers_done.push(std::thread::spawn(move || -> Result<()> {
+            let mut n = 0u64;
+            while n < share {
+                let take = (APPEND_BATCH as u64).min(share - n) as usize;
+                let mut batch = Vec::with_capacity(take);
+                for _ in 0..take {
+                    n += 1;
+                    let body = Body::OfferMade(Offer {
+                        offer: format!("{sid}/O-{n}").parse().expect("valid item id"),
+                        on_behalf_of: None,
+                        category: ledger::category::Category::Hardware,
+                        dac_sector: None,
+                        modality: Modality::Goods,
+                        description: "bench offer".into(),
+                        quantity: Quantity {
+                            amount: 1 + n % 50,
+                            unit: "units".into(),
+                        },
+                        value: Money::eur(100 * (1 + n % 1000)),
+                        valid_until: None,
+                        answers: vec![],
+                    });
+                    let ev = ledger::producer::next_event(&own, &origin, &sid, body, t0, &signer)?;
+                    own.apply(&ev, &ledger::rules::Outcome::Accepted);
+                    batch.push(ev.bytes().to_vec());
+                }
+                if tx.blocking_send(batch).is_err() {
+                    break; // the appender failed; it reports why
+                }
             }
-            let mut batch = Vec::with_capacity(take);
-            for _ in 0..take {
-                n += 1;
-                let body = Body::OfferMade(Offer {
-                    offer: format!("{}/O-{n}", ids[k]).parse().expect("valid item id"),
-                    on_behalf_of: None,
-                    category: ledger::category::Category::Hardware,
-                    dac_sector: None,
-                    modality: Modality::Goods,
-                    description: "bench offer".into(),
-                    quantity: Quantity {
-                        amount: 1 + n % 50,
-                        unit: "units".into(),
-                    },
-                    value: Money::eur(100 * (1 + n % 1000)),
-                    valid_until: None,
-                    answers: vec![],
-                });
-                let ev = ledger::producer::next_event(&state, &origin, &ids[k], body, t0, signer)?;
-                state.apply(&ev, &ledger::rules::Outcome::Accepted);
-                batch.push(ev.bytes().to_vec());
+            Ok(())
+        }));
+        let log = log.clone();
+        appenders.push(tokio::spawn(async move {
+            let mut head = None;
+            while let Some(batch) = rx.recv().await {
+                let pos = log.append(&id, head, &batch, t0).await?;
+                head = pos.last().copied();
             }
-            let pos = log.append(&ids[k], heads[k], &batch, t0).await?;
-            heads[k] = pos.last().copied();
-        }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for a in appenders {
+        a.await??;
+    }
+    for s in signers_done {
+        s.join()
+            .map_err(|_| anyhow::anyhow!("a signing thread panicked"))??;
     }
     let publish_secs = start.elapsed().as_secs_f64();
     let (position, digest) = projector_task.await??;

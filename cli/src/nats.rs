@@ -65,6 +65,16 @@ pub struct NatsArgs {
     /// Connection and request timeout in seconds.
     #[arg(long = "nats-timeout", global = true, default_value_t = 5)]
     pub timeout: u64,
+    /// When appends of several events are atomic batches: auto (replicated streams),
+    /// atomic (wherever the stream allows them) or never.
+    #[arg(
+        long = "nats-batches",
+        global = true,
+        env = "TALLINN_NATS_BATCHES",
+        default_value = "auto",
+        value_name = "POLICY"
+    )]
+    pub batches: tallinn_nats::Batches,
 }
 
 impl NatsArgs {
@@ -100,7 +110,13 @@ impl NatsArgs {
     /// Connects and opens the ledger's existing stream.
     pub async fn open(&self) -> Result<NatsLog> {
         let conn = self.connect().await?;
-        Ok(NatsLog::open(&conn, self.stream.as_deref()).await?)
+        Ok(self.configure(NatsLog::open(&conn, self.stream.as_deref()).await?))
+    }
+
+    /// Applies `--nats-batches` to an opened log.
+    pub fn configure(&self, log: NatsLog) -> NatsLog {
+        log.set_batches(self.batches);
+        log
     }
 }
 
@@ -186,7 +202,7 @@ pub async fn init(nats: &NatsArgs, genesis_event: &Event, now: Timestamp) -> Res
         spec.name = name.clone();
     }
     spec.replicas = nats.replicas.max(1);
-    let log = NatsLog::create_or_check(&conn, &spec).await?;
+    let log = nats.configure(NatsLog::create_or_check(&conn, &spec).await?);
     checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
     let len = log.len().await?;
     if len > 0 {
@@ -385,7 +401,7 @@ pub async fn demo(nats: &NatsArgs, dir: &Path, seed: u64, events: u64) -> Result
         spec.name = name.clone();
     }
     spec.replicas = nats.replicas.max(1);
-    let log = NatsLog::create_or_check(&conn, &spec).await?;
+    let log = nats.configure(NatsLog::create_or_check(&conn, &spec).await?);
     checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
     if log.len().await? > 0 {
         bail!(

@@ -629,14 +629,19 @@ fn nats_server_killed_and_restarted_mid_publish() {
     let fx = nats_fixture(&url);
     let rt = runtime();
     const N: usize = 300;
+    // EE appends with the pipelined publishes, DE with atomic batches.
     let producers: Vec<_> = [EE, DE]
         .into_iter()
         .map(|m| {
             let key = fx.key(m);
             let url = url.clone();
-            rt.spawn(
-                async move { produce_through_failures(connect(&url).await, key, m, N, 10).await },
-            )
+            rt.spawn(async move {
+                let log = connect(&url).await;
+                if m == DE {
+                    assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+                }
+                produce_through_failures(log, key, m, N, 10).await
+            })
         })
         .collect();
     // Kill the server (SIGKILL) once publishing is under way, restart it on the
@@ -1635,4 +1640,186 @@ fn an_existing_checkpoint_stream_with_another_configuration_is_refused() {
     assert_one_line(&err, &[CP_STREAM, "deny_purge", "never changed"]);
     // Nothing was appended: the genesis comes after both streams are in order.
     assert_eq!(log_json(&fx, &url).len(), 0);
+}
+
+// --- Atomic batches (nats-server 2.12+, stream `allow_atomic`) ---
+
+/// `n` offers of `member` signed on its chain as replayed from `log` (ids `<tag>-i`),
+/// not appended; with the chain head they were signed on.
+async fn sign_offers(
+    log: &tallinn_nats::NatsLog,
+    key: &std::path::Path,
+    member: &str,
+    tag: &str,
+    n: usize,
+) -> (Vec<ledger::event::Event>, Option<u64>) {
+    let signer = ledger::keyfile::read(key).unwrap();
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let mut state = ledger::state::State::new();
+    let mut from = 1;
+    loop {
+        let entries = log.read(from, 1000).await.unwrap();
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in &entries {
+            ledger::replay::replay_entry(&mut state, e);
+        }
+    }
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    let mut events = Vec::new();
+    for i in 1..=n {
+        let ev = ledger::producer::next_event(
+            &state,
+            ORIGIN,
+            &me,
+            offer_body(member, &format!("{tag}-{i}")),
+            now,
+            &signer,
+        )
+        .unwrap();
+        state.apply(&ev, &ledger::rules::Outcome::Accepted);
+        events.push(ev);
+    }
+    (events, log.last_of(&me).await.unwrap().map(|e| e.position))
+}
+
+fn bytes_of(events: &[ledger::event::Event]) -> Vec<Vec<u8>> {
+    events.iter().map(|e| e.bytes().to_vec()).collect()
+}
+
+#[test]
+fn an_atomic_append_that_loses_the_race_leaves_nothing_of_its_batch() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let rt = runtime();
+    rt.block_on(async {
+        let log = connect(&url).await;
+        assert!(
+            log.atomic_allowed(),
+            "a stream created on 2.12+ allows atomic batches"
+        );
+        assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+        let me: ledger::ids::MemberId = EE.parse().unwrap();
+        let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+        // Two processes with one key sign different events on the same chain head.
+        let (a, head) = sign_offers(&log, &fx.key(EE), EE, "A", 3).await;
+        let (b, head_b) = sign_offers(&log, &fx.key(EE), EE, "B", 40).await;
+        assert_eq!(head, head_b);
+        let before = log.len().await.unwrap();
+        let pa = log.append(&me, head, &bytes_of(&a), now).await.unwrap();
+        assert_eq!(pa, (before + 1..=before + 3).collect::<Vec<_>>());
+        match log.append(&me, head, &bytes_of(&b), now).await {
+            Err(ledger::log::LogError::Conflict {
+                expected, actual, ..
+            }) => {
+                assert_eq!(expected, head);
+                assert_eq!(actual, Some(before + 3));
+            }
+            other => panic!("the loser must get a conflict, got {other:?}"),
+        }
+        // Nothing of the losing batch is in the stream.
+        assert_eq!(log.len().await.unwrap(), before + 3);
+        let stored = all_ids(&log).await;
+        for ev in &b {
+            assert!(
+                !stored.contains(&ev.id().to_string()),
+                "a loser's event was stored"
+            );
+        }
+        // The loser re-signs on the new head and wins.
+        let (b2, head2) = sign_offers(&log, &fx.key(EE), EE, "B", 40).await;
+        assert_eq!(head2, Some(before + 3));
+        let pb = log.append(&me, head2, &bytes_of(&b2), now).await.unwrap();
+        assert_eq!(pb, (before + 4..=before + 43).collect::<Vec<_>>());
+    });
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 44);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
+
+#[test]
+fn a_republished_atomic_append_is_reported_as_already_stored() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let rt = runtime();
+    rt.block_on(async {
+        let log = connect(&url).await;
+        assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+        let me: ledger::ids::MemberId = EE.parse().unwrap();
+        let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+        let (events, head) = sign_offers(&log, &fx.key(EE), EE, "R", 12).await;
+        let all = bytes_of(&events);
+        // A first attempt stored the first 5 (its acknowledgement was lost, say).
+        let first = log.append(&me, head, &all[..5], now).await.unwrap();
+        // Republishing them alone: reported as stored at the same positions.
+        let again = log.append(&me, head, &all[..5], now).await.unwrap();
+        assert_eq!(again, first);
+        // Republishing the whole append: the 5 are found, the other 7 appended.
+        let whole = log.append(&me, head, &all, now).await.unwrap();
+        assert_eq!(whole.len(), 12);
+        assert_eq!(whole[..5], first[..]);
+        assert_eq!(
+            whole[5..],
+            (first[4] + 1..=first[4] + 7).collect::<Vec<_>>()[..]
+        );
+        // And once more: nothing new.
+        let len = log.len().await.unwrap();
+        assert_eq!(log.append(&me, head, &all, now).await.unwrap(), whole);
+        assert_eq!(log.len().await.unwrap(), len);
+        let stored = all_ids(&log).await;
+        assert_eq!(stored.len(), 13, "genesis + 12, each once");
+    });
+    let log = log_json(&fx, &url);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
+
+#[test]
+fn a_stream_without_allow_atomic_still_works_through_the_fallback() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let rt = runtime();
+    rt.block_on(async {
+        let me: ledger::ids::MemberId = EE.parse().unwrap();
+        let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+        // A log opened while the stream allows atomic batches...
+        let early = connect(&url).await;
+        assert!(early.set_batches(tallinn_nats::Batches::Atomic));
+        // ...then the stream is updated without allow_atomic (as a stream created
+        // before 2.12 has it).
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        let mut stream = js.get_stream(early.name()).await.unwrap();
+        let mut config = stream.info().await.unwrap().config.clone();
+        assert!(config.allow_atomic_publish);
+        config.allow_atomic_publish = false;
+        js.update_stream(config).await.unwrap();
+        // The early log learns it from the refusal and falls back: all stored.
+        let (a, head) = sign_offers(&early, &fx.key(EE), EE, "F", 20).await;
+        let pa = early.append(&me, head, &bytes_of(&a), now).await.unwrap();
+        assert_eq!(pa.len(), 20);
+        assert!(!early.atomic());
+        // A log opened now does not even try.
+        let log = connect(&url).await;
+        assert!(!log.atomic_allowed());
+        assert!(!log.set_batches(tallinn_nats::Batches::Atomic));
+        let (b, head) = sign_offers(&log, &fx.key(EE), EE, "G", 20).await;
+        assert_eq!(head, pa.last().copied());
+        let pb = log.append(&me, head, &bytes_of(&b), now).await.unwrap();
+        assert_eq!(pb, (pa[19] + 1..=pa[19] + 20).collect::<Vec<_>>());
+        // The configuration check accepts the stream as it is and changes nothing.
+        let conn = log.connection().clone();
+        tallinn_nats::NatsLog::create_or_check(
+            &conn,
+            &tallinn_nats::StreamSpec::for_origin(ORIGIN),
+        )
+        .await
+        .unwrap();
+        let info = stream.info().await.unwrap();
+        assert!(!info.config.allow_atomic_publish);
+    });
+    let log = log_json(&fx, &url);
+    assert_eq!(log.len(), 41);
+    assert!(log.iter().all(|e| e["outcome"] == "accepted"));
 }
