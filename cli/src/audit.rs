@@ -96,14 +96,16 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
     let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
     check_size(meta.len()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-    // One pass checks the whole document; the events are parsed and decoded
-    // in parallel from their raw JSON.
-    let raw = RawBundle::from_json(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let events = (0..raw.events.len())
-        .into_par_iter()
-        .map(|i| raw.decode_event(i))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // The document around the events is checked once; the events are parsed
+    // and decoded in parallel (split at their lines when the bundle is laid
+    // out one event per line, as `audit export` writes it).
+    let (raw, events) = RawBundle::decode_all(&bytes, |raw| {
+        (0..raw.events.len())
+            .into_par_iter()
+            .map(|i| raw.decode_event(i))
+            .collect()
+    })
+    .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(AuditInput {
         events,
         checkpoints: raw.checkpoints,
@@ -228,7 +230,8 @@ pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> 
             let log = open_log(nats, dir).await?;
             let (entries, checkpoints) = live(&log).await?;
             let bundle = export(&entries, checkpoints);
-            let bytes = serde_json::to_vec(&bundle)?;
+            let mut bytes = Vec::new();
+            bundle.write_json(&mut bytes)?;
             write_atomic(&out, &bytes)?;
             if json {
                 println!(

@@ -28,7 +28,9 @@ pub async fn audit(events: u64) -> Result<()> {
     let bundle_path = dir.join("bundle.json");
     let t = Instant::now();
     let bundle = export(&entries, vec![note.to_text()]);
-    std::fs::write(&bundle_path, serde_json::to_vec(&bundle)?)?;
+    let mut bytes = Vec::new();
+    bundle.write_json(&mut bytes)?;
+    std::fs::write(&bundle_path, bytes)?;
     drop(bundle);
     println!(
         "  bundle exported in {:.2}s ({} MB)",

@@ -223,10 +223,9 @@ fn b64_within(text: &str, max: usize) -> Result<Vec<u8>, String> {
 }
 
 /// A bundle whose events are still raw JSON text (borrowed from the input):
-/// the whole document is checked once, then each event can be parsed and
+/// the document around them is checked once, then each event can be parsed and
 /// decoded on its own, e.g. in parallel ([`RawBundle::event`]).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct RawBundle<'a> {
     /// Always [`BUNDLE_FORMAT`].
     pub format: String,
@@ -236,20 +235,91 @@ pub struct RawBundle<'a> {
     pub size: u64,
     /// The Merkle root stated.
     pub root: Digest,
-    /// Every event, as raw JSON.
-    #[serde(borrow)]
-    pub events: Vec<&'a RawValue>,
+    /// Every event, as raw JSON text (not yet parsed when the bundle is laid
+    /// out one event per line: see [`Bundle::write_json`]).
+    pub events: Vec<&'a str>,
     /// Signed checkpoint notes.
     pub checkpoints: Vec<String>,
+    /// Whether `events` were split at line breaks (not yet scanned).
+    by_lines: bool,
 }
+
+/// The whole document, each event's extent found by a full JSON scan.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDocument<'a> {
+    format: String,
+    origin: String,
+    size: u64,
+    root: Digest,
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+    checkpoints: Vec<String>,
+}
+
+/// The start of the first line of a bundle laid out one event per line.
+const EVENTS_OPEN: &str = "\"events\":[";
 
 impl<'a> RawBundle<'a> {
     /// Parses untrusted bundle bytes (at most [`MAX_BUNDLE_BYTES`]) and checks
     /// the format, the counts and the note sizes; events are not parsed yet.
+    ///
+    /// A bundle laid out one event per line (as [`Bundle::write_json`] writes
+    /// it) is split at its line breaks, which JSON allows only between tokens,
+    /// so its events are scanned by [`RawBundle::event`] (in parallel, if the
+    /// caller wants) instead of here; the document around them is parsed in
+    /// full. Any other layout of valid JSON is read with one full scan.
+    /// If an event of a bundle split at its lines does not parse, the caller
+    /// must read it again with [`RawBundle::from_json_scanned`] before
+    /// refusing it (an event may span lines in valid JSON):
+    /// [`RawBundle::decode_all`] does.
     pub fn from_json(bytes: &'a [u8]) -> Result<RawBundle<'a>, BundleError> {
         check_size(bytes.len() as u64)?;
-        let bundle: RawBundle<'a> =
+        match RawBundle::by_lines(bytes) {
+            Some(bundle) => bundle.checked(),
+            None => RawBundle::from_json_scanned(bytes),
+        }
+    }
+
+    /// [`RawBundle::from_json`] with one full JSON scan, whatever the layout.
+    pub fn from_json_scanned(bytes: &'a [u8]) -> Result<RawBundle<'a>, BundleError> {
+        check_size(bytes.len() as u64)?;
+        let doc: RawDocument<'a> =
             serde_json::from_slice(bytes).map_err(|e| BundleError::Json(e.to_string()))?;
+        RawBundle {
+            format: doc.format,
+            origin: doc.origin,
+            size: doc.size,
+            root: doc.root,
+            events: doc.events.into_iter().map(RawValue::get).collect(),
+            checkpoints: doc.checkpoints,
+            by_lines: false,
+        }
+        .checked()
+    }
+
+    /// Parses and decodes every event of `bytes` (with `decode_each`, e.g. in
+    /// parallel), reading the document with a full scan when an event split at
+    /// its lines does not parse, so that only invalid bundles are refused.
+    pub fn decode_all(
+        bytes: &'a [u8],
+        decode_each: impl Fn(&RawBundle<'a>) -> Result<Vec<AuditEvent>, BundleError>,
+    ) -> Result<(RawBundle<'a>, Vec<AuditEvent>), BundleError> {
+        let raw = RawBundle::from_json(bytes)?;
+        match decode_each(&raw) {
+            Ok(events) => Ok((raw, events)),
+            Err(_) if raw.by_lines => {
+                let raw = RawBundle::from_json_scanned(bytes)?;
+                let events = decode_each(&raw)?;
+                Ok((raw, events))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the format, the counts and the note sizes.
+    fn checked(self) -> Result<RawBundle<'a>, BundleError> {
+        let bundle = self;
         let field = |field, reason: String| BundleError::Field { field, reason };
         if bundle.format != BUNDLE_FORMAT {
             return Err(field(
@@ -276,12 +346,55 @@ impl<'a> RawBundle<'a> {
         Ok(bundle)
     }
 
+    /// The one-event-per-line layout: a first line ending in `"events":[`, one
+    /// event per line (each but the last followed by a comma), a last line
+    /// starting with `]`. The first and last lines joined must parse as a
+    /// bundle with no events. `None` for any other layout (or invalid JSON
+    /// around the events), which the full scan then reads or refuses.
+    fn by_lines(bytes: &'a [u8]) -> Option<RawBundle<'a>> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let (first, rest) = text.split_once('\n')?;
+        let (middle, last) = rest.rsplit_once('\n').unwrap_or(("", rest));
+        if !first.ends_with(EVENTS_OPEN) || !last.starts_with(']') {
+            return None;
+        }
+        let joined = format!("{first}{last}");
+        let around: RawDocument<'_> = serde_json::from_str(&joined).ok()?;
+        if !around.events.is_empty() {
+            return None;
+        }
+        let mut events: Vec<&'a str> = if middle.is_empty() {
+            Vec::new()
+        } else {
+            middle.split('\n').collect()
+        };
+        // Every event but the last ends with the separating comma.
+        let n = events.len();
+        for (i, line) in events.iter_mut().enumerate() {
+            *line = if i + 1 < n {
+                line.strip_suffix(',')?
+            } else {
+                line
+            };
+        }
+        Some(RawBundle {
+            format: around.format,
+            origin: around.origin,
+            size: around.size,
+            root: around.root,
+            events,
+            checkpoints: around.checkpoints,
+            by_lines: true,
+        })
+    }
+
     /// Parses event `index` from its JSON.
     ///
     /// # Panics
     /// If `index` is out of range.
     pub fn event(&self, index: usize) -> Result<BundleEvent, BundleError> {
-        serde_json::from_str(self.events[index].get()).map_err(|e| BundleError::EventJson {
+        serde_json::from_str(self.events[index]).map_err(|e| BundleError::EventJson {
             index,
             reason: e.to_string(),
         })
@@ -301,10 +414,20 @@ impl Bundle {
     /// the format, the counts and the note sizes ([`RawBundle::from_json`]),
     /// then every event's JSON.
     pub fn from_json(bytes: &[u8]) -> Result<Bundle, BundleError> {
-        let raw = RawBundle::from_json(bytes)?;
-        let events = (0..raw.events.len())
-            .map(|i| raw.event(i))
-            .collect::<Result<Vec<_>, _>>()?;
+        let parse = |raw: &RawBundle<'_>| {
+            (0..raw.events.len())
+                .map(|i| raw.event(i))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut raw = RawBundle::from_json(bytes)?;
+        let events = match parse(&raw) {
+            Ok(events) => events,
+            Err(_) if raw.by_lines => {
+                raw = RawBundle::from_json_scanned(bytes)?;
+                parse(&raw)?
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Bundle {
             format: raw.format,
             origin: raw.origin,
@@ -313,6 +436,35 @@ impl Bundle {
             events,
             checkpoints: raw.checkpoints,
         })
+    }
+
+    /// Writes the bundle as one JSON document laid out one event per line:
+    /// the header ending in `"events":[`, each event compact on its own line,
+    /// then `],"checkpoints":[...]}`. Any JSON reader reads it; this crate's
+    /// reader parses its events in parallel ([`RawBundle::from_json`]).
+    pub fn write_json<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
+        write!(
+            out,
+            "{{\"format\":{},\"origin\":{},\"size\":{},\"root\":{},{EVENTS_OPEN}\n",
+            serde_json::to_string(&self.format)?,
+            serde_json::to_string(&self.origin)?,
+            self.size,
+            serde_json::to_string(&self.root)?,
+        )?;
+        for (i, event) in self.events.iter().enumerate() {
+            serde_json::to_writer(&mut out, event)?;
+            out.write_all(if i + 1 < self.events.len() {
+                b",\n"
+            } else {
+                b"\n"
+            })?;
+        }
+        writeln!(
+            out,
+            "],\"checkpoints\":{}}}",
+            serde_json::to_string(&self.checkpoints)?
+        )?;
+        out.flush()
     }
 
     /// Decodes every event's bytes, checking lengths; does not verify anything.
@@ -371,6 +523,101 @@ mod tests {
             events: vec![Bundle::event(&entry, None, None, None, None)],
             checkpoints: vec![],
         }
+    }
+
+    fn three() -> Bundle {
+        let mut b = sample();
+        for position in 2..=3 {
+            let entry = Entry {
+                position,
+                appended_at: Timestamp(position as i64),
+                bytes: vec![position as u8; 100],
+            };
+            b.events
+                .push(Bundle::event(&entry, Some("EE+x".into()), None, None, None));
+        }
+        b.size = 3;
+        b.checkpoints = vec!["origin\n3\nroot\n\n— sig\n".into()];
+        b
+    }
+
+    fn lines(b: &Bundle) -> Vec<u8> {
+        let mut out = Vec::new();
+        b.write_json(&mut out).unwrap();
+        out
+    }
+
+    fn ids(b: &Bundle) -> Vec<Option<Digest>> {
+        b.decode().unwrap().iter().map(|e| e.stated_id).collect()
+    }
+
+    #[test]
+    fn one_event_per_line_is_split_and_still_plain_json() {
+        for b in [
+            three(),
+            sample(),
+            Bundle {
+                events: vec![],
+                size: 0,
+                ..sample()
+            },
+        ] {
+            let text = lines(&b);
+            let raw = RawBundle::from_json(&text).unwrap();
+            assert!(raw.by_lines, "{}", String::from_utf8_lossy(&text));
+            assert_eq!(raw.events.len(), b.events.len());
+            assert_eq!(raw.checkpoints, b.checkpoints);
+            // The same bundle as the one-line form, for this reader and for any
+            // JSON reader.
+            let read = Bundle::from_json(&text).unwrap();
+            let compact = Bundle::from_json(&serde_json::to_vec(&b).unwrap()).unwrap();
+            assert_eq!(ids(&read), ids(&compact));
+            let plain: Bundle = serde_json::from_slice(&text).unwrap();
+            assert_eq!(ids(&plain), ids(&b));
+        }
+    }
+
+    #[test]
+    fn other_layouts_of_valid_json_fall_back_to_a_full_scan() {
+        let text = String::from_utf8(lines(&three())).unwrap();
+        // An event spread over two lines is valid JSON: read, not refused.
+        let spread = text.replacen("\"id\":", "\n\"id\":", 2);
+        assert_eq!(
+            ids(&Bundle::from_json(spread.as_bytes()).unwrap()),
+            ids(&three())
+        );
+        let (raw, events) = RawBundle::decode_all(spread.as_bytes(), |raw| {
+            (0..raw.events.len()).map(|i| raw.decode_event(i)).collect()
+        })
+        .unwrap();
+        assert!(!raw.by_lines);
+        assert_eq!(events.len(), 3);
+        // Pretty-printed: read by the full scan.
+        let pretty = serde_json::to_vec_pretty(&three()).unwrap();
+        assert_eq!(ids(&Bundle::from_json(&pretty).unwrap()), ids(&three()));
+    }
+
+    #[test]
+    fn invalid_documents_split_at_lines_are_still_refused() {
+        let text = String::from_utf8(lines(&three())).unwrap();
+        // A trailing comma after the last event.
+        let n = text.rfind("}\n]").unwrap();
+        let trailing = format!("{},{}", &text[..n + 1], &text[n + 1..]);
+        assert!(matches!(
+            Bundle::from_json(trailing.as_bytes()),
+            Err(BundleError::Json(_))
+        ));
+        // A missing comma between two events.
+        let missing = text.replacen("},\n{", "}\n{", 1);
+        assert!(Bundle::from_json(missing.as_bytes()).is_err());
+        // Truncated in the middle of the events.
+        assert!(Bundle::from_json(&text.as_bytes()[..text.len() / 2]).is_err());
+        // A second "events" key after the array.
+        let twice = text.replacen("],\"checkpoints\"", "],\"events\":[],\"checkpoints\"", 1);
+        assert!(Bundle::from_json(twice.as_bytes()).is_err());
+        // An unknown key in the header.
+        let unknown = text.replacen("\"size\"", "\"extra\":1,\"size\"", 1);
+        assert!(Bundle::from_json(unknown.as_bytes()).is_err());
     }
 
     #[test]
