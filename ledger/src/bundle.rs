@@ -443,9 +443,9 @@ impl Bundle {
     /// then `],"checkpoints":[...]}`. Any JSON reader reads it; this crate's
     /// reader parses its events in parallel ([`RawBundle::from_json`]).
     pub fn write_json<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
-        write!(
+        writeln!(
             out,
-            "{{\"format\":{},\"origin\":{},\"size\":{},\"root\":{},{EVENTS_OPEN}\n",
+            "{{\"format\":{},\"origin\":{},\"size\":{},\"root\":{},{EVENTS_OPEN}",
             serde_json::to_string(&self.format)?,
             serde_json::to_string(&self.origin)?,
             self.size,
