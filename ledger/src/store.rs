@@ -66,6 +66,7 @@ impl Store {
     /// retries for up to `wait`, then fails with [`LogError::Locked`].
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, LogError> {
         let start = Instant::now();
+        let mut cleaned = false;
         loop {
             match sled::Config::new()
                 .path(dir)
@@ -73,6 +74,11 @@ impl Store {
                 .open()
             {
                 Ok(db) => return Store::from_db(db, dir),
+                Err(sled::Error::Corruption { .. })
+                    if !cleaned && remove_partial_snapshots(dir) =>
+                {
+                    cleaned = true;
+                }
                 Err(sled::Error::Io(e))
                     if e.kind() == std::io::ErrorKind::WouldBlock
                         || e.raw_os_error() == Some(11) =>
@@ -270,4 +276,24 @@ impl Log for Store {
         let _ = tokio::time::timeout(timeout, subscriber).await;
         self.len_sync()
     }
+}
+
+/// Removes the snapshot files sled had not finished writing when its process
+/// was killed (`snap.<lsn>.generating`): sled 0.34 then takes such a file for
+/// its newest snapshot and reports the database corrupt, although the complete
+/// snapshots and the log are intact. Returns whether it removed any.
+pub fn remove_partial_snapshots(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!("removing the partial sled snapshot {name}");
+            removed |= std::fs::remove_file(e.path()).is_ok();
+        }
+    }
+    removed
 }

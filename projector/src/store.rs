@@ -38,6 +38,7 @@ impl ProjectorStore {
     /// Opens (creating) the store in `dir`, waiting up to `wait` for a lock.
     pub fn open(dir: &Path, wait: Duration) -> Result<ProjectorStore, StoreError> {
         let start = std::time::Instant::now();
+        let mut cleaned = false;
         loop {
             match sled::Config::new()
                 .path(dir)
@@ -47,6 +48,11 @@ impl ProjectorStore {
                 Ok(db) => {
                     let tree = db.open_tree("snapshot")?;
                     return Ok(ProjectorStore { db, tree });
+                }
+                Err(sled::Error::Corruption { .. })
+                    if !cleaned && ledger::store::remove_partial_snapshots(dir) =>
+                {
+                    cleaned = true;
                 }
                 Err(e)
                     if e.to_string().contains("lock")
