@@ -28,6 +28,29 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Bytes written into chunks of at most [`CHUNK`] bytes.
+struct Chunks(Vec<Vec<u8>>);
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let written = buf.len();
+        while !buf.is_empty() {
+            let last = self.0.last_mut().expect("never empty");
+            if last.len() == CHUNK {
+                self.0.push(Vec::with_capacity(CHUNK));
+                continue;
+            }
+            let n = buf.len().min(CHUNK - last.len());
+            last.extend_from_slice(&buf[..n]);
+            buf = &buf[n..];
+        }
+        Ok(written)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A projector's saved state.
 pub struct ProjectorStore {
     db: sled::Db,
@@ -79,12 +102,16 @@ impl ProjectorStore {
                 .try_into()
                 .map_err(|_| StoreError::Corrupt("chunk count".into()))?,
         );
-        let mut bytes = Vec::new();
+        let mut parts = Vec::new();
         for i in 0..n {
-            let part = self
-                .tree
-                .get(format!("snap/{i:08}"))?
-                .ok_or_else(|| StoreError::Corrupt(format!("chunk {i} missing")))?;
+            parts.push(
+                self.tree
+                    .get(format!("snap/{i:08}"))?
+                    .ok_or_else(|| StoreError::Corrupt(format!("chunk {i} missing")))?,
+            );
+        }
+        let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for part in parts.drain(..) {
             bytes.extend_from_slice(&part);
         }
         let ((pos, state, model), used): ((u64, State, Model), usize) =
@@ -105,26 +132,33 @@ impl ProjectorStore {
             .unwrap_or(0))
     }
 
-    /// Saves position, state and model in one atomic batch, then flushes.
+    /// Saves position, state and model in one atomic batch, then flushes. The
+    /// encoding is written straight into 1 MiB chunks: no buffer of the whole
+    /// snapshot is built and regrown.
     pub fn save(&self, position: u64, state: &State, model: &Model) -> Result<(), StoreError> {
-        let bytes =
-            bincode::serde::encode_to_vec((position, state, model), bincode::config::standard())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut chunks = Chunks(vec![Vec::with_capacity(CHUNK)]);
+        bincode::serde::encode_into_std_write(
+            (position, state, model),
+            &mut chunks,
+            bincode::config::standard(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let Chunks(chunks) = chunks;
         let old = self
             .tree
             .get("chunks")?
             .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
             .unwrap_or(0);
         let mut batch = sled::Batch::default();
-        let chunks: Vec<&[u8]> = bytes.chunks(CHUNK).collect();
         for (i, c) in chunks.iter().enumerate() {
-            batch.insert(format!("snap/{i:08}").as_bytes(), *c);
+            batch.insert(format!("snap/{i:08}").as_bytes(), c.as_slice());
         }
         for i in chunks.len() as u64..old {
             batch.remove(format!("snap/{i:08}").as_bytes());
         }
         batch.insert("chunks", &(chunks.len() as u64).to_be_bytes());
         batch.insert("pos", &position.to_be_bytes());
+        drop(chunks);
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         Ok(())
