@@ -9,6 +9,8 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -101,6 +103,30 @@ pub struct BundleEvent {
     pub body: Option<Box<RawValue>>,
 }
 
+/// [`BundleEvent`] borrowing its text from the document where JSON allows
+/// (strings without escapes), for reading large bundles without a copy of
+/// every field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleEventRef<'a> {
+    position: u64,
+    id: Digest,
+    appended_at: Timestamp,
+    #[serde(borrow)]
+    envelope: Cow<'a, str>,
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+    #[serde(borrow)]
+    signer: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    member: Option<Cow<'a, str>>,
+    #[allow(dead_code)]
+    seq: Option<u64>,
+    #[serde(borrow)]
+    body: Option<&'a RawValue>,
+}
+
 impl BundleEvent {
     /// Decodes the event's bytes (it is event `index` of its bundle), checking
     /// lengths; does not verify anything.
@@ -113,61 +139,67 @@ impl BundleEvent {
         })
     }
 
-    /// [`BundleEvent::decode`], moving the stated signer and body view instead
-    /// of copying them.
-    pub fn into_decoded(self, index: usize) -> Result<AuditEvent, BundleError> {
-        Ok(AuditEvent {
-            entry: self.entry(index)?,
-            stated_id: Some(self.id),
-            signer: self.signer,
-            body: self.body,
-        })
-    }
-
     /// The log entry: `envelope || signature` decoded into one buffer.
     fn entry(&self, index: usize) -> Result<Entry, BundleError> {
-        let e = self;
-        let bad = |field, reason| BundleError::EventField {
+        decode_entry(
             index,
-            position: e.position,
-            field,
-            reason,
-        };
-        // 4 characters per 3 bytes: refuse before decoding anything too long.
-        if e.envelope.len() > MAX_ENVELOPE_BYTES.div_ceil(3) * 4 {
-            return Err(bad(
-                "envelope",
-                format!("longer than {MAX_ENVELOPE_BYTES} bytes"),
-            ));
-        }
-        let mut bytes = Vec::with_capacity(e.envelope.len() / 4 * 3 + SIGNATURE_LEN);
-        B64.decode_vec(&e.envelope, &mut bytes)
-            .map_err(|err| bad("envelope", format!("not standard base64: {err}")))?;
-        if bytes.is_empty() {
-            return Err(bad("envelope", "empty".into()));
-        }
-        let sig = b64_within(&e.signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
-        if sig.len() != SIGNATURE_LEN {
-            return Err(bad(
-                "signature",
-                format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
-            ));
-        }
-        if let Some(body) = &e.body {
-            if body.get().len() > MAX_BODY_JSON_BYTES {
-                return Err(bad(
-                    "body",
-                    format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
-                ));
-            }
-        }
-        bytes.extend_from_slice(&sig);
-        Ok(Entry {
-            position: e.position,
-            appended_at: e.appended_at,
-            bytes,
-        })
+            self.position,
+            self.appended_at,
+            &self.envelope,
+            &self.signature,
+            self.body.as_deref().map(RawValue::get),
+        )
     }
+}
+
+/// Decodes `envelope || signature` of event `index` into one buffer, checking
+/// lengths (and the body view's).
+fn decode_entry(
+    index: usize,
+    position: u64,
+    appended_at: Timestamp,
+    envelope: &str,
+    signature: &str,
+    body: Option<&str>,
+) -> Result<Entry, BundleError> {
+    let bad = |field, reason| BundleError::EventField {
+        index,
+        position,
+        field,
+        reason,
+    };
+    // 4 characters per 3 bytes: refuse before decoding anything too long.
+    if envelope.len() > MAX_ENVELOPE_BYTES.div_ceil(3) * 4 {
+        return Err(bad(
+            "envelope",
+            format!("longer than {MAX_ENVELOPE_BYTES} bytes"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(envelope.len() / 4 * 3 + SIGNATURE_LEN);
+    B64.decode_vec(envelope, &mut bytes)
+        .map_err(|err| bad("envelope", format!("not standard base64: {err}")))?;
+    if bytes.is_empty() {
+        return Err(bad("envelope", "empty".into()));
+    }
+    let sig = b64_within(signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
+    if sig.len() != SIGNATURE_LEN {
+        return Err(bad(
+            "signature",
+            format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
+        ));
+    }
+    if body.is_some_and(|b| b.len() > MAX_BODY_JSON_BYTES) {
+        return Err(bad(
+            "body",
+            format!("longer than {MAX_BODY_JSON_BYTES} bytes"),
+        ));
+    }
+    bytes.extend_from_slice(&sig);
+    Ok(Entry {
+        position,
+        appended_at,
+        bytes,
+    })
 }
 
 /// A whole-log audit bundle (wire form).
@@ -405,7 +437,24 @@ impl<'a> RawBundle<'a> {
     /// # Panics
     /// If `index` is out of range.
     pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
-        self.event(index)?.into_decoded(index)
+        let e: BundleEventRef<'_> =
+            serde_json::from_str(self.events[index]).map_err(|e| BundleError::EventJson {
+                index,
+                reason: e.to_string(),
+            })?;
+        Ok(AuditEvent {
+            entry: decode_entry(
+                index,
+                e.position,
+                e.appended_at,
+                &e.envelope,
+                &e.signature,
+                e.body.map(RawValue::get),
+            )?,
+            stated_id: Some(e.id),
+            signer: e.signer.map(Cow::into_owned),
+            body: e.body.map(RawValue::to_owned),
+        })
     }
 }
 
