@@ -456,6 +456,34 @@ fn offer_body(member: &str, id: &str) -> ledger::body::Body {
     serde_json::from_str(&offer_line(id, member)).unwrap()
 }
 
+/// Signs `n` offers of `member` (ids `<tag>-1`...) on its chain in `state`,
+/// applying each, without appending them.
+fn next_offers(
+    state: &mut ledger::state::State,
+    member: &str,
+    signer: &ledger::keys::Signer,
+    tag: &str,
+    n: usize,
+) -> Vec<ledger::event::Event> {
+    let me: ledger::ids::MemberId = member.parse().unwrap();
+    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
+    (1..=n)
+        .map(|i| {
+            let ev = ledger::producer::next_event(
+                state,
+                ORIGIN,
+                &me,
+                offer_body(member, &format!("{tag}-{i}")),
+                now,
+                signer,
+            )
+            .unwrap();
+            state.apply(&ev, &ledger::rules::Outcome::Accepted);
+            ev
+        })
+        .collect()
+}
+
 /// Signs `n` offers of `member` on the chain replayed from `log`, then appends them
 /// in batches of `batch`, retrying every failure (server down, leader lost, ack
 /// lost) with the same signed events until each is stored. Returns their ids.
@@ -488,21 +516,8 @@ async fn produce_through_failures(
             ledger::replay::replay_entry(&mut state, e);
         }
     }
+    let events = next_offers(&mut state, member, &signer, "K", n);
     let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
-    let mut events = Vec::new();
-    for i in 1..=n {
-        let ev = ledger::producer::next_event(
-            &state,
-            ORIGIN,
-            &me,
-            offer_body(member, &format!("K-{i}")),
-            now,
-            &signer,
-        )
-        .unwrap();
-        state.apply(&ev, &ledger::rules::Outcome::Accepted);
-        events.push(ev);
-    }
     let mut head = chain_head(&log, &me).await;
     let mut failures = 0;
     for chunk in events.chunks(batch) {
@@ -1665,21 +1680,7 @@ async fn sign_offers(
             ledger::replay::replay_entry(&mut state, e);
         }
     }
-    let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
-    let mut events = Vec::new();
-    for i in 1..=n {
-        let ev = ledger::producer::next_event(
-            &state,
-            ORIGIN,
-            &me,
-            offer_body(member, &format!("{tag}-{i}")),
-            now,
-            &signer,
-        )
-        .unwrap();
-        state.apply(&ev, &ledger::rules::Outcome::Accepted);
-        events.push(ev);
-    }
+    let events = next_offers(&mut state, member, &signer, tag, n);
     (events, log.last_of(&me).await.unwrap().map(|e| e.position))
 }
 
