@@ -3,7 +3,7 @@
 //! is pure: one judged event in, the model updated. Rejected events only reach
 //! the integrity record; they never move a total.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use ledger::body::{Body, BodyKind, CancelScope, Modality, Priority, Tranche};
 use ledger::calendar::{Date, Timestamp};
@@ -227,6 +227,46 @@ pub struct Model {
     pub duplicates: u64,
     /// Latest `recorded_at` among accepted events: the log's own "now".
     pub latest: Timestamp,
+    /// The ids of `rejected`, indexed as rows arrive (rebuilt after a load).
+    #[serde(skip)]
+    rejected_ids: RejectedIndex,
+}
+
+/// The ids of the rejected rows, so that a repeated out-of-chain reject is found
+/// without scanning them all (a flood of forgeries would make the scan quadratic).
+/// Derived from `rejected`, so not part of the model's value: it never makes two
+/// models unequal.
+#[derive(Debug, Clone, Default)]
+struct RejectedIndex {
+    ids: HashSet<EventId>,
+    /// Rows of `rejected` indexed so far.
+    indexed: usize,
+}
+
+impl PartialEq for RejectedIndex {
+    fn eq(&self, _: &RejectedIndex) -> bool {
+        true
+    }
+}
+
+impl Eq for RejectedIndex {}
+
+impl Model {
+    /// Whether a rejected row has this id (indexing the rows added since the last call).
+    fn rejected_before(&mut self, id: &EventId) -> bool {
+        let index = &mut self.rejected_ids;
+        if index.indexed > self.rejected.len() {
+            // Rows were taken out behind the index's back: index them again.
+            *index = RejectedIndex::default();
+        }
+        for row in &self.rejected[index.indexed..] {
+            if let Some(id) = row.id {
+                index.ids.insert(id);
+            }
+        }
+        index.indexed = self.rejected.len();
+        index.ids.contains(id)
+    }
 }
 
 impl Model {
@@ -262,8 +302,7 @@ impl Model {
             Outcome::Rejected(r) => {
                 // The same out-of-chain event (a forgery, a gap) seen again is a
                 // duplicate; rejected events are rare, so a scan is cheap.
-                let id = Some(event.id());
-                if !r.in_chain() && self.rejected.iter().any(|row| row.id == id) {
+                if !r.in_chain() && self.rejected_before(&event.id()) {
                     self.duplicates += 1;
                     return;
                 }
