@@ -49,7 +49,19 @@ pub fn server_bin() -> &'static Path {
     BIN.get_or_init(|| {
         let mut candidates = Vec::new();
         if let Some(p) = std::env::var_os("NATS_SERVER_BIN") {
-            candidates.push(PathBuf::from(p));
+            // Named explicitly: it must be usable, never silently replaced.
+            let p = PathBuf::from(p);
+            match version_of(&p) {
+                Some(v) if v >= (2, 10) => return p,
+                Some(v) => panic!(
+                    "NATS_SERVER_BIN={} is nats-server {v:?}; 2.10 or newer is needed",
+                    p.display()
+                ),
+                None => panic!(
+                    "NATS_SERVER_BIN={} is not a runnable nats-server",
+                    p.display()
+                ),
+            }
         }
         if let Some(p) = find_in(&workspace_root().join(".tools")) {
             candidates.push(p);
