@@ -330,13 +330,13 @@ impl<'a> RawBundle<'a> {
         .checked()
     }
 
-    /// Parses and decodes every event of `bytes` (with `decode_each`, e.g. in
+    /// Parses (and decodes) every event of `bytes` with `decode_each` (e.g. in
     /// parallel), reading the document with a full scan when an event split at
     /// its lines does not parse, so that only invalid bundles are refused.
-    pub fn decode_all(
+    pub fn decode_all<T>(
         bytes: &'a [u8],
-        decode_each: impl Fn(&RawBundle<'a>) -> Result<Vec<AuditEvent>, BundleError>,
-    ) -> Result<(RawBundle<'a>, Vec<AuditEvent>), BundleError> {
+        decode_each: impl Fn(&RawBundle<'a>) -> Result<Vec<T>, BundleError>,
+    ) -> Result<(RawBundle<'a>, Vec<T>), BundleError> {
         let raw = RawBundle::from_json(bytes)?;
         match decode_each(&raw) {
             Ok(events) => Ok((raw, events)),
@@ -463,20 +463,9 @@ impl Bundle {
     /// the format, the counts and the note sizes ([`RawBundle::from_json`]),
     /// then every event's JSON.
     pub fn from_json(bytes: &[u8]) -> Result<Bundle, BundleError> {
-        let parse = |raw: &RawBundle<'_>| {
-            (0..raw.events.len())
-                .map(|i| raw.event(i))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let mut raw = RawBundle::from_json(bytes)?;
-        let events = match parse(&raw) {
-            Ok(events) => events,
-            Err(_) if raw.by_lines => {
-                raw = RawBundle::from_json_scanned(bytes)?;
-                parse(&raw)?
-            }
-            Err(e) => return Err(e),
-        };
+        let (raw, events) = RawBundle::decode_all(bytes, |raw| {
+            (0..raw.events.len()).map(|i| raw.event(i)).collect()
+        })?;
         Ok(Bundle {
             format: raw.format,
             origin: raw.origin,

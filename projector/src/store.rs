@@ -111,8 +111,8 @@ impl ProjectorStore {
             );
         }
         let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in parts.drain(..) {
-            bytes.extend_from_slice(&part);
+        for part in &parts {
+            bytes.extend_from_slice(part);
         }
         let ((pos, state, model), used): ((u64, State, Model), usize) =
             bincode::serde::decode_from_slice(&bytes, bincode::config::standard())

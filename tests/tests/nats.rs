@@ -34,20 +34,27 @@ fn fail(mut c: std::process::Command) -> String {
     String::from_utf8(out.stderr).expect("utf-8")
 }
 
-/// A fixture ledger whose log is a stream on `url`.
-fn nats_fixture(url: &str) -> Fixture {
-    let fx = Fixture::keys_only();
-    let out = ok(on(
-        &fx,
+/// `tallinn --nats URL init` of the fixture's members by its coordinator.
+fn init_on(fx: &Fixture, url: &str) -> std::process::Command {
+    let key = fx.key_str(COORD);
+    let members = fx.members_file();
+    on(
+        fx,
         url,
         &[
             "init",
             "--key",
-            &fx.key_str(COORD),
+            &key,
             "--members",
-            fx.members_file().to_str().unwrap(),
+            members.to_str().unwrap(),
         ],
-    ));
+    )
+}
+
+/// A fixture ledger whose log is a stream on `url`.
+fn nats_fixture(url: &str) -> Fixture {
+    let fx = Fixture::keys_only();
+    let out = ok(init_on(&fx, url));
     assert!(is_id(out.trim()), "init prints the genesis id: {out:?}");
     fx
 }
@@ -120,17 +127,7 @@ fn init_produce_log_and_project_through_jetstream() {
     assert!(a.starts_with("position 2  digest "), "{a}");
     assert_eq!(a, b);
     // init again: refused, nothing written.
-    let err = fail(on(
-        &fx,
-        &url,
-        &[
-            "init",
-            "--key",
-            &fx.key_str(COORD),
-            "--members",
-            fx.members_file().to_str().unwrap(),
-        ],
-    ));
+    let err = fail(init_on(&fx, &url));
     assert_one_line(&err, &["already holds a ledger"]);
     assert_eq!(log_json(&fx, &url).len(), 2);
 }
@@ -1131,17 +1128,7 @@ fn an_existing_stream_with_another_configuration_is_never_changed() {
         .unwrap();
     });
     let fx = Fixture::keys_only();
-    let err = fail(on(
-        &fx,
-        &url,
-        &[
-            "init",
-            "--key",
-            &fx.key_str(COORD),
-            "--members",
-            fx.members_file().to_str().unwrap(),
-        ],
-    ));
+    let err = fail(init_on(&fx, &url));
     assert_one_line(&err, &["deny_purge", "never changed"]);
 }
 
@@ -1641,17 +1628,7 @@ fn an_existing_checkpoint_stream_with_another_configuration_is_refused() {
         .unwrap();
     });
     let fx = Fixture::keys_only();
-    let err = fail(on(
-        &fx,
-        &url,
-        &[
-            "init",
-            "--key",
-            &fx.key_str(COORD),
-            "--members",
-            fx.members_file().to_str().unwrap(),
-        ],
-    ));
+    let err = fail(init_on(&fx, &url));
     assert_one_line(&err, &[CP_STREAM, "deny_purge", "never changed"]);
     // Nothing was appended: the genesis comes after both streams are in order.
     assert_eq!(log_json(&fx, &url).len(), 0);
