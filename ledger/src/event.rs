@@ -4,7 +4,7 @@
 //! - leaf data = `envelope || signature` (the bytes stored and published);
 //! - event id  = `SHA-256(0x00 || envelope || signature)`, the RFC 6962 leaf hash.
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::Signature;
 use sha2::{Digest as _, Sha256};
 
 use crate::codec::{self, CodecError, MAX_ENVELOPE_BYTES};
@@ -144,20 +144,4 @@ impl Event {
         vk.verify_strict(self.signed_bytes(), &sig)
             .map_err(|_| SignatureError::Invalid)
     }
-}
-
-/// Verifies many signatures at once (ed25519 batch verification). `true` when all
-/// verify; `false` means at least one does not (find it with [`Event::verify`]).
-/// Keys must already be checked non-weak (batch verification skips that check).
-pub fn verify_batch(events: &[&Event], keys: &[VerifyingKey]) -> bool {
-    assert_eq!(events.len(), keys.len());
-    if events.is_empty() {
-        return true;
-    }
-    let refs: Vec<&[u8]> = events.iter().map(|e| e.signed_bytes()).collect();
-    let sigs: Vec<Signature> = events
-        .iter()
-        .map(|e| Signature::from_bytes(&e.signature()))
-        .collect();
-    ed25519_dalek::verify_batch(&refs, &sigs, keys).is_ok()
 }

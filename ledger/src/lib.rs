@@ -21,6 +21,7 @@
 //! - [`keyfile`]: key files on disk (mode 0600).
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod body;
 pub mod bundle;
 pub mod calendar;

@@ -1,5 +1,5 @@
 //! The signed encoding: round trips, strict decoding (bounded, no trailing bytes,
-//! canonical), signatures, batch verification, and property tests over arbitrary
+//! canonical), signatures, and property tests over arbitrary
 //! bodies (bincode and JSON).
 
 mod common;
@@ -15,7 +15,7 @@ use ledger::category::Category;
 use ledger::codec::{self, CodecError, MAX_ENVELOPE_BYTES};
 use ledger::envelope::{Envelope, FORMAT_VERSION};
 use ledger::event::{
-    leaf_hash, signed_message, verify_batch, Event, SignatureError, MAX_EVENT_BYTES, SIGNATURE_LEN,
+    leaf_hash, signed_message, Event, SignatureError, MAX_EVENT_BYTES, SIGNATURE_LEN,
     SIGNING_CONTEXT,
 };
 use ledger::ids::{Digest, ItemId, MemberId};
@@ -395,42 +395,6 @@ fn wrong_key_fails_verification() {
         ev.verify(&PublicKey(weak)),
         Err(SignatureError::Key(_))
     ));
-}
-
-#[test]
-fn batch_verification() {
-    let signers: Vec<Signer> = (1..=4).map(|n| signer(EE, n)).collect();
-    let events: Vec<Event> = signers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut env = sample_offer_envelope();
-            env.seq = i as u64 + 1;
-            Event::sign(env, s).unwrap()
-        })
-        .collect();
-    let keys: Vec<_> = signers
-        .iter()
-        .map(|s| s.public_key().verifying_key().unwrap())
-        .collect();
-    let refs: Vec<&Event> = events.iter().collect();
-    assert!(verify_batch(&refs, &keys));
-    assert!(verify_batch(&[], &[]));
-
-    // One bad signature spoils the batch.
-    let mut leaf = events[2].bytes().to_vec();
-    let last = leaf.len() - 1;
-    leaf[last] ^= 0x10;
-    let bad = Event::from_bytes(&leaf).unwrap();
-    let mut refs: Vec<&Event> = events.iter().collect();
-    refs[2] = &bad;
-    assert!(!verify_batch(&refs, &keys));
-
-    // So does a key mismatch.
-    let refs: Vec<&Event> = events.iter().collect();
-    let mut swapped = keys.clone();
-    swapped.swap(0, 1);
-    assert!(!verify_batch(&refs, &swapped));
 }
 
 // ---------------------------------------------------------------------------

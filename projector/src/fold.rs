@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 
-use ed25519_dalek::VerifyingKey;
+use ledger::batch::{verify_batch, BatchKey};
 use ledger::body::Body;
 use ledger::calendar::Timestamp;
-use ledger::event::{verify_batch, Event};
+use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::log::Entry;
 use ledger::rules::{evaluate, Outcome, SignatureCheck};
@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::model::Model;
 
 /// Events per batch-verification chunk.
-pub const VERIFY_CHUNK: usize = 64;
+pub const VERIFY_CHUNK: usize = 256;
 
 /// Which events to fold into the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,9 +182,9 @@ fn judge(
 }
 
 /// For each event of a run: its producer's active key now (decompressed once
-/// per member), if any.
-fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<VerifyingKey>> {
-    let mut cache: HashMap<&MemberId, Option<VerifyingKey>> = HashMap::new();
+/// per member, prepared for batches), if any.
+fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<BatchKey>> {
+    let mut cache: HashMap<&MemberId, Option<BatchKey>> = HashMap::new();
     run.iter()
         .map(|ev| {
             let producer = &ev.as_ref().ok()?.envelope().producer;
@@ -192,6 +192,7 @@ fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<Verifyin
                 state
                     .active_key(producer)
                     .and_then(|k| k.verifying_key().ok())
+                    .map(BatchKey::new)
             })
         })
         .collect()
@@ -199,8 +200,8 @@ fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<Verifyin
 
 /// For each event of a run: whether its signature verified under `keys` (its
 /// producer's active key). `false` leaves the check (and its verdict) to the rules.
-fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<VerifyingKey>]) -> Vec<bool> {
-    let keyed: Vec<(usize, &Event, VerifyingKey)> = run
+fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<BatchKey>]) -> Vec<bool> {
+    let keyed: Vec<(usize, &Event, BatchKey)> = run
         .iter()
         .zip(keys)
         .enumerate()
@@ -210,17 +211,9 @@ fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<VerifyingKey>]) ->
     let results: Vec<Vec<(usize, bool)>> = keyed
         .par_chunks(VERIFY_CHUNK)
         .map(|chunk| {
-            let events: Vec<&Event> = chunk.iter().map(|(_, e, _)| *e).collect();
-            let keys: Vec<VerifyingKey> = chunk.iter().map(|(_, _, k)| *k).collect();
-            if verify_batch(&events, &keys) {
-                chunk.iter().map(|(i, _, _)| (*i, true)).collect()
-            } else {
-                // Pin down the bad ones with strict single verification.
-                chunk
-                    .iter()
-                    .map(|(i, e, k)| (*i, e.verify(&ledger::keys::PublicKey(k.to_bytes())).is_ok()))
-                    .collect()
-            }
+            let mut verdicts = Vec::with_capacity(chunk.len());
+            verify_chunk(chunk, &mut verdicts);
+            verdicts
         })
         .collect();
     for (i, good) in results.into_iter().flatten() {
@@ -228,3 +221,27 @@ fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<VerifyingKey>]) ->
     }
     ok
 }
+
+/// Batch-verifies `chunk`; when the batch fails, its halves are tried in turn
+/// down to [`STRICT_BELOW`] events, which are verified one by one with
+/// `verify_strict` (so a forgery costs a few batches, not a whole chunk of
+/// single verifications).
+fn verify_chunk(chunk: &[(usize, &Event, BatchKey)], verdicts: &mut Vec<(usize, bool)>) {
+    let events: Vec<&Event> = chunk.iter().map(|(_, e, _)| *e).collect();
+    let keys: Vec<BatchKey> = chunk.iter().map(|(_, _, k)| *k).collect();
+    if verify_batch(&events, &keys) {
+        verdicts.extend(chunk.iter().map(|(i, _, _)| (*i, true)));
+    } else if chunk.len() >= STRICT_BELOW {
+        let (a, b) = chunk.split_at(chunk.len() / 2);
+        verify_chunk(a, verdicts);
+        verify_chunk(b, verdicts);
+    } else {
+        verdicts.extend(chunk.iter().map(|(i, e, k)| {
+            let key = ledger::keys::PublicKey(k.key().to_bytes());
+            (*i, e.verify(&key).is_ok())
+        }));
+    }
+}
+
+/// Chunks smaller than this that fail as a batch are verified one by one.
+const STRICT_BELOW: usize = 16;

@@ -90,3 +90,29 @@ fn any_split_into_batches_folds_like_one_batch() {
         assert_eq!(model, whole, "batches of {size}");
     }
 }
+
+#[test]
+fn forgeries_scattered_in_one_verification_chunk_are_each_found() {
+    // A failed batch is split in halves down to single verification: every
+    // forgery is found, every honest neighbour is kept.
+    let mut w = World::with_commitment();
+    let ee_key = w.signer(EE).clone();
+    let forged_at = [0u64, 1, 2, 77, 128, 129, 254, 255, 256, 600];
+    for i in 0..700u64 {
+        let body = Body::NeedStated(need(&format!("UA-SSSCIP/F-{i}"), SSSCIP, 1 + i, 1_000));
+        if forged_at.contains(&i) {
+            let forged = w.forge(SSSCIP, body, &ee_key);
+            w.expect_rejected(&forged);
+        } else {
+            w.accept(SSSCIP, body);
+        }
+    }
+    let mut state = State::new();
+    let mut model = Model::new();
+    fold_entries(&mut state, &mut model, &w.log, Filter::All);
+    assert_eq!(model.rejected.len(), forged_at.len());
+    assert_eq!(
+        model.accepted,
+        w.log.len() as u64 - forged_at.len() as u64
+    );
+}
