@@ -361,7 +361,7 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
         let mut p = projector::run::Projector::open(&pdir, OPEN_WAIT)?;
         p.save_every = 50_000;
         while p.position < total {
-            p.catch_up(&plog, |_| {}).await?;
+            p.advance(&plog, |_| {}).await?;
             if p.position < total {
                 plog.wait_for(p.position, std::time::Duration::from_millis(200))
                     .await?;

@@ -127,8 +127,10 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             tokio::pin!(shutdown);
             // The loop of `Projector::follow`, with the issuer between steps: the
             // clock is read here, in the shell, and passed to the issuer.
+            // Saves when the log is quiet (a snapshot re-encodes the whole
+            // model: saving after every wake-up would cost the square of the log).
             loop {
-                if p.catch_up(&log, |_| {}).await? > 0 {
+                if p.advance(&log, |_| {}).await? > 0 {
                     tracing::info!(position = p.position, "projected");
                 }
                 if let Some(i) = issuer.as_mut() {
@@ -138,10 +140,14 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
                 }
                 tokio::select! {
                     _ = &mut shutdown => break,
-                    r = log.wait_for(p.position, Duration::from_millis(500)) => { r?; }
+                    r = log.wait_for(p.position, Duration::from_millis(500)) => {
+                        if r? <= p.position {
+                            p.save_if_behind()?;
+                        }
+                    }
                 }
             }
-            p.save()?;
+            p.save_if_behind()?;
             println!(
                 "position {}  digest {}",
                 p.position,

@@ -88,6 +88,22 @@ impl Projector {
     pub async fn catch_up<L: Log>(
         &mut self,
         log: &L,
+        progress: impl FnMut(Progress),
+    ) -> Result<u64, RunError> {
+        let n = self.advance(log, progress).await?;
+        self.save_if_behind()?;
+        Ok(n)
+    }
+
+    /// Folds every entry after `position` up to the log's end, saving only
+    /// every `save_every` events (a growing gap, see below), not at the end:
+    /// what a follower calls on each wake-up, saving when idle with
+    /// [`Projector::save_if_behind`] (a snapshot re-encodes the whole model, so
+    /// saving after every small step would cost the square of the log).
+    /// Returns the number of entries folded.
+    pub async fn advance<L: Log>(
+        &mut self,
+        log: &L,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, RunError> {
         let target = log.len().await?;
@@ -113,13 +129,21 @@ impl Projector {
                 rate: (self.position - first) as f64 / secs,
             });
         }
-        if self.position != self.saved {
-            self.save()?;
-        }
         Ok(self.position - first)
     }
 
-    /// Catches up, then follows new entries until `shutdown` completes.
+    /// Saves unless the store already holds the current position.
+    pub fn save_if_behind(&mut self) -> Result<(), RunError> {
+        if self.position != self.saved {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Catches up, then follows new entries until `shutdown` completes: folds
+    /// what arrives and saves whenever the log stays quiet for half a second
+    /// (and every `save_every` events under sustained load), then once more at
+    /// shutdown.
     pub async fn follow<L: Log>(
         &mut self,
         log: &L,
@@ -127,13 +151,20 @@ impl Projector {
         mut on_batch: impl FnMut(&Projector),
     ) -> Result<(), RunError> {
         tokio::pin!(shutdown);
+        self.catch_up(log, |_| {}).await?;
+        on_batch(self);
         loop {
-            if self.catch_up(log, |_| {}).await? > 0 {
-                on_batch(self);
-            }
             tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                r = log.wait_for(self.position, Duration::from_millis(500)) => { r?; }
+                _ = &mut shutdown => return self.save_if_behind(),
+                r = log.wait_for(self.position, Duration::from_millis(500)) => {
+                    if r? <= self.position {
+                        self.save_if_behind()?;
+                        continue;
+                    }
+                }
+            }
+            if self.advance(log, |_| {}).await? > 0 {
+                on_batch(self);
             }
         }
     }

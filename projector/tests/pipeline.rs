@@ -111,8 +111,5 @@ fn forgeries_scattered_in_one_verification_chunk_are_each_found() {
     let mut model = Model::new();
     fold_entries(&mut state, &mut model, &w.log, Filter::All);
     assert_eq!(model.rejected.len(), forged_at.len());
-    assert_eq!(
-        model.accepted,
-        w.log.len() as u64 - forged_at.len() as u64
-    );
+    assert_eq!(model.accepted, w.log.len() as u64 - forged_at.len() as u64);
 }
