@@ -400,6 +400,26 @@ pub fn coordinator_verifiers(state: &State) -> Vec<Verifier> {
         .collect()
 }
 
+/// The log keys a stored checkpoint may carry: every key a coordinator has held
+/// (active or rotated away). Only for checkpoints whose root is also checked
+/// against the log (a key rotated away can then vouch only for the truth); new
+/// checkpoints need an active key ([`coordinator_verifiers`]).
+pub fn coordinator_verifiers_ever(state: &State) -> Vec<Verifier> {
+    state
+        .members
+        .iter()
+        .filter(|(_, m)| m.member.roles.contains(&Role::Coordinator))
+        .flat_map(|(id, m)| {
+            let mut keys = m.past_keys.clone();
+            keys.extend(m.active_key);
+            keys.sort_by_key(|k| k.0);
+            keys.dedup();
+            keys.into_iter()
+                .filter_map(move |k| Verifier::new(id.as_str(), k).ok())
+        })
+        .collect()
+}
+
 /// Every member's active key, as a witness.
 pub fn member_witnesses(state: &State) -> Vec<Witness> {
     state

@@ -1332,6 +1332,52 @@ fn audit_json(fx: &Fixture, url: &str) -> (bool, serde_json::Value) {
     (out.status.success(), report)
 }
 
+/// Checkpoints the coordinator signed before rotating its key stay valid on the
+/// stream (their roots are checked against the log); new ones need the new key.
+#[test]
+fn checkpoints_signed_before_a_coordinator_key_rotation_stay_valid() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    ok(on(&fx, &url, &strs(&offer_args(&fx, EE, "O-1"))));
+    let old = fx.key_str(COORD);
+    ok(on(&fx, &url, &["checkpoint", "sign", "--key", &old]));
+    let new = fx.path("coord-new.key");
+    let mut c = tallinn();
+    c.args(["key", "new", "--name", COORD, "--out"]).arg(&new);
+    ok(c);
+    let new_pub = ledger::keyfile::pub_path(&new);
+    ok(on(
+        &fx,
+        &url,
+        &[
+            "member",
+            "rotate-key",
+            "--key",
+            &old,
+            "--new-vkey",
+            new_pub.to_str().unwrap(),
+        ],
+    ));
+    // The checkpoint of size 2 (signed with the old key) is still shown, not refused.
+    let before = shown(&fx, &url);
+    assert_eq!(before.iter().map(|c| c.0).collect::<Vec<_>>(), vec![2]);
+    // The old key cannot sign a new one; the new key can.
+    let err = fail(on(&fx, &url, &["checkpoint", "sign", "--key", &old]));
+    assert_one_line(&err, &["not TM-SECRETARIAT's active key"]);
+    let new = new.to_str().unwrap();
+    ok(on(&fx, &url, &["checkpoint", "sign", "--key", new]));
+    assert_eq!(
+        shown(&fx, &url).iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    let v = ok(on(&fx, &url, &["checkpoint", "verify"]));
+    assert!(v.starts_with("ok: checkpoint of size 3 "), "{v}");
+    let (passed, report) = audit_json(&fx, &url);
+    assert!(passed, "{report}");
+    assert_eq!(report["checkpoints_verified"], 2);
+}
+
 #[test]
 fn checkpoints_on_jetstream_are_issued_verified_proved_and_mirrored() {
     let server = NatsServer::start();

@@ -11,7 +11,7 @@ use tallinn_nats::checkpoints::{
 };
 use tallinn_nats::{NatsLog, PublishOutcome};
 
-use crate::checkpoint::coordinator_verifiers;
+use crate::checkpoint::{coordinator_verifiers, coordinator_verifiers_ever};
 
 /// The checkpoint stream of a ledger on JetStream (absent on a ledger whose
 /// operator never created it: then it holds no checkpoints).
@@ -120,7 +120,9 @@ impl NatsCheckpoints {
             .collect()
     }
 
-    /// Checks `messages` against the log (`state` after its events, `tree` of them).
+    /// Checks `messages` against the log (`state` after its events, `tree` of them):
+    /// signed by a key a coordinator has held (checkpoints signed before a key
+    /// rotation stay valid), with roots the log's.
     pub fn validate(messages: &[Published], state: &State, tree: &FullTree) -> Result<Validated> {
         let origin = state
             .origin
@@ -129,7 +131,7 @@ impl NatsCheckpoints {
         Ok(validate_all(
             messages,
             origin,
-            &coordinator_verifiers(state),
+            &coordinator_verifiers_ever(state),
             tree,
         ))
     }
