@@ -62,19 +62,9 @@ fn an_event_signed_with_a_key_rotated_away_in_the_same_batch_is_a_forgery() {
 
 #[test]
 fn any_split_into_batches_folds_like_one_batch() {
-    let mut w = World::with_commitment();
     // More than two pipeline steps in one run, with a forgery in the third step.
     let n = 2 * PIPELINE_STEP as u64 + 300;
-    let ee_key = w.signer(EE).clone();
-    for i in 0..n {
-        let body = Body::NeedStated(need(&format!("UA-SSSCIP/P-{i}"), SSSCIP, 1 + i, 1_000));
-        if i == n - 100 {
-            let forged = w.forge(SSSCIP, body, &ee_key);
-            w.expect_rejected(&forged);
-        } else {
-            w.accept(SSSCIP, body);
-        }
-    }
+    let w = needs_with_forgeries(n, &[n - 100]);
     let mut state = State::new();
     let mut whole = Model::new();
     fold_entries(&mut state, &mut whole, &w.log, Filter::All);
@@ -95,21 +85,28 @@ fn any_split_into_batches_folds_like_one_batch() {
 fn forgeries_scattered_in_one_verification_chunk_are_each_found() {
     // A failed batch is split in halves down to single verification: every
     // forgery is found, every honest neighbour is kept.
+    let forged_at = [0u64, 1, 2, 77, 128, 129, 254, 255, 256, 600];
+    let w = needs_with_forgeries(700, &forged_at);
+    let mut state = State::new();
+    let mut model = Model::new();
+    fold_entries(&mut state, &mut model, &w.log, Filter::All);
+    assert_eq!(model.rejected.len(), forged_at.len());
+    assert_eq!(model.accepted, w.log.len() as u64 - forged_at.len() as u64);
+}
+
+/// A world with `n` needs of UA-SSSCIP after its setup; those at the indexes in
+/// `forged` are signed with EE-MFA's key instead (forgeries the rules reject).
+fn needs_with_forgeries(n: u64, forged: &[u64]) -> World {
     let mut w = World::with_commitment();
     let ee_key = w.signer(EE).clone();
-    let forged_at = [0u64, 1, 2, 77, 128, 129, 254, 255, 256, 600];
-    for i in 0..700u64 {
-        let body = Body::NeedStated(need(&format!("UA-SSSCIP/F-{i}"), SSSCIP, 1 + i, 1_000));
-        if forged_at.contains(&i) {
+    for i in 0..n {
+        let body = Body::NeedStated(need(&format!("UA-SSSCIP/P-{i}"), SSSCIP, 1 + i, 1_000));
+        if forged.contains(&i) {
             let forged = w.forge(SSSCIP, body, &ee_key);
             w.expect_rejected(&forged);
         } else {
             w.accept(SSSCIP, body);
         }
     }
-    let mut state = State::new();
-    let mut model = Model::new();
-    fold_entries(&mut state, &mut model, &w.log, Filter::All);
-    assert_eq!(model.rejected.len(), forged_at.len());
-    assert_eq!(model.accepted, w.log.len() as u64 - forged_at.len() as u64);
+    w
 }
