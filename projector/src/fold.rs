@@ -90,19 +90,69 @@ pub fn fold_decoded_observed(
     // event stored again at a new position is a rules `Duplicate`.
     let fresh = entries.partition_point(|e| e.position <= model.position);
     let (entries, decoded) = (&entries[fresh..], &decoded[fresh..]);
+    pipeline(state, decoded, |state, i, verified| {
+        judge(
+            state,
+            model,
+            &entries[i],
+            &decoded[i],
+            verified,
+            filter,
+            observe,
+        )
+    });
+}
+
+/// Judges `entries` (in log order, `decoded[i]` is `entries[i]` decoded) into
+/// `state` only, with batch verification as in [`fold_decoded_observed`]:
+/// `verdict(i, outcome)` is called for each in order (`None` when malformed).
+/// What a producer needs before it signs its next event.
+///
+/// # Panics
+/// If `decoded` and `entries` differ in length.
+pub fn judge_decoded(
+    state: &mut State,
+    entries: &[Entry],
+    decoded: &[Result<Event, String>],
+    mut verdict: impl FnMut(usize, Option<Outcome>),
+) {
+    assert_eq!(entries.len(), decoded.len(), "one decoded event per entry");
+    pipeline(state, decoded, |state, i, verified| match &decoded[i] {
+        Err(_) => verdict(i, None),
+        Ok(ev) => {
+            let check = if verified {
+                SignatureCheck::AlreadyVerified
+            } else {
+                SignatureCheck::Verify
+            };
+            let outcome = evaluate(state, ev, entries[i].appended_at, check);
+            state.apply(ev, &outcome);
+            verdict(i, Some(outcome));
+        }
+    });
+}
+
+/// Calls `judge_one(state, i, verified)` for every event in order, `verified`
+/// when its signature batch-verified under its producer's key. Signatures are
+/// verified in runs that end at key-changing events, each judged in steps;
+/// while one step is judged (in order, on this thread), the signatures of the
+/// next are batch-verified on the thread pool.
+fn pipeline(
+    state: &mut State,
+    decoded: &[Result<Event, String>],
+    mut judge_one: impl FnMut(&mut State, usize, bool),
+) {
     let mut start = 0;
-    while start < entries.len() {
+    while start < decoded.len() {
         // The run ends after the first key-changing event.
         let mut end = start;
-        while end < entries.len() {
+        while end < decoded.len() {
             end += 1;
             if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
                 break;
             }
         }
-        // Keys are fixed for the whole run. It is judged in steps; while one
-        // step is judged (in order, on this thread), the signatures of the next
-        // are batch-verified on the thread pool.
+        // Keys are fixed for the whole run.
         let keys = run_keys(state, &decoded[start..end]);
         let step = |from: usize| (from, (from + PIPELINE_STEP).min(end));
         let (mut lo, mut hi) = step(start);
@@ -120,15 +170,7 @@ pub fn fold_decoded_observed(
                     scope.spawn(move |_| *slot = Some(verify_keyed(run, keys)));
                 }
                 for i in lo..hi {
-                    judge(
-                        state,
-                        model,
-                        &entries[i],
-                        &decoded[i],
-                        verified[i - lo],
-                        filter,
-                        observe,
-                    );
+                    judge_one(state, i, verified[i - lo]);
                 }
             });
             match next {
