@@ -522,11 +522,12 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         if batch.is_empty() {
             break;
         }
-        for e in &batch {
+        // Judged as a batch (batch verification on all cores), appended one by one.
+        let judged = crate::context::replay_entries(&mut replay.state, &batch);
+        for (e, j) in batch.iter().zip(judged) {
             if e.position != local.len_sync()? + 1 {
                 bail!("stream {} skipped to position {}", log.name(), e.position);
             }
-            let j = ledger::replay::replay_entry(&mut replay.state, e);
             if !matches!(j.outcome, Some(ledger::rules::Outcome::Accepted)) {
                 rejected += 1;
             }
