@@ -1230,9 +1230,26 @@ impl NatsLog {
         Ok(positions)
     }
 
+    /// The stream's info. A request that times out with no error reported by the
+    /// server (a cluster electing a new stream leader) is retried, up to
+    /// [`INFO_ATTEMPTS`] times in all; a permission refusal is not.
     async fn info(&self) -> Result<stream::Info, NatsError> {
         let mut s = self.stream.clone();
-        s.info().await.cloned().map_err(|e| self.conn.explain(e))
+        let mut attempt = 1;
+        loop {
+            match s.info().await {
+                Ok(info) => return Ok(info.clone()),
+                Err(e)
+                    if e.kind() == async_nats::jetstream::context::RequestErrorKind::TimedOut
+                        && attempt < INFO_ATTEMPTS
+                        && self.conn.server_error().is_none() =>
+                {
+                    attempt += 1;
+                    tracing::debug!(stream = %self.name, attempt, "stream info timed out; retrying");
+                }
+                Err(e) => return Err(self.conn.explain(e)),
+            }
+        }
     }
 
     async fn read_entries(&self, from: u64, max: usize) -> Result<Vec<Entry>, NatsError> {
@@ -1370,6 +1387,9 @@ impl Log for NatsLog {
         }
     }
 }
+
+/// Attempts of a stream info request that times out (see `NatsLog::info`).
+pub const INFO_ATTEMPTS: u32 = 3;
 
 /// Checks that `path` is a readable PEM file holding a `kind` block (the client
 /// library skips anything else silently, which would surface later as a vague

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::nats::{Cluster, NatsServer};
+use common::nats::{atomic_batches, Cluster, NatsServer};
 use common::*;
 
 /// `tallinn --nats URL --dir <data> ARGS` on the fixture.
@@ -650,7 +650,10 @@ fn nats_server_killed_and_restarted_mid_publish() {
             rt.spawn(async move {
                 let log = connect(&url).await;
                 if m == DE {
-                    assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+                    assert_eq!(
+                        log.set_batches(tallinn_nats::Batches::Atomic),
+                        atomic_batches()
+                    );
                 }
                 produce_through_failures(log, key, m, N, 10).await
             })
@@ -1719,11 +1722,15 @@ fn an_atomic_append_that_loses_the_race_leaves_nothing_of_its_batch() {
     let rt = runtime();
     rt.block_on(async {
         let log = connect(&url).await;
-        assert!(
+        assert_eq!(
             log.atomic_allowed(),
+            atomic_batches(),
             "a stream created on 2.12+ allows atomic batches"
         );
-        assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+        assert_eq!(
+            log.set_batches(tallinn_nats::Batches::Atomic),
+            atomic_batches()
+        );
         let me: ledger::ids::MemberId = EE.parse().unwrap();
         let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
         // Two processes with one key sign different events on the same chain head.
@@ -1770,7 +1777,10 @@ fn a_republished_atomic_append_is_reported_as_already_stored() {
     let rt = runtime();
     rt.block_on(async {
         let log = connect(&url).await;
-        assert!(log.set_batches(tallinn_nats::Batches::Atomic));
+        assert_eq!(
+            log.set_batches(tallinn_nats::Batches::Atomic),
+            atomic_batches()
+        );
         let me: ledger::ids::MemberId = EE.parse().unwrap();
         let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
         let (events, head) = sign_offers(&log, &fx.key(EE), EE, "R", 12).await;
@@ -1810,15 +1820,20 @@ fn a_stream_without_allow_atomic_still_works_through_the_fallback() {
         let now: ledger::calendar::Timestamp = NOW.parse().unwrap();
         // A log opened while the stream allows atomic batches...
         let early = connect(&url).await;
-        assert!(early.set_batches(tallinn_nats::Batches::Atomic));
+        assert_eq!(
+            early.set_batches(tallinn_nats::Batches::Atomic),
+            atomic_batches()
+        );
         // ...then the stream is updated without allow_atomic (as a stream created
-        // before 2.12 has it).
+        // before 2.12 has it; on 2.10 and 2.11 it never had it).
         let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
         let mut stream = js.get_stream(early.name()).await.unwrap();
-        let mut config = stream.info().await.unwrap().config.clone();
-        assert!(config.allow_atomic_publish);
-        config.allow_atomic_publish = false;
-        js.update_stream(config).await.unwrap();
+        if atomic_batches() {
+            let mut config = stream.info().await.unwrap().config.clone();
+            assert!(config.allow_atomic_publish);
+            config.allow_atomic_publish = false;
+            js.update_stream(config).await.unwrap();
+        }
         // The early log learns it from the refusal and falls back: all stored.
         let (a, head) = sign_offers(&early, &fx.key(EE), EE, "F", 20).await;
         let pa = early.append(&me, head, &bytes_of(&a), now).await.unwrap();

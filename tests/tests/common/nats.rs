@@ -83,6 +83,12 @@ pub fn server_bin() -> &'static Path {
     })
 }
 
+/// Whether the server under test has atomic batch publishing (ADR-50, 2.12+);
+/// on 2.10 and 2.11 the tests check the pipelined path in its place.
+pub fn atomic_batches() -> bool {
+    version_of(server_bin()).is_some_and(|v| v >= (2, 12))
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
