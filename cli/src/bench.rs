@@ -105,7 +105,7 @@ fn ledger_signatures(
         .collect()
 }
 
-/// Raw batch verification rate (signatures/s) over `sigs`, 64 per batch, on the current thread pool's thread.
+/// Raw batch verification rate (signatures/s) over `sigs`, 64 per batch (the reference verifier), on the calling thread.
 fn raw_rate_on(sigs: &[(Vec<u8>, Signature, VerifyingKey)]) -> f64 {
     let start = Instant::now();
     for chunk in sigs.chunks(64) {

@@ -4,7 +4,8 @@
 //! Signatures are verified in runs that end at any event able to change keys
 //! (genesis, admission, rotation, revocation), so every event in a run is checked
 //! under the key the rules will expect. A run is batch-verified in chunks (in
-//! parallel); a failing chunk is re-checked one by one to pin down the forgery.
+//! parallel, with `ledger::batch`); a failing chunk is split in halves down to a few
+//! events, then checked one by one (`verify_strict`) to pin down the forgery.
 //! A run is judged in steps of [`PIPELINE_STEP`] events: while one step is
 //! judged in log order on the calling thread, the next step's signatures are
 //! verified on the rayon pool, so the sequential rules overlap verification.
