@@ -15,7 +15,9 @@
 //! signature with `verify_strict`. Like every cofactorless batch check, this
 //! one may accept a signature whose `R` carries a torsion component that
 //! `verify_strict` refuses (see ARCHITECTURE.md); it never accepts one that
-//! fails for any other reason, except with probability about 2^-128.
+//! fails for any other reason, except with probability about 2^-128: like
+//! `verify_strict` and unlike dalek's batch, it refuses an `R` of small order
+//! or with a non-canonical encoding.
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
@@ -113,9 +115,16 @@ pub fn verify_messages(messages: &[&[u8]], signatures: &[[u8; 64]], keys: &[Batc
         let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
             return false;
         };
+        // As verify_strict: R canonically encoded and not of small order.
+        if !canonical_y(&r_bytes) {
+            return false;
+        }
         let Some(r) = CompressedEdwardsY(r_bytes).decompress() else {
             return false;
         };
+        if r.is_small_order() {
+            return false;
+        }
         let mut h = Sha512::new();
         h.update(r_bytes);
         h.update(key.key.as_bytes());
@@ -146,10 +155,34 @@ pub fn verify_messages(messages: &[&[u8]], signatures: &[[u8; 64]], keys: &[Batc
     EdwardsPoint::vartime_multiscalar_mul(&scalars, &points).is_identity()
 }
 
+/// Whether the y coordinate of a point encoding is below p = 2^255 - 19 (the
+/// sign bit aside), as every encoding `compress` produces is.
+fn canonical_y(bytes: &[u8; 32]) -> bool {
+    let top = bytes[31] & 0x7f;
+    !(top == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::Signer;
+
+    #[test]
+    fn only_y_below_p_is_canonical() {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!canonical_y(&p));
+        let mut below = p;
+        below[0] = 0xec;
+        assert!(canonical_y(&below));
+        let mut signed = below;
+        signed[31] |= 0x80;
+        assert!(canonical_y(&signed));
+        p[31] = 0xff;
+        assert!(!canonical_y(&p));
+        assert!(canonical_y(&[0; 32]));
+    }
 
     #[test]
     fn prepared_keys_know_their_subgroup() {

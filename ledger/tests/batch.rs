@@ -197,6 +197,39 @@ fn keys_with_a_torsion_component_are_not_summed_and_stay_sound() {
     assert!(!batch(&events, &keys));
 }
 
+/// The signer's own degenerate signature: `R` the identity and `s = h·a`, so
+/// `[s]B - [h]A = R`. dalek's batch equation holds for it; `verify_strict`
+/// refuses a small-order `R`, and so does this batch.
+#[test]
+fn a_small_order_r_is_refused_as_verify_strict_refuses_it() {
+    let a = Scalar::from_bytes_mod_order([9; 32]);
+    let key_bytes = (ED25519_BASEPOINT_POINT * a).compress().to_bytes();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes).unwrap();
+    let env = envelope(EE, 1);
+    let msg = ledger::event::signed_message(&ledger::codec::encode(&env).unwrap());
+    let mut r_bytes = [0u8; 32];
+    r_bytes[0] = 1; // the identity (0, 1)
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(key_bytes);
+    h.update(&msg);
+    let h = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r_bytes);
+    sig[32..].copy_from_slice(&(h * a).to_bytes());
+    let ev = Event::from_signature(env, sig).unwrap();
+    let keys = [BatchKey::new(key)];
+    assert!(
+        ev.verify(&PublicKey(key_bytes)).is_err(),
+        "verify_strict refuses it"
+    );
+    assert!(
+        dalek_batch(std::slice::from_ref(&ev), &keys),
+        "dalek's batch takes it"
+    );
+    assert!(!batch(std::slice::from_ref(&ev), &keys));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
