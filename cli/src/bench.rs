@@ -475,14 +475,9 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let same = stdout.contains(&digest);
 
     let sign1 = raw_sign_rate(20_000);
-    let verify1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()?
-        .install(|| raw_batch_rate(64 * 300, SYNTHETIC_LEN, REFERENCE));
-    let summed1 = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()?
-        .install(|| raw_batch_rate(64 * 300, SYNTHETIC_LEN, LEDGER_VERIFIER));
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let verify1 = one.install(|| raw_batch_rate(64 * 300, SYNTHETIC_LEN, REFERENCE));
+    let summed1 = one.install(|| raw_batch_rate(64 * 300, SYNTHETIC_LEN, LEDGER_VERIFIER));
     let bound = 1.0 / (1.0 / sign1 + 1.0 / verify1);
     let summed_bound = 1.0 / (1.0 / sign1 + 1.0 / summed1);
     let e2e = total as f64 / e2e_secs;

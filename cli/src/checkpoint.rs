@@ -9,11 +9,12 @@ use clap::{Args, Subcommand};
 use ledger::checkpoint::{cosign, Checkpoint, Note, Policy, Verifier, Witness};
 use ledger::checkpoint_store::CheckpointStore;
 use ledger::event::leaf_hash;
+use ledger::ids::MemberId;
 use ledger::keys::Signer;
 use ledger::log::Log;
 use ledger::member::Role;
 use ledger::merkle::FullTree;
-use ledger::state::State;
+use ledger::state::{MemberState, State};
 use ledger::store::Store;
 use ledger::witness::{check_advance, Evidence, EVIDENCE_KIND};
 use serde_json::json;
@@ -392,12 +393,17 @@ pub fn witness_keys(values: &[String]) -> Result<Option<Vec<Witness>>> {
 
 /// The log keys the ledger designates: its coordinators' active keys.
 pub fn coordinator_verifiers(state: &State) -> Vec<Verifier> {
+    coordinators(state)
+        .filter_map(|(id, m)| Verifier::new(id.as_str(), m.active_key?).ok())
+        .collect()
+}
+
+/// The members with the coordinator role.
+fn coordinators(state: &State) -> impl Iterator<Item = (&MemberId, &MemberState)> {
     state
         .members
         .iter()
         .filter(|(_, m)| m.member.roles.contains(&Role::Coordinator))
-        .filter_map(|(id, m)| Verifier::new(id.as_str(), m.active_key?).ok())
-        .collect()
 }
 
 /// The log keys a stored checkpoint may carry: every key a coordinator has held
@@ -405,17 +411,12 @@ pub fn coordinator_verifiers(state: &State) -> Vec<Verifier> {
 /// against the log (a key rotated away can then vouch only for the truth); new
 /// checkpoints need an active key ([`coordinator_verifiers`]).
 pub fn coordinator_verifiers_ever(state: &State) -> Vec<Verifier> {
-    state
-        .members
-        .iter()
-        .filter(|(_, m)| m.member.roles.contains(&Role::Coordinator))
+    // `past_keys` holds every key a member has held, the active one included.
+    coordinators(state)
         .flat_map(|(id, m)| {
-            let mut keys = m.past_keys.clone();
-            keys.extend(m.active_key);
-            keys.sort_by_key(|k| k.0);
-            keys.dedup();
-            keys.into_iter()
-                .filter_map(move |k| Verifier::new(id.as_str(), k).ok())
+            m.past_keys
+                .iter()
+                .filter_map(move |k| Verifier::new(id.as_str(), *k).ok())
         })
         .collect()
 }

@@ -57,12 +57,6 @@ impl BatchKey {
     }
 }
 
-impl From<VerifyingKey> for BatchKey {
-    fn from(key: VerifyingKey) -> BatchKey {
-        BatchKey::new(key)
-    }
-}
-
 /// Verifies every `events[i]` under `keys[i]` at once. `true` when all verify;
 /// `false` means at least one does not (find it with [`Event::verify`]).
 /// Keys must already be checked non-weak (batch verification skips that check).

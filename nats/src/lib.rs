@@ -1389,7 +1389,7 @@ impl Log for NatsLog {
 }
 
 /// Attempts of a stream info request that times out (see `NatsLog::info`).
-pub const INFO_ATTEMPTS: u32 = 3;
+const INFO_ATTEMPTS: u32 = 3;
 
 /// Checks that `path` is a readable PEM file holding a `kind` block (the client
 /// library skips anything else silently, which would surface later as a vague

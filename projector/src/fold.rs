@@ -121,12 +121,7 @@ pub fn judge_decoded(
     pipeline(state, decoded, |state, i, verified| match &decoded[i] {
         Err(_) => verdict(i, None),
         Ok(ev) => {
-            let check = if verified {
-                SignatureCheck::AlreadyVerified
-            } else {
-                SignatureCheck::Verify
-            };
-            let outcome = evaluate(state, ev, entries[i].appended_at, check);
+            let outcome = evaluate(state, ev, entries[i].appended_at, check(verified));
             state.apply(ev, &outcome);
             verdict(i, Some(outcome));
         }
@@ -203,12 +198,7 @@ fn judge(
             model.fold_malformed(entry.position, reason.clone());
         }
         Ok(ev) => {
-            let check = if verified {
-                SignatureCheck::AlreadyVerified
-            } else {
-                SignatureCheck::Verify
-            };
-            let outcome = evaluate(state, ev, entry.appended_at, check);
+            let outcome = evaluate(state, ev, entry.appended_at, check(verified));
             observe(entry, Ok(ev), Some(&outcome), state);
             state.apply(ev, &outcome);
             let include = match filter {
@@ -221,6 +211,16 @@ fn judge(
                 model.position = entry.position;
             }
         }
+    }
+}
+
+/// The rules' signature check for an event whose signature did (or did not)
+/// batch-verify under its producer's active key.
+fn check(verified: bool) -> SignatureCheck {
+    if verified {
+        SignatureCheck::AlreadyVerified
+    } else {
+        SignatureCheck::Verify
     }
 }
 

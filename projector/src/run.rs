@@ -143,7 +143,8 @@ impl Projector {
     /// Catches up, then follows new entries until `shutdown` completes: folds
     /// what arrives and saves whenever the log stays quiet for half a second
     /// (and every `save_every` events under sustained load), then once more at
-    /// shutdown.
+    /// shutdown. `on_batch` is called after the catch-up and after every step
+    /// that folded something.
     pub async fn follow<L: Log>(
         &mut self,
         log: &L,
