@@ -155,11 +155,7 @@ pub async fn projection(events: u64) -> Result<()> {
         let t = Instant::now();
         let n = pool.install(|| futures_block(p.catch_up(&log, |_| {})))?;
         let secs = t.elapsed().as_secs_f64();
-        results.push((
-            threads,
-            n as f64 / secs,
-            projector::digest::digest_hex(&p.model),
-        ));
+        results.push((threads, n as f64 / secs, p.digest_hex()?));
         if cores == 1 {
             break;
         }
@@ -181,7 +177,7 @@ pub async fn projection(events: u64) -> Result<()> {
         let mut p =
             projector::run::Projector::open(&dir.join(format!("projector-{cores}")), OPEN_WAIT)?;
         p.catch_up(&log, |_| {}).await?;
-        p.state
+        p.rules_state().clone()
     };
     let sigs = ledger_signatures(&sample, &state);
     let raw_events = one.install(|| raw_rate_on(&sigs));
@@ -368,7 +364,8 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
             }
         }
         p.save()?;
-        Ok::<_, anyhow::Error>((p.position, projector::digest::digest_hex(&p.model)))
+        let digest = p.digest_hex()?;
+        Ok::<_, anyhow::Error>((p.position, digest))
     });
 
     // Each producer signs on its own thread (a few appends ahead) and appends from

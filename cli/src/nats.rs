@@ -421,16 +421,13 @@ pub async fn demo(nats: &NatsArgs, dir: &Path, seed: u64, events: u64) -> Result
         log.name(),
         start.elapsed().as_secs_f64()
     );
-    let p = crate::project::catch_up(dir, &AnyLog::Nats(log), 50_000, false).await?;
-    println!(
-        "  projected to position {}; digest {}",
-        p.position,
-        projector::digest::digest_hex(&p.model)
-    );
+    let mut p = crate::project::catch_up(dir, &AnyLog::Nats(log), 50_000, false).await?;
+    let digest = p.digest_hex()?;
+    println!("  projected to position {}; digest {}", p.position, digest);
     println!(
         "  {} events accepted, {} rejected; member keys in {}",
-        p.model.accepted,
-        p.model.rejected.len(),
+        p.overview().accepted,
+        p.overview().rejected.len(),
         keys.display()
     );
     Ok(())

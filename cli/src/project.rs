@@ -90,24 +90,19 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             checkpoints,
         }) => {
             let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
-            let p = catch_up(dir, &log, save_every, false).await?;
+            let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
-                i.maybe_sign(&p.state, p.position, Instant::now()).await?;
+                i.maybe_sign(p.rules_state(), p.position, Instant::now())
+                    .await?;
             }
-            println!(
-                "position {}  digest {}",
-                p.position,
-                projector::digest::digest_hex(&p.model)
-            );
+            let digest = p.digest_hex()?;
+            println!("position {}  digest {}", p.position, digest);
             crate::bench::report_peak_memory();
         }
         ProjectorCommand::Rebuild(ProjectorArgs { save_every, .. }) => {
-            let p = catch_up(dir, &log, save_every, true).await?;
-            println!(
-                "position {}  digest {}",
-                p.position,
-                projector::digest::digest_hex(&p.model)
-            );
+            let mut p = catch_up(dir, &log, save_every, true).await?;
+            let digest = p.digest_hex()?;
+            println!("position {}  digest {}", p.position, digest);
         }
         ProjectorCommand::Run(ProjectorArgs {
             save_every,
@@ -116,7 +111,8 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
-                i.maybe_sign(&p.state, p.position, Instant::now()).await?;
+                i.maybe_sign(p.rules_state(), p.position, Instant::now())
+                    .await?;
             }
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
@@ -134,7 +130,10 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
                     tracing::info!(position = p.position, "projected");
                 }
                 if let Some(i) = issuer.as_mut() {
-                    if let Err(e) = i.maybe_sign(&p.state, p.position, Instant::now()).await {
+                    if let Err(e) = i
+                        .maybe_sign(p.rules_state(), p.position, Instant::now())
+                        .await
+                    {
                         tracing::warn!("checkpoint not issued: {e:#}");
                     }
                 }
@@ -148,11 +147,8 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
                 }
             }
             p.save_if_behind()?;
-            println!(
-                "position {}  digest {}",
-                p.position,
-                projector::digest::digest_hex(&p.model)
-            );
+            let digest = p.digest_hex()?;
+            println!("position {}  digest {}", p.position, digest);
         }
     }
     Ok(())
@@ -161,8 +157,8 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
 /// `digest`: catches up first, so the digest reflects the whole log.
 pub async fn digest(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let log = any_log(nats, dir).await?;
-    let p = catch_up(dir, &log, 50_000, false).await?;
-    let d = projector::digest::digest_hex(&p.model);
+    let mut p = catch_up(dir, &log, 50_000, false).await?;
+    let d = p.digest_hex()?;
     if json {
         println!("{}", json!({"position": p.position, "digest": d}));
     } else {
@@ -178,7 +174,7 @@ pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
     if json {
         let heads: serde_json::Map<String, serde_json::Value> = p
-            .model
+            .overview()
             .heads
             .iter()
             .map(|(m, (seq, id))| (m.to_string(), json!({"seq": seq, "id": id})))
@@ -186,14 +182,17 @@ pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         println!(
             "{}",
             json!({"log_length": len, "projector": {"position": p.position, "lag": len - p.position.min(len)},
-                "accepted": p.model.accepted, "rejected": p.model.rejected.len(), "heads": heads})
+                "accepted": p.overview().accepted, "rejected": p.overview().rejected.len(), "heads": heads})
         );
         return Ok(());
     }
     println!("ledger     {}", dir.display());
     println!(
         "origin     {}",
-        p.model.origin.as_deref().unwrap_or("(not projected yet)")
+        p.overview()
+            .origin
+            .as_deref()
+            .unwrap_or("(not projected yet)")
     );
     println!("log        {len} events");
     println!(
@@ -203,11 +202,11 @@ pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     );
     println!(
         "folded     {} accepted, {} rejected",
-        p.model.accepted,
-        p.model.rejected.len()
+        p.overview().accepted,
+        p.overview().rejected.len()
     );
     println!("chain heads (as projected):");
-    for (m, (seq, id)) in &p.model.heads {
+    for (m, (seq, id)) in &p.overview().heads {
         println!("  {m:<16} seq {seq:>6}  {}", id.short());
     }
     Ok(())
@@ -220,15 +219,15 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
         anyhow!("unknown view {:?}; use one of {}", a.view, names.join(", "))
     })?;
     let log = any_log(nats, dir).await?;
-    let p = catch_up(dir, &log, 50_000, false).await?;
+    let mut p = catch_up(dir, &log, 50_000, false).await?;
     let (model, today) = match &a.as_of {
         Some(d) => {
             let day = crate::flags::date("as-of", d)?;
             (model_as_of(&log, p.position, day.end()).await?, day)
         }
         None => {
-            let today = p.model.latest.date();
-            (p.model, today)
+            let today = p.overview().latest.date();
+            (p.model()?, today)
         }
     };
     let tables = build(
@@ -273,31 +272,31 @@ pub async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     let log = Store::open(&log_dir(&dir), OPEN_WAIT)?;
-    let p = catch_up(&dir, &log, 50_000, false).await?;
+    let mut p = catch_up(&dir, &log, 50_000, false).await?;
     drop(log);
-    let today = p.model.latest.date();
+    let today = p.overview().latest.date();
     let params = Params {
         today,
         receipt_days: 30,
     };
+    let digest = p.digest_hex()?;
     println!(
         "  projected to position {}; digest {}\n",
-        p.position,
-        projector::digest::digest_hex(&p.model)
+        p.position, digest
     );
     println!("DONORS as of {today} (EUR)");
     print!(
         "{}",
-        render(&build(&p.model, View::Donors, &params), Format::Table)
+        render(&build(&p.model()?, View::Donors, &params), Format::Table)
             .split_once('\n')
             .map(|x| x.1)
             .unwrap_or("")
     );
-    let rejected = &p.model.rejected;
+    let rejected = &p.overview().rejected;
     println!(
         "\nINTEGRITY: {} members with chains, {} events accepted, {} rejected:",
-        p.model.heads.len(),
-        p.model.accepted,
+        p.overview().heads.len(),
+        p.overview().accepted,
         rejected.len()
     );
     for r in rejected.iter().take(10) {

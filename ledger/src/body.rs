@@ -652,6 +652,31 @@ impl Body {
         }
     }
 
+    /// Every item this body names: the one it creates and the ones it refers to
+    /// (needs answered or covered, the offer, commitment or delivery it builds on,
+    /// the target of a change or cancellation). With [`crate::state::Item::links`],
+    /// the items the rules and folds may consult when judging it: a projector that
+    /// keeps items on disk loads these (and their links) before judging.
+    pub fn named_items(&self) -> Vec<&ItemId> {
+        match self {
+            Body::NeedStated(n) => vec![&n.need],
+            Body::OfferMade(o) => std::iter::once(&o.offer).chain(&o.answers).collect(),
+            Body::CommitmentMade(c) => std::iter::once(&c.commitment)
+                .chain(&c.offer)
+                .chain(&c.needs)
+                .collect(),
+            Body::DeliveryRecorded(d) => vec![&d.delivery, &d.commitment],
+            Body::ReceiptAcknowledged(r) => vec![&r.receipt, &r.delivery],
+            Body::Amended(c) | Body::Corrected(c) => vec![&c.target],
+            Body::Cancelled(x) => vec![&x.target],
+            Body::Genesis(_)
+            | Body::MemberAdmitted(_)
+            | Body::KeyRotated(_)
+            | Body::KeyRevoked(_)
+            | Body::MemberSuspended(_) => vec![],
+        }
+    }
+
     /// The item this body creates, if any.
     pub fn created_item(&self) -> Option<&ItemId> {
         match self {

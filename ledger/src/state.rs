@@ -153,6 +153,19 @@ pub enum Item {
 }
 
 impl Item {
+    /// The items the rules or [`State::apply`] consult when an event names this
+    /// one: a commitment's offer, a delivery's commitment and receipt, a
+    /// receipt's delivery. Closed over with [`crate::body::Body::named_items`],
+    /// they are every item an event's verdict and effect can depend on.
+    pub fn links(&self) -> Vec<&ItemId> {
+        match self {
+            Item::Need(_) | Item::Offer(_) => vec![],
+            Item::Commitment(c) => c.offer.iter().collect(),
+            Item::Delivery(d) => std::iter::once(&d.commitment).chain(&d.receipt).collect(),
+            Item::Receipt(r) => vec![&r.delivery],
+        }
+    }
+
     /// The item's kind as a word.
     pub fn kind(&self) -> &'static str {
         match self {

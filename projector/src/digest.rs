@@ -3,27 +3,24 @@
 use std::collections::BTreeMap;
 
 use ledger::calendar::Timestamp;
-use ledger::ids::{EventId, ItemId, MemberId};
+use ledger::ids::{EventId, MemberId};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{
-    ChangeRow, CommitmentRow, DeliveryRow, MemberRow, Model, NeedRow, OfferRow, ReceiptRow,
-    RejectedRow,
-};
+use crate::model::{ChangeRow, MemberRow, Model, RejectedRow};
 
 /// The parts of a [`Model`] that describe the ledger: everything except where
 /// the projector is (`position`) and how many duplicate copies it skipped, so a
 /// projector that was handed the same events twice agrees with one that was not.
 #[derive(Serialize)]
-struct Canonical<'a> {
+struct Canonical<'a, N, O, C, D, R> {
     origin: &'a Option<String>,
     members: &'a BTreeMap<MemberId, MemberRow>,
-    needs: &'a BTreeMap<ItemId, NeedRow>,
-    offers: &'a BTreeMap<ItemId, OfferRow>,
-    commitments: &'a BTreeMap<ItemId, CommitmentRow>,
-    deliveries: &'a BTreeMap<ItemId, DeliveryRow>,
-    receipts: &'a BTreeMap<ItemId, ReceiptRow>,
+    needs: N,
+    offers: O,
+    commitments: C,
+    deliveries: D,
+    receipts: R,
     changes: &'a [ChangeRow],
     heads: &'a BTreeMap<MemberId, (u64, EventId)>,
     rejected: &'a [RejectedRow],
@@ -35,14 +32,36 @@ struct Canonical<'a> {
 /// content (see `Canonical`). Every map is ordered, so two projectors that
 /// folded the same events agree.
 pub fn digest(model: &Model) -> [u8; 32] {
+    digest_with_tables(
+        model,
+        &model.needs,
+        &model.offers,
+        &model.commitments,
+        &model.deliveries,
+        &model.receipts,
+    )
+    .expect("models always encode")
+}
+
+/// [`digest`] of `model` with its five item tables given separately, as
+/// anything that serializes as those maps do (the projector store streams them
+/// from disk). Fails only if a table fails to serialize.
+pub fn digest_with_tables(
+    model: &Model,
+    needs: impl Serialize,
+    offers: impl Serialize,
+    commitments: impl Serialize,
+    deliveries: impl Serialize,
+    receipts: impl Serialize,
+) -> Result<[u8; 32], String> {
     let canonical = Canonical {
         origin: &model.origin,
         members: &model.members,
-        needs: &model.needs,
-        offers: &model.offers,
-        commitments: &model.commitments,
-        deliveries: &model.deliveries,
-        receipts: &model.receipts,
+        needs,
+        offers,
+        commitments,
+        deliveries,
+        receipts,
         changes: &model.changes,
         heads: &model.heads,
         rejected: &model.rejected,
@@ -52,9 +71,9 @@ pub fn digest(model: &Model) -> [u8; 32] {
     // Streamed into the hash: a large model is never encoded into one buffer.
     let mut sink = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
     bincode::serde::encode_into_std_write(&canonical, &mut sink, bincode::config::standard())
-        .expect("models always encode");
+        .map_err(|e| e.to_string())?;
     let HashWriter(hasher) = sink.into_inner().ok().expect("hashing cannot fail");
-    hasher.finalize().into()
+    Ok(hasher.finalize().into())
 }
 
 /// Feeds written bytes to SHA-256.
@@ -72,5 +91,10 @@ impl std::io::Write for HashWriter {
 
 /// The digest as lower-case hex.
 pub fn digest_hex(model: &Model) -> String {
-    digest(model).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest(model))
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

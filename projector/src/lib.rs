@@ -8,13 +8,17 @@
 //! - [`digest`]: SHA-256 over the canonical encoding of a model;
 //! - [`audit`]: the auditor over a whole log and its checkpoints, and the
 //!   audit bundle export, pure over values;
-//! - [`store`]: the sled snapshot (position + state + model, one atomic write);
-//! - [`run`]: the shell that pulls from a log, folds, and saves.
+//! - [`index`]: the compact map from item id to its record in the row file;
+//! - [`store`]: the projector's directory: items in an append-only row file,
+//!   the rest in a snapshot committed atomically with the position;
+//! - [`run`]: the shell that pulls from a log, loads the items a batch names,
+//!   folds, writes items back, and commits.
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod digest;
 pub mod fold;
+pub mod index;
 pub mod model;
 pub mod run;
 pub mod store;

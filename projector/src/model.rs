@@ -196,6 +196,22 @@ pub struct RejectedRow {
     pub in_chain: bool,
 }
 
+/// The read-model row of one item, whichever its kind: what the projector's
+/// store keeps on disk beside the item's rules state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Row {
+    /// A need.
+    Need(NeedRow),
+    /// An offer.
+    Offer(OfferRow),
+    /// A commitment.
+    Commitment(CommitmentRow),
+    /// A delivery.
+    Delivery(DeliveryRow),
+    /// A receipt.
+    Receipt(ReceiptRow),
+}
+
 /// The whole read model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
@@ -266,6 +282,43 @@ impl Model {
         }
         index.indexed = self.rejected.len();
         index.ids.contains(id)
+    }
+}
+
+impl Model {
+    /// Takes the row of `id` out of its table, if any.
+    pub fn take_row(&mut self, id: &ItemId) -> Option<Row> {
+        if let Some(r) = self.needs.remove(id) {
+            Some(Row::Need(r))
+        } else if let Some(r) = self.offers.remove(id) {
+            Some(Row::Offer(r))
+        } else if let Some(r) = self.commitments.remove(id) {
+            Some(Row::Commitment(r))
+        } else if let Some(r) = self.deliveries.remove(id) {
+            Some(Row::Delivery(r))
+        } else {
+            self.receipts.remove(id).map(Row::Receipt)
+        }
+    }
+
+    /// Puts a row into its table.
+    pub fn put_row(&mut self, id: ItemId, row: Row) {
+        match row {
+            Row::Need(r) => drop(self.needs.insert(id, r)),
+            Row::Offer(r) => drop(self.offers.insert(id, r)),
+            Row::Commitment(r) => drop(self.commitments.insert(id, r)),
+            Row::Delivery(r) => drop(self.deliveries.insert(id, r)),
+            Row::Receipt(r) => drop(self.receipts.insert(id, r)),
+        }
+    }
+
+    /// Whether the five item tables are empty.
+    pub fn tables_empty(&self) -> bool {
+        self.needs.is_empty()
+            && self.offers.is_empty()
+            && self.commitments.is_empty()
+            && self.deliveries.is_empty()
+            && self.receipts.is_empty()
     }
 }
 

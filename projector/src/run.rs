@@ -1,16 +1,22 @@
-//! The projector shell: pulls entries from a [`Log`], folds them, saves snapshots.
+//! The projector shell: pulls entries from a [`Log`], loads the items they name,
+//! folds them, writes items back and commits snapshots.
 
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ledger::calendar::Timestamp;
-use ledger::log::{Log, LogError};
-use ledger::state::State;
+use std::collections::HashMap;
 
-use crate::fold::{fold_entries, Filter};
-use crate::model::Model;
-use crate::store::{ProjectorStore, StoreError};
+use ledger::calendar::Timestamp;
+use ledger::event::Event;
+use ledger::ids::ItemId;
+use ledger::log::{Log, LogError};
+use ledger::state::{Item, State};
+use rayon::prelude::*;
+
+use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter};
+use crate::model::{Model, Row};
+use crate::store::{ProjectorStore, StoreError, KINDS};
 
 /// Entries read from the log at a time.
 pub const READ_BATCH: usize = 8192;
@@ -37,32 +43,47 @@ pub struct Progress {
     pub rate: f64,
 }
 
-/// A projector: state, model and the position they reflect, saved in its store.
+/// A projector: rules state, read model and the position they reflect, kept in
+/// its store. Items (the rules state and read-model row of every need, offer,
+/// commitment, delivery and receipt) live on disk; memory holds the rest and a
+/// working set of items in two generations: the items the current batches
+/// named, and those of the generation before (written back, kept to spare a
+/// read). Before a batch is judged, every item its events name, with their
+/// links, is loaded (see `Body::named_items` and `Item::links`), so the pure
+/// rules and fold see exactly what they would with every item in memory.
 pub struct Projector {
     store: ProjectorStore,
-    /// The rules state after `position`.
-    pub state: State,
-    /// The read model after `position`.
-    pub model: Model,
+    state: State,
+    model: Model,
+    old: HashMap<ItemId, (Item, Option<Row>)>,
     /// Last log position folded.
     pub position: u64,
     /// Save a snapshot after at least this many events (and a quarter of the position).
     pub save_every: u64,
+    /// Items in the working set before it is written back (a generation).
+    pub working_set: usize,
+    /// Entries read from the log (and judged) at a time.
+    pub read_batch: usize,
     saved: u64,
 }
+
+/// Items per working-set generation by default.
+pub const WORKING_SET: usize = 8_192;
 
 impl Projector {
     /// Opens the projector stored in `dir` at its last saved position.
     pub fn open(dir: &Path, wait: Duration) -> Result<Projector, RunError> {
-        let store = ProjectorStore::open(dir, wait)?;
-        let (position, state, model) = store.load()?;
+        let (store, saved) = ProjectorStore::open(dir, wait)?;
         Ok(Projector {
             store,
-            state,
-            model,
-            position,
+            state: saved.state,
+            model: saved.model,
+            old: HashMap::new(),
+            position: saved.position,
             save_every: 50_000,
-            saved: position,
+            working_set: WORKING_SET,
+            read_batch: READ_BATCH,
+            saved: saved.position,
         })
     }
 
@@ -71,15 +92,100 @@ impl Projector {
         self.store.clear()?;
         self.state = State::new();
         self.model = Model::new();
+        self.old.clear();
         self.position = 0;
         self.saved = 0;
         Ok(())
     }
 
-    /// Saves the snapshot now.
+    /// Saves the snapshot now: writes the working set back and commits.
     pub fn save(&mut self) -> Result<(), RunError> {
-        self.store.save(self.position, &self.state, &self.model)?;
+        self.write_back()?;
+        self.store.commit(self.position, &self.state, &self.model)?;
         self.saved = self.position;
+        Ok(())
+    }
+
+    /// The rules state: members, keys and chains (its `items` hold only the
+    /// working set; the rest are in the store).
+    pub fn rules_state(&self) -> &State {
+        &self.state
+    }
+
+    /// The read model's parts kept in memory: origin, members, changes, heads,
+    /// rejected events and counters. Its item tables hold only the working set:
+    /// [`Projector::model`] reads them all.
+    pub fn overview(&self) -> &Model {
+        &self.model
+    }
+
+    /// The whole read model, item tables read from the store (memory grows
+    /// with the ledger: for reports).
+    pub fn model(&mut self) -> Result<Model, RunError> {
+        self.write_back()?;
+        let mut model = self.model.clone();
+        self.store.for_each(|id, _, row| {
+            if let Some(row) = row {
+                model.put_row(id, row);
+            }
+        })?;
+        Ok(model)
+    }
+
+    /// The model digest (`digest::digest` of [`Projector::model`]), computed
+    /// with the item tables streamed from the store.
+    pub fn digest_hex(&mut self) -> Result<String, RunError> {
+        self.write_back()?;
+        self.store.flush()?;
+        let [n, o, c, d, r] = KINDS.map(|k| self.store.table(k));
+        let digest = crate::digest::digest_with_tables(&self.model, n, o, c, d, r)
+            .map_err(StoreError::Corrupt)?;
+        Ok(crate::digest::hex(&digest))
+    }
+
+    /// Loads every item the events name (and their links) into the working set.
+    fn load_named(&mut self, decoded: &[Result<Event, String>]) -> Result<(), RunError> {
+        let mut want: Vec<ItemId> = decoded
+            .iter()
+            .flatten()
+            .flat_map(|ev| ev.envelope().body.named_items())
+            .filter(|id| !self.state.items.contains_key(*id))
+            .cloned()
+            .collect();
+        // The working set is closed under links (loaded items bring theirs),
+        // so an item already in it needs nothing more.
+        while let Some(id) = want.pop() {
+            if self.state.items.contains_key(&id) {
+                continue;
+            }
+            let found = match self.old.remove(&id) {
+                Some(found) => Some(found),
+                None => self.store.get(&id)?,
+            };
+            if let Some((item, row)) = found {
+                want.extend(item.links().into_iter().cloned());
+                if let Some(row) = row {
+                    self.model.put_row(id.clone(), row);
+                }
+                self.state.items.insert(id, item);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every item of the working set to the store and makes it the
+    /// older generation.
+    fn write_back(&mut self) -> Result<(), RunError> {
+        let items = std::mem::take(&mut self.state.items);
+        let mut old = HashMap::with_capacity(items.len());
+        for (id, item) in items {
+            let row = self.model.take_row(&id);
+            self.store.put(&id, &item, row.as_ref())?;
+            old.insert(id, (item, row));
+        }
+        // Rows are only made with their item (the projector folds every event).
+        debug_assert!(self.model.tables_empty());
+        self.old = old;
         Ok(())
     }
 
@@ -110,12 +216,24 @@ impl Projector {
         let start = Instant::now();
         let first = self.position;
         loop {
-            let entries = log.read(self.position + 1, READ_BATCH).await?;
+            let entries = log.read(self.position + 1, self.read_batch.max(1)).await?;
             let Some(last) = entries.last() else { break };
             let last = last.position;
-            // `fold_entries` overlaps judging with the next step's verification.
-            fold_entries(&mut self.state, &mut self.model, &entries, Filter::All);
+            let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();
+            self.load_named(&decoded)?;
+            // The fold overlaps judging with the next step's verification.
+            fold_decoded_observed(
+                &mut self.state,
+                &mut self.model,
+                &entries,
+                &decoded,
+                Filter::All,
+                &mut |_, _, _, _| {},
+            );
             self.position = last;
+            if self.state.items.len() > self.working_set {
+                self.write_back()?;
+            }
             // A snapshot re-encodes the whole model, so the gap between saves grows
             // with the position (a quarter of it): saving stays linear overall, and
             // a crash costs at most a fifth of the work done.

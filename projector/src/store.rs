@@ -1,18 +1,43 @@
-//! The projector's own sled database: the rules state and the read model, saved
-//! with the log position they reflect in one atomic batch.
+//! The projector's own directory: the items (rules state and read-model row of
+//! each) in an append-only row file, everything else in a small snapshot, and
+//! the log position they reflect.
 //!
-//! Keys: `pos` (u64 BE), `chunks` (u64 BE), `snap/<n>` (the bincode of
-//! `(position, State, Model)` in 1 MiB chunks). A batch replaces them all at
-//! once, so a projector killed at any moment reopens at its last snapshot.
+//! Files:
+//! - `rows.log`: records `[u32 LE length][u8 row kind][bincode (ItemId, Item,
+//!   Option<Row>)]`, appended; the last record of an id is its value. Records
+//!   past the snapshot's `rows` length were not committed and are cut off on open.
+//! - `snapshot`: magic, bincode `(position, rows, State, Model)` with the item
+//!   tables left out (the rules state's members, keys and chains, the model's
+//!   members, changes, heads, rejected events and counters), then the SHA-256 of
+//!   everything before it. Replaced atomically (write, fsync, rename, fsync the
+//!   directory) after the row file is fsynced, so a projector killed at any
+//!   moment reopens at its last commit.
+//! - `LOCK`: held (an OS file lock) while a process has the store open.
+//!
+//! Only the index of the row file ([`ItemIndex`], rebuilt by one scan on open)
+//! is in memory, so memory does not grow with the items' contents.
 
-use std::path::Path;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ledger::state::State;
+use ledger::ids::ItemId;
+use ledger::state::{Item, State};
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
 
-use crate::model::Model;
+use crate::index::{ItemIndex, Slot};
+use crate::model::{Model, Row};
 
-const CHUNK: usize = 1 << 20;
+const MAGIC: &[u8] = b"tallinn projector snapshot v2\n";
+/// Largest record accepted when reading the row file.
+const MAX_RECORD: usize = 64 << 20;
+/// Largest snapshot accepted.
+const MAX_SNAPSHOT: u64 = 4 << 30;
+const HEADER: usize = 5;
 
 /// Why the projector store failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,154 +45,456 @@ pub enum StoreError {
     /// The directory is held by another process.
     #[error("the projector at {0} is in use by another process")]
     Locked(String),
-    /// sled failed.
-    #[error("projector storage: {0}")]
-    Sled(#[from] sled::Error),
-    /// The snapshot does not decode.
-    #[error("projector snapshot is corrupt ({0}); remove it and rebuild")]
+    /// A file operation failed.
+    #[error("projector storage {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The snapshot or the row file does not decode.
+    #[error("projector store is corrupt ({0}); remove the projector directory and rebuild")]
     Corrupt(String),
 }
 
-/// Bytes written into chunks of at most [`CHUNK`] bytes.
-struct Chunks(Vec<Vec<u8>>);
+/// What a store held at its last commit.
+#[derive(Debug, Default)]
+pub struct Saved {
+    /// Last log position folded.
+    pub position: u64,
+    /// The rules state without its items.
+    pub state: State,
+    /// The read model without its item tables.
+    pub model: Model,
+}
 
-impl std::io::Write for Chunks {
-    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
-        let written = buf.len();
-        while !buf.is_empty() {
-            let last = self.0.last_mut().expect("never empty");
-            if last.len() == CHUNK {
-                self.0.push(Vec::with_capacity(CHUNK));
-                continue;
-            }
-            let n = buf.len().min(CHUNK - last.len());
-            last.extend_from_slice(&buf[..n]);
-            buf = &buf[n..];
-        }
-        Ok(written)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+/// The row kind byte of a record.
+fn kind_of(row: Option<&Row>) -> u8 {
+    match row {
+        None => 0,
+        Some(Row::Need(_)) => 1,
+        Some(Row::Offer(_)) => 2,
+        Some(Row::Commitment(_)) => 3,
+        Some(Row::Delivery(_)) => 4,
+        Some(Row::Receipt(_)) => 5,
     }
 }
+
+/// Row kind bytes, in the order of the model's tables.
+pub const KINDS: [u8; 5] = [1, 2, 3, 4, 5];
 
 /// A projector's saved state.
 pub struct ProjectorStore {
-    db: sled::Db,
-    tree: sled::Tree,
+    dir: PathBuf,
+    _lock: File,
+    reader: File,
+    writer: BufWriter<File>,
+    /// Bytes of the row file handed to the OS.
+    flushed: u64,
+    /// Bytes of the row file including what is buffered.
+    end: u64,
+    /// Bytes of the row file the snapshot covers.
+    committed: u64,
+    index: ItemIndex,
+    scratch: Vec<u8>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl ProjectorStore {
-    /// Opens (creating) the store in `dir`, waiting up to `wait` for a lock.
-    pub fn open(dir: &Path, wait: Duration) -> Result<ProjectorStore, StoreError> {
+    /// Opens (creating) the store in `dir`, waiting up to `wait` for the lock,
+    /// and returns it with what it held at its last commit.
+    pub fn open(dir: &Path, wait: Duration) -> Result<(ProjectorStore, Saved), StoreError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
         let start = std::time::Instant::now();
-        let mut cleaned = false;
         loop {
-            match sled::Config::new()
-                .path(dir)
-                .cache_capacity(64 << 20)
-                .open()
-            {
-                Ok(db) => {
-                    let tree = db.open_tree("snapshot")?;
-                    return Ok(ProjectorStore { db, tree });
-                }
-                Err(sled::Error::Corruption { .. })
-                    if !cleaned && ledger::store::remove_partial_snapshots(dir) =>
-                {
-                    cleaned = true;
-                }
-                Err(e)
-                    if e.to_string().contains("lock")
-                        || matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock) =>
-                {
-                    if start.elapsed() >= wait {
-                        return Err(StoreError::Locked(dir.display().to_string()));
-                    }
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(e) => return Err(e.into()),
+                Err(TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked(dir.display().to_string()))
+                }
+                Err(TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
             }
         }
+        remove_sled_store(dir);
+        let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+        let rows_path = dir.join("rows.log");
+        let reader = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&rows_path)
+            .map_err(io(&rows_path))?;
+        let len = reader.metadata().map_err(io(&rows_path))?.len();
+        if len < committed {
+            return Err(StoreError::Corrupt(format!(
+                "rows.log has {len} bytes, the snapshot covers {committed}"
+            )));
+        }
+        if len > committed {
+            // Records written after the last commit: never part of a snapshot.
+            reader.set_len(committed).map_err(io(&rows_path))?;
+        }
+        let index = scan(&reader, committed, &rows_path)?;
+        let writer = OpenOptions::new()
+            .append(true)
+            .open(&rows_path)
+            .map_err(io(&rows_path))?;
+        Ok((
+            ProjectorStore {
+                dir: dir.to_path_buf(),
+                _lock: lock,
+                reader,
+                writer: BufWriter::with_capacity(1 << 20, writer),
+                flushed: committed,
+                end: committed,
+                committed,
+                index,
+                scratch: Vec::new(),
+            },
+            saved,
+        ))
     }
 
-    /// The saved position, state and model (empty ones if nothing was saved).
-    pub fn load(&self) -> Result<(u64, State, Model), StoreError> {
-        let Some(chunks) = self.tree.get("chunks")? else {
-            return Ok((0, State::new(), Model::new()));
+    fn rows_path(&self) -> PathBuf {
+        self.dir.join("rows.log")
+    }
+
+    /// Number of items stored.
+    pub fn items(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Bytes in the row file (committed or not).
+    pub fn row_bytes(&self) -> u64 {
+        self.end
+    }
+
+    /// Whether `id` is stored.
+    pub fn contains(&self, id: &ItemId) -> bool {
+        self.index.get(id.as_str()).is_some()
+    }
+
+    /// The stored item `id` and its row, if any.
+    pub fn get(&mut self, id: &ItemId) -> Result<Option<(Item, Option<Row>)>, StoreError> {
+        let Some(slot) = self.index.get(id.as_str()) else {
+            return Ok(None);
         };
-        let n = u64::from_be_bytes(
-            chunks
-                .as_ref()
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("chunk count".into()))?,
-        );
-        let mut parts = Vec::new();
-        for i in 0..n {
-            parts.push(
-                self.tree
-                    .get(format!("snap/{i:08}"))?
-                    .ok_or_else(|| StoreError::Corrupt(format!("chunk {i} missing")))?,
-            );
+        self.flush()?;
+        let (stored, item, row) = self.read_record(slot.offset)?;
+        if &stored != id {
+            return Err(StoreError::Corrupt(format!(
+                "record at {} is {stored}, the index says {id}",
+                slot.offset
+            )));
         }
-        let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-        for part in &parts {
-            bytes.extend_from_slice(part);
-        }
-        let ((pos, state, model), used): ((u64, State, Model), usize) =
-            bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if used != bytes.len() {
-            return Err(StoreError::Corrupt("trailing bytes".into()));
-        }
-        Ok((pos, state, model))
+        Ok(Some((item, row)))
     }
 
-    /// The saved position only (cheap).
-    pub fn position(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .tree
-            .get("pos")?
-            .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
-            .unwrap_or(0))
-    }
-
-    /// Saves position, state and model in one atomic batch, then flushes. The
-    /// encoding is written straight into 1 MiB chunks: no buffer of the whole
-    /// snapshot is built and regrown.
-    pub fn save(&self, position: u64, state: &State, model: &Model) -> Result<(), StoreError> {
-        let mut chunks = Chunks(vec![Vec::with_capacity(CHUNK)]);
+    /// Appends the new value of item `id` (not committed until [`ProjectorStore::commit`]).
+    pub fn put(&mut self, id: &ItemId, item: &Item, row: Option<&Row>) -> Result<(), StoreError> {
+        let kind = kind_of(row);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&[0; HEADER]);
         bincode::serde::encode_into_std_write(
-            (position, state, model),
-            &mut chunks,
+            (id, item, row),
+            &mut self.scratch,
             bincode::config::standard(),
         )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let Chunks(chunks) = chunks;
-        let old = self
-            .tree
-            .get("chunks")?
-            .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])))
-            .unwrap_or(0);
-        let mut batch = sled::Batch::default();
-        for (i, c) in chunks.iter().enumerate() {
-            batch.insert(format!("snap/{i:08}").as_bytes(), c.as_slice());
+        .map_err(|e| StoreError::Corrupt(format!("encoding {id}: {e}")))?;
+        let body = (self.scratch.len() - 4) as u32;
+        self.scratch[..4].copy_from_slice(&body.to_le_bytes());
+        self.scratch[4] = kind;
+        let path = self.rows_path();
+        self.writer.write_all(&self.scratch).map_err(io(&path))?;
+        self.index.put(
+            id.as_str(),
+            Slot {
+                offset: self.end,
+                kind,
+            },
+        );
+        self.end += self.scratch.len() as u64;
+        Ok(())
+    }
+
+    /// Hands buffered records to the OS (so that they can be read back).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        if self.flushed != self.end {
+            let path = self.rows_path();
+            self.writer.flush().map_err(io(&path))?;
+            self.flushed = self.end;
         }
-        for i in chunks.len() as u64..old {
-            batch.remove(format!("snap/{i:08}").as_bytes());
-        }
-        batch.insert("chunks", &(chunks.len() as u64).to_be_bytes());
-        batch.insert("pos", &position.to_be_bytes());
-        drop(chunks);
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Commits: fsyncs the row file, then atomically replaces the snapshot with
+    /// `position`, `state` and `model` (whose item tables must have been [`put`]
+    /// and emptied: they are not written).
+    ///
+    /// [`put`]: ProjectorStore::put
+    pub fn commit(
+        &mut self,
+        position: u64,
+        state: &State,
+        model: &Model,
+    ) -> Result<(), StoreError> {
+        self.flush()?;
+        let rows = self.rows_path();
+        self.reader.sync_data().map_err(io(&rows))?;
+        let tmp = self.dir.join("snapshot.tmp");
+        let file = File::create(&tmp).map_err(io(&tmp))?;
+        let mut out = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hash: Sha256::new(),
+        };
+        out.write_all(MAGIC).map_err(io(&tmp))?;
+        debug_assert!(state.items.is_empty() && model.tables_empty());
+        bincode::serde::encode_into_std_write(
+            (position, self.end, state, model),
+            &mut out,
+            bincode::config::standard(),
+        )
+        .map_err(|e| StoreError::Corrupt(format!("encoding the snapshot: {e}")))?;
+        let HashingWriter { mut inner, hash } = out;
+        inner.write_all(&hash.finalize()).map_err(io(&tmp))?;
+        let file = inner.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
+        file.sync_all().map_err(io(&tmp))?;
+        let snapshot = self.dir.join("snapshot");
+        std::fs::rename(&tmp, &snapshot).map_err(io(&snapshot))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))?;
+        self.committed = self.end;
         Ok(())
     }
 
     /// Removes everything (before a rebuild).
-    pub fn clear(&self) -> Result<(), StoreError> {
-        self.tree.clear()?;
-        self.db.flush()?;
+    pub fn clear(&mut self) -> Result<(), StoreError> {
+        let snapshot = self.dir.join("snapshot");
+        match std::fs::remove_file(&snapshot) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&snapshot)(e)),
+        }
+        let rows = self.rows_path();
+        self.writer.flush().map_err(io(&rows))?;
+        self.reader.set_len(0).map_err(io(&rows))?;
+        self.reader.sync_all().map_err(io(&rows))?;
+        self.index = ItemIndex::new();
+        (self.flushed, self.end, self.committed) = (0, 0, 0);
         Ok(())
+    }
+
+    /// Every stored item with its row, in no particular order.
+    pub fn for_each(
+        &mut self,
+        mut f: impl FnMut(ItemId, Item, Option<Row>),
+    ) -> Result<(), StoreError> {
+        self.flush()?;
+        let mut offsets: Vec<u64> = self.index.iter().map(|(_, s)| s.offset).collect();
+        offsets.sort_unstable();
+        for offset in offsets {
+            let (id, item, row) = self.read_record(offset)?;
+            f(id, item, row);
+        }
+        Ok(())
+    }
+
+    /// The rows of one kind (see [`KINDS`]) as a serde map sorted by id, read
+    /// from disk while it is serialized: it encodes as the model's table of
+    /// that kind does (for the digest). Call [`ProjectorStore::flush`] first.
+    pub fn table(&self, kind: u8) -> StoredTable<'_> {
+        StoredTable { store: self, kind }
+    }
+
+    fn read_record(&self, offset: u64) -> Result<(ItemId, Item, Option<Row>), StoreError> {
+        let path = self.rows_path();
+        let mut header = [0u8; HEADER];
+        if offset + HEADER as u64 > self.flushed {
+            return Err(StoreError::Corrupt(format!(
+                "record at {offset} past the end"
+            )));
+        }
+        self.reader
+            .read_exact_at(&mut header, offset)
+            .map_err(io(&path))?;
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        if len > MAX_RECORD || len == 0 || offset + 4 + len as u64 > self.flushed {
+            return Err(StoreError::Corrupt(format!(
+                "record at {offset}: length {len}"
+            )));
+        }
+        let mut body = vec![0u8; len - 1];
+        self.reader
+            .read_exact_at(&mut body, offset + HEADER as u64)
+            .map_err(io(&path))?;
+        decode_record(&body, offset)
+    }
+}
+
+fn decode_record(body: &[u8], offset: u64) -> Result<(ItemId, Item, Option<Row>), StoreError> {
+    let (record, used): ((ItemId, Item, Option<Row>), usize) =
+        bincode::serde::decode_from_slice(body, bincode::config::standard())
+            .map_err(|e| StoreError::Corrupt(format!("record at {offset}: {e}")))?;
+    if used != body.len() {
+        return Err(StoreError::Corrupt(format!(
+            "record at {offset}: trailing bytes"
+        )));
+    }
+    Ok(record)
+}
+
+/// The index of the first `len` bytes of the row file: one sequential read,
+/// decoding only each record's id.
+fn scan(file: &File, len: u64, path: &Path) -> Result<ItemIndex, StoreError> {
+    let mut index = ItemIndex::new();
+    let mut reader = BufReader::with_capacity(1 << 20, file.try_clone().map_err(io(path))?);
+    let mut offset = 0u64;
+    let mut body = Vec::new();
+    while offset < len {
+        let mut header = [0u8; HEADER];
+        reader.read_exact(&mut header).map_err(io(path))?;
+        let n = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        if n > MAX_RECORD || n == 0 || offset + 4 + n as u64 > len {
+            return Err(StoreError::Corrupt(format!(
+                "record at {offset}: length {n}"
+            )));
+        }
+        body.resize(n - 1, 0);
+        reader.read_exact(&mut body).map_err(io(path))?;
+        let (id, _): (ItemId, usize) =
+            bincode::serde::decode_from_slice(&body, bincode::config::standard())
+                .map_err(|e| StoreError::Corrupt(format!("record at {offset}: {e}")))?;
+        index.put(
+            id.as_str(),
+            Slot {
+                offset,
+                kind: header[4],
+            },
+        );
+        offset += 4 + n as u64;
+    }
+    Ok(index)
+}
+
+/// The committed row length and the saved parts (empty when there is no snapshot).
+fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
+    let bytes = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, Saved::default())),
+        Err(e) => return Err(io(path)(e)),
+        Ok(m) if m.len() > MAX_SNAPSHOT => {
+            return Err(StoreError::Corrupt(format!(
+                "snapshot of {} bytes",
+                m.len()
+            )))
+        }
+        Ok(_) => std::fs::read(path).map_err(io(path))?,
+    };
+    let body_end = bytes
+        .len()
+        .checked_sub(32)
+        .filter(|&n| n >= MAGIC.len() && bytes.starts_with(MAGIC))
+        .ok_or_else(|| StoreError::Corrupt("snapshot header".into()))?;
+    if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
+        return Err(StoreError::Corrupt("snapshot checksum".into()));
+    }
+    let body = &bytes[MAGIC.len()..body_end];
+    let ((position, rows, state, model), used): ((u64, u64, State, Model), usize) =
+        bincode::serde::decode_from_slice(body, bincode::config::standard())
+            .map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+    if used != body.len() {
+        return Err(StoreError::Corrupt("snapshot: trailing bytes".into()));
+    }
+    Ok((
+        rows,
+        Saved {
+            position,
+            state,
+            model,
+        },
+    ))
+}
+
+/// Removes the files of the sled database earlier versions kept here (the
+/// projector is derived data: it is rebuilt from the log).
+fn remove_sled_store(dir: &Path) {
+    if !(dir.join("conf").is_file() && dir.join("db").is_file()) {
+        return;
+    }
+    tracing::info!(dir = %dir.display(), "removing an old-format projector store; it will be rebuilt from the log");
+    for name in ["conf", "db"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let _ = std::fs::remove_dir_all(dir.join("blobs"));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("snap.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Writes through to `inner`, hashing what is written.
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One table of the read model, read from the row file as it is serialized
+/// (its ids are sorted then, so only one table's list is in memory at a time).
+pub struct StoredTable<'a> {
+    store: &'a ProjectorStore,
+    kind: u8,
+}
+
+impl Serialize for StoredTable<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let rows = self.store.index.sorted_of_kind(self.kind);
+        let mut map = serializer.serialize_map(Some(rows.len()))?;
+        for &(_, offset) in &rows {
+            let (id, _, row) = self
+                .store
+                .read_record(offset)
+                .map_err(|e| S::Error::custom(e.to_string()))?;
+            match row {
+                Some(Row::Need(r)) => map.serialize_entry(&id, &r)?,
+                Some(Row::Offer(r)) => map.serialize_entry(&id, &r)?,
+                Some(Row::Commitment(r)) => map.serialize_entry(&id, &r)?,
+                Some(Row::Delivery(r)) => map.serialize_entry(&id, &r)?,
+                Some(Row::Receipt(r)) => map.serialize_entry(&id, &r)?,
+                None => return Err(S::Error::custom(format!("{id} has no row"))),
+            }
+        }
+        map.end()
     }
 }

@@ -456,26 +456,45 @@ fn acknowledged_appends_survive_kill_9() {
 
 /// What a kill while sled writes one of its own snapshots leaves behind: a
 /// newer, unfinished `snap.<lsn>.generating` file. sled 0.34 takes it for the
-/// newest snapshot; both stores remove it and open with their data intact.
+/// newest snapshot; the log store removes it and opens with its data intact.
 #[test]
 fn a_partial_sled_snapshot_left_by_a_kill_is_removed() {
     let tmp = tempfile::tempdir().unwrap();
-    let (log_dir, proj_dir) = (tmp.path().join("log"), tmp.path().join("projector"));
-    {
-        let _ = genesis_store(&log_dir);
-        let mut p = projector::run::Projector::open(&proj_dir, Duration::from_secs(3)).unwrap();
-        p.save().unwrap();
-    }
-    for dir in [&log_dir, &proj_dir] {
-        std::fs::write(dir.join("snap.7FFFFFFFFFFFFFFF.generating"), b"x").unwrap();
-    }
+    let log_dir = tmp.path().join("log");
+    drop(genesis_store(&log_dir));
+    std::fs::write(log_dir.join("snap.7FFFFFFFFFFFFFFF.generating"), b"x").unwrap();
     let store = Store::open(&log_dir, Duration::from_secs(3)).unwrap();
     assert_eq!(store.len_sync().unwrap(), 1);
-    let p = projector::run::Projector::open(&proj_dir, Duration::from_secs(3)).unwrap();
-    assert_eq!(p.position, 0);
-    for dir in [&log_dir, &proj_dir] {
-        assert!(!dir.join("snap.7FFFFFFFFFFFFFFF.generating").exists());
-    }
+    assert!(!log_dir.join("snap.7FFFFFFFFFFFFFFF.generating").exists());
+}
+
+/// An item id used again after its item was written out of the projector's
+/// memory is still refused: the projector loads every item an event names
+/// before judging it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_item_id_is_refused_after_its_item_left_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, mut state) = genesis_store(&tmp.path().join("log"));
+    append_needs(&store, &mut state, "T", 6);
+    let ua = mid(UA);
+    let again = next_event(&state, ORIGIN, &ua, need("T-0"), now(), &signer(UA)).unwrap();
+    let expected = store.last_of_sync(&ua).unwrap().map(|e| e.position);
+    store
+        .append_sync(&ua, expected, &[again.bytes().to_vec()], now())
+        .unwrap();
+
+    let mut p =
+        projector::run::Projector::open(&tmp.path().join("p"), Duration::from_secs(5)).unwrap();
+    (p.read_batch, p.working_set) = (1, 0);
+    p.catch_up(&store, |_| {}).await.unwrap();
+    let model = p.model().unwrap();
+    assert_eq!(model.needs.len(), 6);
+    assert_eq!(model.rejected.len(), 1, "{:?}", model.rejected);
+    assert!(
+        model.rejected[0].reason.contains("already used"),
+        "{}",
+        model.rejected[0].reason
+    );
 }
 
 /// Appends `n` needs of UA-SSSCIP (named `{tag}-{i}`) to `store`, one append each.

@@ -1,0 +1,140 @@
+//! The projector's item store: a projector that keeps items on disk and only a
+//! working set in memory folds exactly what the in-memory fold does, whatever
+//! the batch and working-set sizes, and reopens at its last commit.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use ledger::log::Log;
+use ledger::state::State;
+use ledger::store::Store;
+use projector::fold::{fold_entries, Filter};
+use projector::model::Model;
+use projector::run::Projector;
+
+/// A demo ledger (the scripted year with its invalid events, then volume) in `dir`.
+fn demo(dir: &Path, events: u64) {
+    let out = common::tallinn()
+        .args(["--dir", dir.to_str().unwrap(), "demo", "--seed", "3"])
+        .args(["--events", &events.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The model of the whole log, folded in memory in one go.
+async fn in_memory(log: &Store) -> Model {
+    let entries = log.read(1, usize::MAX).await.unwrap();
+    let (mut state, mut model) = (State::new(), Model::new());
+    fold_entries(&mut state, &mut model, &entries, Filter::All);
+    model
+}
+
+fn open(dir: &Path, read_batch: usize, working_set: usize) -> Projector {
+    let mut p = Projector::open(dir, Duration::from_secs(5)).unwrap();
+    p.read_batch = read_batch;
+    p.working_set = working_set;
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_working_set_projector_folds_what_the_in_memory_fold_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 1500);
+    let log = Store::open(&tmp.path().join("log"), Duration::from_secs(5)).unwrap();
+    let expected = in_memory(&log).await;
+    let digest = projector::digest::digest_hex(&expected);
+    assert!(expected.rejected.len() >= 4, "the demo's invalid events");
+    assert!(expected.deliveries.len() > 100 && expected.receipts.len() > 100);
+
+    // Every item written back after each event, a few, or never.
+    for (read_batch, working_set) in [(1, 0), (7, 3), (64, 50), (8192, 1_000_000)] {
+        let dir = tmp.path().join(format!("p-{read_batch}-{working_set}"));
+        let mut p = open(&dir, read_batch, working_set);
+        p.catch_up(&log, |_| {}).await.unwrap();
+        assert_eq!(p.position, log.len().await.unwrap());
+        assert_eq!(
+            p.digest_hex().unwrap(),
+            digest,
+            "{read_batch}/{working_set}"
+        );
+        assert!(p.model().unwrap() == expected, "{read_batch}/{working_set}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projector_reopens_at_its_last_commit_and_ignores_what_came_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 600);
+    let log = Store::open(&tmp.path().join("log"), Duration::from_secs(5)).unwrap();
+    let digest = projector::digest::digest_hex(&in_memory(&log).await);
+    let len = log.len().await.unwrap();
+    let dir = tmp.path().join("p");
+
+    // Folded to the end, committed two thirds of the way: what was written back after
+    // the commit (uncommitted rows) and a torn record are cut off on reopen.
+    {
+        let mut p = open(&dir, 5, 2);
+        p.save_every = len * 2 / 3;
+        p.advance(&log, |_| {}).await.unwrap();
+        assert_eq!(p.position, len);
+    }
+    let rows = dir.join("rows.log");
+    let mut bytes = std::fs::read(&rows).unwrap();
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
+    std::fs::write(&rows, &bytes).unwrap();
+    std::fs::write(dir.join("snapshot.tmp"), b"half a snapshot").unwrap();
+    let mut p = open(&dir, 5, 2);
+    let committed = p.position;
+    assert!(
+        committed > 0 && committed < len,
+        "committed at {committed} of {len}"
+    );
+    assert!((std::fs::metadata(&rows).unwrap().len() as usize) < bytes.len());
+    p.catch_up(&log, |_| {}).await.unwrap();
+    assert_eq!(p.digest_hex().unwrap(), digest);
+    drop(p);
+
+    // Committed at the end: reopens there with the same digest.
+    let mut p = open(&dir, 5, 2);
+    assert_eq!(p.position, len);
+    assert_eq!(p.digest_hex().unwrap(), digest);
+    drop(p);
+
+    // A damaged snapshot is an error that says what to do, not a silent rebuild.
+    let snapshot = dir.join("snapshot");
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let err = Projector::open(&dir, Duration::from_secs(5))
+        .err()
+        .expect("a damaged snapshot is refused")
+        .to_string();
+    assert!(err.contains("corrupt") && err.contains("rebuild"), "{err}");
+
+    // `reset` forgets everything: a rebuild from there agrees again.
+    std::fs::remove_file(&snapshot).unwrap();
+    let mut p = open(&dir, 64, 10);
+    assert_eq!(p.position, 0);
+    p.reset().unwrap();
+    p.catch_up(&log, |_| {}).await.unwrap();
+    assert_eq!(p.digest_hex().unwrap(), digest);
+}
+
+#[test]
+fn a_second_projector_on_one_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _first = Projector::open(tmp.path(), Duration::from_secs(1)).unwrap();
+    let err = Projector::open(tmp.path(), Duration::from_millis(200))
+        .err()
+        .expect("the directory is locked")
+        .to_string();
+    assert!(err.contains("in use by another process"), "{err}");
+}
