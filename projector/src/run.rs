@@ -55,7 +55,8 @@ pub struct Projector {
     store: ProjectorStore,
     state: State,
     model: Model,
-    old: HashMap<ItemId, (Item, Option<Row>)>,
+    /// Boxed: an item and its row take hundreds of bytes, a bucket only 32.
+    old: HashMap<ItemId, Box<(Item, Option<Row>)>>,
     /// Last log position folded.
     pub position: u64,
     /// Save a snapshot after at least this many events (and a quarter of the position).
@@ -159,7 +160,7 @@ impl Projector {
                 continue;
             }
             let found = match self.old.remove(&id) {
-                Some(found) => Some(found),
+                Some(found) => Some(*found),
                 None => self.store.get(&id)?,
             };
             if let Some((item, row)) = found {
@@ -181,7 +182,7 @@ impl Projector {
         for (id, item) in items {
             let row = self.model.take_row(&id);
             self.store.put(&id, &item, row.as_ref())?;
-            old.insert(id, (item, row));
+            old.insert(id, Box::new((item, row)));
         }
         // Rows are only made with their item (the projector folds every event).
         debug_assert!(self.model.tables_empty());
