@@ -138,3 +138,17 @@ fn a_second_projector_on_one_directory_is_refused() {
         .to_string();
     assert!(err.contains("in use by another process"), "{err}");
 }
+
+#[test]
+fn a_projector_directory_of_the_old_sled_format_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["conf", "db", "snap.0000000000000A2B"] {
+        std::fs::write(tmp.path().join(name), b"old").unwrap();
+    }
+    std::fs::create_dir(tmp.path().join("blobs")).unwrap();
+    let p = Projector::open(tmp.path(), Duration::from_secs(1)).unwrap();
+    assert_eq!(p.position, 0);
+    for name in ["conf", "db", "snap.0000000000000A2B", "blobs"] {
+        assert!(!tmp.path().join(name).exists(), "{name} left behind");
+    }
+}
