@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use ledger::ids::ItemId;
 use ledger::state::{Item, State};
+use rayon::prelude::*;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
@@ -481,18 +482,22 @@ impl Serialize for StoredTable<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let rows = self.store.index.sorted_of_kind(self.kind);
         let mut map = serializer.serialize_map(Some(rows.len()))?;
-        for &(_, offset) in &rows {
-            let (id, _, row) = self
-                .store
-                .read_record(offset)
-                .map_err(|e| S::Error::custom(e.to_string()))?;
-            match row {
-                Some(Row::Need(r)) => map.serialize_entry(&id, &r)?,
-                Some(Row::Offer(r)) => map.serialize_entry(&id, &r)?,
-                Some(Row::Commitment(r)) => map.serialize_entry(&id, &r)?,
-                Some(Row::Delivery(r)) => map.serialize_entry(&id, &r)?,
-                Some(Row::Receipt(r)) => map.serialize_entry(&id, &r)?,
-                None => return Err(S::Error::custom(format!("{id} has no row"))),
+        // Records are read and decoded on all cores, a chunk at a time, and
+        // serialized in order.
+        for chunk in rows.chunks(4096) {
+            let records: Result<Vec<_>, StoreError> = chunk
+                .par_iter()
+                .map(|&(_, offset)| self.store.read_record(offset))
+                .collect();
+            for (id, _, row) in records.map_err(|e| S::Error::custom(e.to_string()))? {
+                match row {
+                    Some(Row::Need(r)) => map.serialize_entry(&id, &r)?,
+                    Some(Row::Offer(r)) => map.serialize_entry(&id, &r)?,
+                    Some(Row::Commitment(r)) => map.serialize_entry(&id, &r)?,
+                    Some(Row::Delivery(r)) => map.serialize_entry(&id, &r)?,
+                    Some(Row::Receipt(r)) => map.serialize_entry(&id, &r)?,
+                    None => return Err(S::Error::custom(format!("{id} has no row"))),
+                }
             }
         }
         map.end()
