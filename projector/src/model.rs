@@ -212,6 +212,34 @@ pub enum Row {
     Receipt(ReceiptRow),
 }
 
+/// A borrowed [`Row`]: serializes exactly as the `Row` it borrows.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub enum RowRef<'a> {
+    /// A need.
+    Need(&'a NeedRow),
+    /// An offer.
+    Offer(&'a OfferRow),
+    /// A commitment.
+    Commitment(&'a CommitmentRow),
+    /// A delivery.
+    Delivery(&'a DeliveryRow),
+    /// A receipt.
+    Receipt(&'a ReceiptRow),
+}
+
+impl Row {
+    /// The row borrowed.
+    pub fn as_ref(&self) -> RowRef<'_> {
+        match self {
+            Row::Need(r) => RowRef::Need(r),
+            Row::Offer(r) => RowRef::Offer(r),
+            Row::Commitment(r) => RowRef::Commitment(r),
+            Row::Delivery(r) => RowRef::Delivery(r),
+            Row::Receipt(r) => RowRef::Receipt(r),
+        }
+    }
+}
+
 /// The whole read model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
@@ -310,6 +338,15 @@ impl Model {
             Row::Delivery(r) => drop(self.deliveries.insert(id, r)),
             Row::Receipt(r) => drop(self.receipts.insert(id, r)),
         }
+    }
+
+    /// Whether one of the five item tables has a row for `id`.
+    pub fn has_row(&self, id: &ItemId) -> bool {
+        self.needs.contains_key(id)
+            || self.offers.contains_key(id)
+            || self.commitments.contains_key(id)
+            || self.deliveries.contains_key(id)
+            || self.receipts.contains_key(id)
     }
 
     /// Whether the five item tables are empty.

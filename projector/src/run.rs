@@ -15,7 +15,7 @@ use ledger::state::{Item, State};
 use rayon::prelude::*;
 
 use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter};
-use crate::model::{Model, Row};
+use crate::model::{Model, RowRef};
 use crate::store::{ProjectorStore, StoreError, KINDS};
 
 /// Entries read from the log at a time.
@@ -55,8 +55,10 @@ pub struct Projector {
     store: ProjectorStore,
     state: State,
     model: Model,
-    /// Boxed: an item and its row take hundreds of bytes, a bucket only 32.
-    old: HashMap<ItemId, Box<(Item, Option<Row>)>>,
+    /// The previous generation's items and rows (written back already), moved
+    /// here whole: no copy per item.
+    old_items: HashMap<ItemId, Item>,
+    old_rows: Model,
     /// Last log position folded.
     pub position: u64,
     /// Save a snapshot after at least this many events (and a quarter of the position).
@@ -69,7 +71,7 @@ pub struct Projector {
 }
 
 /// Items per working-set generation by default.
-pub const WORKING_SET: usize = 8_192;
+pub const WORKING_SET: usize = 4_096;
 
 impl Projector {
     /// Opens the projector stored in `dir` at its last saved position.
@@ -79,7 +81,8 @@ impl Projector {
             store,
             state: saved.state,
             model: saved.model,
-            old: HashMap::new(),
+            old_items: HashMap::new(),
+            old_rows: Model::new(),
             position: saved.position,
             save_every: 50_000,
             working_set: WORKING_SET,
@@ -93,7 +96,8 @@ impl Projector {
         self.store.clear()?;
         self.state = State::new();
         self.model = Model::new();
-        self.old.clear();
+        self.old_items.clear();
+        self.old_rows = Model::new();
         self.position = 0;
         self.saved = 0;
         Ok(())
@@ -159,8 +163,8 @@ impl Projector {
             if self.state.items.contains_key(&id) {
                 continue;
             }
-            let found = match self.old.remove(&id) {
-                Some(found) => Some(*found),
+            let found = match self.old_items.remove(&id) {
+                Some(item) => Some((item, self.old_rows.take_row(&id))),
                 None => self.store.get(&id)?,
             };
             if let Some((item, row)) = found {
@@ -177,47 +181,42 @@ impl Projector {
     /// Writes every item of the working set to the store and makes it the
     /// older generation.
     fn write_back(&mut self) -> Result<(), RunError> {
-        let mut items = std::mem::take(&mut self.state.items);
-        let mut old = HashMap::with_capacity(items.len());
+        let items = std::mem::take(&mut self.state.items);
+        let m = &mut self.model;
+        let mut rows = Model::new();
+        std::mem::swap(&mut rows.needs, &mut m.needs);
+        std::mem::swap(&mut rows.offers, &mut m.offers);
+        std::mem::swap(&mut rows.commitments, &mut m.commitments);
+        std::mem::swap(&mut rows.deliveries, &mut m.deliveries);
+        std::mem::swap(&mut rows.receipts, &mut m.receipts);
         // Rows are paired with their items table by table (one pass over each
         // table, not five lookups per item).
-        let m = &mut self.model;
-        let rows = std::mem::take(&mut m.needs)
-            .into_iter()
-            .map(|(id, r)| (id, Row::Need(r)))
-            .chain(
-                std::mem::take(&mut m.offers)
-                    .into_iter()
-                    .map(|(id, r)| (id, Row::Offer(r))),
-            )
-            .chain(
-                std::mem::take(&mut m.commitments)
-                    .into_iter()
-                    .map(|(id, r)| (id, Row::Commitment(r))),
-            )
-            .chain(
-                std::mem::take(&mut m.deliveries)
-                    .into_iter()
-                    .map(|(id, r)| (id, Row::Delivery(r))),
-            )
-            .chain(
-                std::mem::take(&mut m.receipts)
-                    .into_iter()
-                    .map(|(id, r)| (id, Row::Receipt(r))),
-            );
-        for (id, row) in rows {
+        let mut with_rows = 0;
+        for (id, row) in rows
+            .needs
+            .iter()
+            .map(|(id, r)| (id, RowRef::Need(r)))
+            .chain(rows.offers.iter().map(|(id, r)| (id, RowRef::Offer(r))))
+            .chain(rows.commitments.iter().map(|(id, r)| (id, RowRef::Commitment(r))))
+            .chain(rows.deliveries.iter().map(|(id, r)| (id, RowRef::Delivery(r))))
+            .chain(rows.receipts.iter().map(|(id, r)| (id, RowRef::Receipt(r))))
+        {
             // Rows are only made with their item (the projector folds every event).
-            let Some(item) = items.remove(&id) else {
+            let Some(item) = items.get(id) else {
                 return Err(StoreError::Corrupt(format!("row {id} without its item")).into());
             };
-            self.store.put(&id, &item, Some(&row))?;
-            old.insert(id, Box::new((item, Some(row))));
+            self.store.put(id, item, Some(row))?;
+            with_rows += 1;
         }
-        for (id, item) in items {
-            self.store.put(&id, &item, None)?;
-            old.insert(id, Box::new((item, None)));
+        if with_rows != items.len() {
+            for (id, item) in &items {
+                if !rows.has_row(id) {
+                    self.store.put(id, item, None)?;
+                }
+            }
         }
-        self.old = old;
+        self.old_items = items;
+        self.old_rows = rows;
         Ok(())
     }
 

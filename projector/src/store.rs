@@ -31,7 +31,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
 use crate::index::{ItemIndex, Slot};
-use crate::model::{Model, Row};
+use crate::model::{Model, Row, RowRef};
 
 const MAGIC: &[u8] = b"tallinn projector snapshot v2\n";
 /// Largest record accepted when reading the row file.
@@ -71,14 +71,14 @@ pub struct Saved {
 }
 
 /// The row kind byte of a record.
-fn kind_of(row: Option<&Row>) -> u8 {
+fn kind_of(row: Option<RowRef<'_>>) -> u8 {
     match row {
         None => 0,
-        Some(Row::Need(_)) => 1,
-        Some(Row::Offer(_)) => 2,
-        Some(Row::Commitment(_)) => 3,
-        Some(Row::Delivery(_)) => 4,
-        Some(Row::Receipt(_)) => 5,
+        Some(RowRef::Need(_)) => 1,
+        Some(RowRef::Offer(_)) => 2,
+        Some(RowRef::Commitment(_)) => 3,
+        Some(RowRef::Delivery(_)) => 4,
+        Some(RowRef::Receipt(_)) => 5,
     }
 }
 
@@ -210,7 +210,7 @@ impl ProjectorStore {
     }
 
     /// Appends the new value of item `id` (not committed until [`ProjectorStore::commit`]).
-    pub fn put(&mut self, id: &ItemId, item: &Item, row: Option<&Row>) -> Result<(), StoreError> {
+    pub fn put(&mut self, id: &ItemId, item: &Item, row: Option<RowRef<'_>>) -> Result<(), StoreError> {
         let kind = kind_of(row);
         self.scratch.clear();
         self.scratch.extend_from_slice(&[0; HEADER]);
