@@ -197,8 +197,16 @@ impl Projector {
             .iter()
             .map(|(id, r)| (id, RowRef::Need(r)))
             .chain(rows.offers.iter().map(|(id, r)| (id, RowRef::Offer(r))))
-            .chain(rows.commitments.iter().map(|(id, r)| (id, RowRef::Commitment(r))))
-            .chain(rows.deliveries.iter().map(|(id, r)| (id, RowRef::Delivery(r))))
+            .chain(
+                rows.commitments
+                    .iter()
+                    .map(|(id, r)| (id, RowRef::Commitment(r))),
+            )
+            .chain(
+                rows.deliveries
+                    .iter()
+                    .map(|(id, r)| (id, RowRef::Delivery(r))),
+            )
             .chain(rows.receipts.iter().map(|(id, r)| (id, RowRef::Receipt(r))))
         {
             // Rows are only made with their item (the projector folds every event).

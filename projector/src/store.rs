@@ -210,7 +210,12 @@ impl ProjectorStore {
     }
 
     /// Appends the new value of item `id` (not committed until [`ProjectorStore::commit`]).
-    pub fn put(&mut self, id: &ItemId, item: &Item, row: Option<RowRef<'_>>) -> Result<(), StoreError> {
+    pub fn put(
+        &mut self,
+        id: &ItemId,
+        item: &Item,
+        row: Option<RowRef<'_>>,
+    ) -> Result<(), StoreError> {
         let kind = kind_of(row);
         self.scratch.clear();
         self.scratch.extend_from_slice(&[0; HEADER]);
