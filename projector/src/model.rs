@@ -227,19 +227,6 @@ pub enum RowRef<'a> {
     Receipt(&'a ReceiptRow),
 }
 
-impl Row {
-    /// The row borrowed.
-    pub fn as_ref(&self) -> RowRef<'_> {
-        match self {
-            Row::Need(r) => RowRef::Need(r),
-            Row::Offer(r) => RowRef::Offer(r),
-            Row::Commitment(r) => RowRef::Commitment(r),
-            Row::Delivery(r) => RowRef::Delivery(r),
-            Row::Receipt(r) => RowRef::Receipt(r),
-        }
-    }
-}
-
 /// The whole read model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {

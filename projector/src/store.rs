@@ -178,21 +178,6 @@ impl ProjectorStore {
         self.dir.join("rows.log")
     }
 
-    /// Number of items stored.
-    pub fn items(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Bytes in the row file (committed or not).
-    pub fn row_bytes(&self) -> u64 {
-        self.end
-    }
-
-    /// Whether `id` is stored.
-    pub fn contains(&self, id: &ItemId) -> bool {
-        self.index.get(id.as_str()).is_some()
-    }
-
     /// The stored item `id` and its row, if any.
     pub fn get(&mut self, id: &ItemId) -> Result<Option<(Item, Option<Row>)>, StoreError> {
         let Some(slot) = self.index.get(id.as_str()) else {
