@@ -123,8 +123,9 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             tokio::pin!(shutdown);
             // The loop of `Projector::follow`, with the issuer between steps: the
             // clock is read here, in the shell, and passed to the issuer.
-            // Saves when the log is quiet (a snapshot re-encodes the whole
-            // model: saving after every wake-up would cost the square of the log).
+            // Saves when the log is quiet (a snapshot re-encodes the chains,
+            // every event id: saving after every wake-up would cost the square of
+            // the log).
             loop {
                 if p.advance(&log, |_| {}).await? > 0 {
                     tracing::info!(position = p.position, "projected");

@@ -91,10 +91,5 @@ impl std::io::Write for HashWriter {
 
 /// The digest as lower-case hex.
 pub fn digest_hex(model: &Model) -> String {
-    hex(&digest(model))
-}
-
-/// Lower-case hex of a digest.
-pub fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest(model))
 }

@@ -327,6 +327,37 @@ impl Model {
         }
     }
 
+    /// The five item tables, taken out (the rest of the model stays).
+    pub fn take_tables(&mut self) -> Model {
+        let mut tables = Model::new();
+        std::mem::swap(&mut tables.needs, &mut self.needs);
+        std::mem::swap(&mut tables.offers, &mut self.offers);
+        std::mem::swap(&mut tables.commitments, &mut self.commitments);
+        std::mem::swap(&mut tables.deliveries, &mut self.deliveries);
+        std::mem::swap(&mut tables.receipts, &mut self.receipts);
+        tables
+    }
+
+    /// Every row of the five item tables, table by table.
+    pub fn rows(&self) -> impl Iterator<Item = (&ItemId, RowRef<'_>)> {
+        let needs = self.needs.iter().map(|(id, r)| (id, RowRef::Need(r)));
+        let offers = self.offers.iter().map(|(id, r)| (id, RowRef::Offer(r)));
+        let commitments = self
+            .commitments
+            .iter()
+            .map(|(id, r)| (id, RowRef::Commitment(r)));
+        let deliveries = self
+            .deliveries
+            .iter()
+            .map(|(id, r)| (id, RowRef::Delivery(r)));
+        let receipts = self.receipts.iter().map(|(id, r)| (id, RowRef::Receipt(r)));
+        needs
+            .chain(offers)
+            .chain(commitments)
+            .chain(deliveries)
+            .chain(receipts)
+    }
+
     /// Whether one of the five item tables has a row for `id`.
     pub fn has_row(&self, id: &ItemId) -> bool {
         self.needs.contains_key(id)

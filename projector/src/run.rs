@@ -15,7 +15,7 @@ use ledger::state::{Item, State};
 use rayon::prelude::*;
 
 use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter};
-use crate::model::{Model, RowRef};
+use crate::model::Model;
 use crate::store::{ProjectorStore, StoreError, KINDS};
 
 /// Entries read from the log at a time.
@@ -145,7 +145,7 @@ impl Projector {
         let [n, o, c, d, r] = KINDS.map(|k| self.store.table(k));
         let digest = crate::digest::digest_with_tables(&self.model, n, o, c, d, r)
             .map_err(StoreError::Corrupt)?;
-        Ok(crate::digest::hex(&digest))
+        Ok(hex::encode(digest))
     }
 
     /// Loads every item the events name (and their links) into the working set.
@@ -154,7 +154,6 @@ impl Projector {
             .iter()
             .flatten()
             .flat_map(|ev| ev.envelope().body.named_items())
-            .filter(|id| !self.state.items.contains_key(*id))
             .cloned()
             .collect();
         // The working set is closed under links (loaded items bring theirs),
@@ -181,34 +180,16 @@ impl Projector {
     /// Writes every item of the working set to the store and makes it the
     /// older generation.
     fn write_back(&mut self) -> Result<(), RunError> {
+        if self.state.items.is_empty() {
+            // Nothing new since the last write-back: keep the older generation.
+            return Ok(());
+        }
         let items = std::mem::take(&mut self.state.items);
-        let m = &mut self.model;
-        let mut rows = Model::new();
-        std::mem::swap(&mut rows.needs, &mut m.needs);
-        std::mem::swap(&mut rows.offers, &mut m.offers);
-        std::mem::swap(&mut rows.commitments, &mut m.commitments);
-        std::mem::swap(&mut rows.deliveries, &mut m.deliveries);
-        std::mem::swap(&mut rows.receipts, &mut m.receipts);
+        let rows = self.model.take_tables();
         // Rows are paired with their items table by table (one pass over each
         // table, not five lookups per item).
         let mut with_rows = 0;
-        for (id, row) in rows
-            .needs
-            .iter()
-            .map(|(id, r)| (id, RowRef::Need(r)))
-            .chain(rows.offers.iter().map(|(id, r)| (id, RowRef::Offer(r))))
-            .chain(
-                rows.commitments
-                    .iter()
-                    .map(|(id, r)| (id, RowRef::Commitment(r))),
-            )
-            .chain(
-                rows.deliveries
-                    .iter()
-                    .map(|(id, r)| (id, RowRef::Delivery(r))),
-            )
-            .chain(rows.receipts.iter().map(|(id, r)| (id, RowRef::Receipt(r))))
-        {
+        for (id, row) in rows.rows() {
             // Rows are only made with their item (the projector folds every event).
             let Some(item) = items.get(id) else {
                 return Err(StoreError::Corrupt(format!("row {id} without its item")).into());
@@ -243,8 +224,8 @@ impl Projector {
     /// Folds every entry after `position` up to the log's end, saving only
     /// every `save_every` events (a growing gap, see below), not at the end:
     /// what a follower calls on each wake-up, saving when idle with
-    /// [`Projector::save_if_behind`] (a snapshot re-encodes the whole model, so
-    /// saving after every small step would cost the square of the log).
+    /// [`Projector::save_if_behind`] (a snapshot re-encodes the chains, every event
+    /// id, so saving after every small step would cost the square of the log).
     /// Returns the number of entries folded.
     pub async fn advance<L: Log>(
         &mut self,
@@ -273,7 +254,7 @@ impl Projector {
             if self.state.items.len() > self.working_set {
                 self.write_back()?;
             }
-            // A snapshot re-encodes the whole model, so the gap between saves grows
+            // A snapshot re-encodes the chains (every event id), so the gap between saves grows
             // with the position (a quarter of it): saving stays linear overall, and
             // a crash costs at most a fifth of the work done.
             if self.position - self.saved >= self.save_every.max(self.position / 4) {

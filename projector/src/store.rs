@@ -88,6 +88,7 @@ pub const KINDS: [u8; 5] = [1, 2, 3, 4, 5];
 /// A projector's saved state.
 pub struct ProjectorStore {
     dir: PathBuf,
+    rows_path: PathBuf,
     _lock: File,
     reader: File,
     writer: BufWriter<File>,
@@ -95,8 +96,6 @@ pub struct ProjectorStore {
     flushed: u64,
     /// Bytes of the row file including what is buffered.
     end: u64,
-    /// Bytes of the row file the snapshot covers.
-    committed: u64,
     index: ItemIndex,
     scratch: Vec<u8>,
 }
@@ -161,21 +160,17 @@ impl ProjectorStore {
         Ok((
             ProjectorStore {
                 dir: dir.to_path_buf(),
+                rows_path,
                 _lock: lock,
                 reader,
                 writer: BufWriter::with_capacity(1 << 20, writer),
                 flushed: committed,
                 end: committed,
-                committed,
                 index,
                 scratch: Vec::new(),
             },
             saved,
         ))
-    }
-
-    fn rows_path(&self) -> PathBuf {
-        self.dir.join("rows.log")
     }
 
     /// The stored item `id` and its row, if any.
@@ -213,8 +208,9 @@ impl ProjectorStore {
         let body = (self.scratch.len() - 4) as u32;
         self.scratch[..4].copy_from_slice(&body.to_le_bytes());
         self.scratch[4] = kind;
-        let path = self.rows_path();
-        self.writer.write_all(&self.scratch).map_err(io(&path))?;
+        self.writer
+            .write_all(&self.scratch)
+            .map_err(io(&self.rows_path))?;
         self.index.put(
             id.as_str(),
             Slot {
@@ -229,8 +225,7 @@ impl ProjectorStore {
     /// Hands buffered records to the OS (so that they can be read back).
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if self.flushed != self.end {
-            let path = self.rows_path();
-            self.writer.flush().map_err(io(&path))?;
+            self.writer.flush().map_err(io(&self.rows_path))?;
             self.flushed = self.end;
         }
         Ok(())
@@ -248,8 +243,7 @@ impl ProjectorStore {
         model: &Model,
     ) -> Result<(), StoreError> {
         self.flush()?;
-        let rows = self.rows_path();
-        self.reader.sync_data().map_err(io(&rows))?;
+        self.reader.sync_data().map_err(io(&self.rows_path))?;
         let tmp = self.dir.join("snapshot.tmp");
         let file = File::create(&tmp).map_err(io(&tmp))?;
         let mut out = HashingWriter {
@@ -273,7 +267,6 @@ impl ProjectorStore {
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(io(&self.dir))?;
-        self.committed = self.end;
         Ok(())
     }
 
@@ -285,12 +278,12 @@ impl ProjectorStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&snapshot)(e)),
         }
-        let rows = self.rows_path();
-        self.writer.flush().map_err(io(&rows))?;
-        self.reader.set_len(0).map_err(io(&rows))?;
-        self.reader.sync_all().map_err(io(&rows))?;
+        let rows = &self.rows_path;
+        self.writer.flush().map_err(io(rows))?;
+        self.reader.set_len(0).map_err(io(rows))?;
+        self.reader.sync_all().map_err(io(rows))?;
         self.index = ItemIndex::new();
-        (self.flushed, self.end, self.committed) = (0, 0, 0);
+        (self.flushed, self.end) = (0, 0);
         Ok(())
     }
 
@@ -300,7 +293,7 @@ impl ProjectorStore {
         mut f: impl FnMut(ItemId, Item, Option<Row>),
     ) -> Result<(), StoreError> {
         self.flush()?;
-        let mut offsets: Vec<u64> = self.index.iter().map(|(_, s)| s.offset).collect();
+        let mut offsets: Vec<u64> = self.index.iter().map(|(_, slot)| slot.offset).collect();
         offsets.sort_unstable();
         for offset in offsets {
             let (id, item, row) = self.read_record(offset)?;
@@ -317,7 +310,7 @@ impl ProjectorStore {
     }
 
     fn read_record(&self, offset: u64) -> Result<(ItemId, Item, Option<Row>), StoreError> {
-        let path = self.rows_path();
+        let path = &self.rows_path;
         let mut header = [0u8; HEADER];
         if offset + HEADER as u64 > self.flushed {
             return Err(StoreError::Corrupt(format!(
@@ -326,31 +319,37 @@ impl ProjectorStore {
         }
         self.reader
             .read_exact_at(&mut header, offset)
-            .map_err(io(&path))?;
-        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-        if len > MAX_RECORD || len == 0 || offset + 4 + len as u64 > self.flushed {
-            return Err(StoreError::Corrupt(format!(
-                "record at {offset}: length {len}"
-            )));
-        }
+            .map_err(io(path))?;
+        let len = record_len(&header, offset, self.flushed)?;
         let mut body = vec![0u8; len - 1];
         self.reader
             .read_exact_at(&mut body, offset + HEADER as u64)
-            .map_err(io(&path))?;
-        decode_record(&body, offset)
+            .map_err(io(path))?;
+        decode_exact(&body, &format!("record at {offset}"))
     }
 }
 
-fn decode_record(body: &[u8], offset: u64) -> Result<(ItemId, Item, Option<Row>), StoreError> {
-    let (record, used): ((ItemId, Item, Option<Row>), usize) =
-        bincode::serde::decode_from_slice(body, bincode::config::standard())
-            .map_err(|e| StoreError::Corrupt(format!("record at {offset}: {e}")))?;
-    if used != body.len() {
+/// The length a record header at `offset` announces (kind byte and body),
+/// checked against the size limit and the `end` of the readable file.
+fn record_len(header: &[u8; HEADER], offset: u64, end: u64) -> Result<usize, StoreError> {
+    let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+    if len > MAX_RECORD || len == 0 || offset + 4 + len as u64 > end {
         return Err(StoreError::Corrupt(format!(
-            "record at {offset}: trailing bytes"
+            "record at {offset}: length {len}"
         )));
     }
-    Ok(record)
+    Ok(len)
+}
+
+/// Decodes `bytes` as one `T`, refusing trailing bytes; `what` names it in errors.
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    let (value, used): (T, usize) =
+        bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+            .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
+    if used != bytes.len() {
+        return Err(StoreError::Corrupt(format!("{what}: trailing bytes")));
+    }
+    Ok(value)
 }
 
 /// The index of the first `len` bytes of the row file: one sequential read,
@@ -363,12 +362,7 @@ fn scan(file: &File, len: u64, path: &Path) -> Result<ItemIndex, StoreError> {
     while offset < len {
         let mut header = [0u8; HEADER];
         reader.read_exact(&mut header).map_err(io(path))?;
-        let n = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-        if n > MAX_RECORD || n == 0 || offset + 4 + n as u64 > len {
-            return Err(StoreError::Corrupt(format!(
-                "record at {offset}: length {n}"
-            )));
-        }
+        let n = record_len(&header, offset, len)?;
         body.resize(n - 1, 0);
         reader.read_exact(&mut body).map_err(io(path))?;
         let (id, _): (ItemId, usize) =
@@ -407,13 +401,8 @@ fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
     if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
         return Err(StoreError::Corrupt("snapshot checksum".into()));
     }
-    let body = &bytes[MAGIC.len()..body_end];
-    let ((position, rows, state, model), used): ((u64, u64, State, Model), usize) =
-        bincode::serde::decode_from_slice(body, bincode::config::standard())
-            .map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
-    if used != body.len() {
-        return Err(StoreError::Corrupt("snapshot: trailing bytes".into()));
-    }
+    let (position, rows, state, model): (u64, u64, State, Model) =
+        decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         rows,
         Saved {
@@ -477,7 +466,7 @@ impl Serialize for StoredTable<'_> {
         for chunk in rows.chunks(4096) {
             let records: Result<Vec<_>, StoreError> = chunk
                 .par_iter()
-                .map(|&(_, offset)| self.store.read_record(offset))
+                .map(|&offset| self.store.read_record(offset))
                 .collect();
             for (id, _, row) in records.map_err(|e| S::Error::custom(e.to_string()))? {
                 match row {
