@@ -558,9 +558,9 @@ impl Check {
             "must be listed once each, in the order donor, recipient, coordinator, auditor",
         )?;
         self.ensure(
-            m.key.verifying_key().is_ok(),
+            m.key.check().is_ok(),
             &format!("{field}.key"),
-            "is not a valid non-weak Ed25519 key",
+            "is not an acceptable Ed25519 key (canonical, not of small order, no torsion component)",
         )
     }
     fn tranches(
@@ -731,9 +731,9 @@ impl Body {
             }
             Body::MemberAdmitted(a) => c.member("member", &a.member),
             Body::KeyRotated(k) => c.ensure(
-                k.new_key.verifying_key().is_ok(),
+                k.new_key.check().is_ok(),
                 "new_key",
-                "is not a valid non-weak Ed25519 key",
+                "is not an acceptable Ed25519 key (canonical, not of small order, no torsion component)",
             ),
             Body::KeyRevoked(k) => c.text("reason", &k.reason, 1, MAX_TEXT),
             Body::MemberSuspended(s) => c.text("reason", &s.reason, 1, MAX_TEXT),

@@ -18,7 +18,6 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use ed25519_dalek::Signature;
 
 use crate::ids::Digest;
 use crate::keys::{key_id, parse_vkey, KeyError, PublicKey, Signer, ED25519_TYPE};
@@ -345,13 +344,14 @@ pub fn sign_note(text: &str, signer: &Signer) -> Result<NoteSignature, Checkpoin
     })
 }
 
-/// `verify_strict` of an Ed25519 signature; `Ok(false)` if it does not verify.
+/// An Ed25519 signature checked by the ledger's rule, ZIP 215
+/// ([`crate::signature`]); `Ok(false)` if it does not verify.
 fn ed25519_verify(key: &PublicKey, msg: &[u8], sig: &[u8]) -> Result<bool, CheckpointError> {
-    let vk = key.verifying_key()?;
+    key.check()?;
     let Ok(sig) = <[u8; 64]>::try_from(sig) else {
         return Ok(false);
     };
-    Ok(vk.verify_strict(msg, &Signature::from_bytes(&sig)).is_ok())
+    Ok(crate::signature::verify(&key.0, msg, &sig))
 }
 
 fn bad_signature(sig: &NoteSignature) -> CheckpointError {
@@ -374,7 +374,7 @@ impl Verifier {
     /// A verifier from a name and key; checks the name and refuses weak keys.
     pub fn new(name: &str, key: PublicKey) -> Result<Verifier, CheckpointError> {
         check_name(name)?;
-        key.verifying_key()?;
+        key.check()?;
         Ok(Verifier {
             name: name.into(),
             key,
@@ -495,7 +495,7 @@ impl Witness {
     /// A witness from a name and key; checks the name and refuses weak keys.
     pub fn new(name: &str, key: PublicKey) -> Result<Witness, CheckpointError> {
         check_name(name)?;
-        key.verifying_key()?;
+        key.check()?;
         Ok(Witness {
             name: name.into(),
             key,

@@ -4,7 +4,6 @@
 //! - leaf data = `envelope || signature` (the bytes stored and published);
 //! - event id  = `SHA-256(0x00 || envelope || signature)`, the RFC 6962 leaf hash.
 
-use ed25519_dalek::Signature;
 use sha2::{Digest as _, Sha256};
 
 use crate::codec::{self, CodecError, MAX_ENVELOPE_BYTES};
@@ -47,7 +46,7 @@ pub enum SignatureError {
     /// The key is invalid or weak.
     #[error("{0}")]
     Key(#[from] KeyError),
-    /// The signature does not verify (strictly) under the key.
+    /// The signature does not verify (ZIP 215) under the key.
     #[error("signature does not verify under the producer's key")]
     Invalid,
 }
@@ -137,11 +136,16 @@ impl Event {
             .expect("64 bytes")
     }
 
-    /// Verifies the signature under `key` with `verify_strict`.
+    /// Verifies the signature under `key` by the ledger's rule, ZIP 215
+    /// ([`crate::signature`]; the key itself was checked when registered).
     pub fn verify(&self, key: &PublicKey) -> Result<(), SignatureError> {
-        let vk = key.verifying_key()?;
-        let sig = Signature::from_bytes(&self.signature());
-        vk.verify_strict(self.signed_bytes(), &sig)
-            .map_err(|_| SignatureError::Invalid)
+        if crate::signature::decode_point(&key.0).is_none() {
+            return Err(SignatureError::Key(KeyError::BadPoint));
+        }
+        if crate::signature::verify(&key.0, self.signed_bytes(), &self.signature()) {
+            Ok(())
+        } else {
+            Err(SignatureError::Invalid)
+        }
     }
 }

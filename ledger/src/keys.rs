@@ -43,16 +43,36 @@ pub enum KeyError {
     /// The bytes are not a valid Ed25519 point, or a weak (small-order) one.
     #[error("not a valid (non-weak) Ed25519 public key")]
     BadPoint,
+    /// The point is valid but not acceptable as a key: a non-canonical
+    /// encoding, a point of small order, or one with a torsion component.
+    #[error("not an acceptable Ed25519 public key: {0}")]
+    Unacceptable(&'static str),
 }
 
 impl PublicKey {
-    /// The dalek verifying key; refuses invalid and weak (small-order) points.
-    pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
-        let vk = VerifyingKey::from_bytes(&self.0).map_err(|_| KeyError::BadPoint)?;
-        if vk.is_weak() {
-            return Err(KeyError::BadPoint);
+    /// Checks the key as it must be when registered (genesis, admission, key
+    /// rotation, witness and checkpoint keys): the encoding of a curve point,
+    /// canonical (the encoding `compress` gives), not of small order and in the
+    /// prime-order subgroup (no torsion component). Signatures under a key are
+    /// then checked by ZIP 215 ([`crate::signature`]), which does not repeat this.
+    pub fn check(&self) -> Result<(), KeyError> {
+        let point = crate::signature::decode_point(&self.0).ok_or(KeyError::BadPoint)?;
+        if point.compress().0 != self.0 {
+            return Err(KeyError::Unacceptable("non-canonical encoding"));
         }
-        Ok(vk)
+        if point.is_small_order() {
+            return Err(KeyError::Unacceptable("a point of small order"));
+        }
+        if !point.is_torsion_free() {
+            return Err(KeyError::Unacceptable("a torsion component"));
+        }
+        Ok(())
+    }
+
+    /// The dalek verifying key of a key that passes [`PublicKey::check`].
+    pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        self.check()?;
+        VerifyingKey::from_bytes(&self.0).map_err(|_| KeyError::BadPoint)
     }
     /// The C2SP key id of this key under `name`.
     pub fn key_id(&self, name: &str) -> [u8; 4] {
@@ -158,7 +178,7 @@ pub fn parse_vkey(text: &str) -> Result<(String, PublicKey), KeyError> {
             computed,
         });
     }
-    pk.verifying_key()?;
+    pk.check()?;
     Ok((name.to_string(), pk))
 }
 
@@ -293,6 +313,30 @@ mod tests {
         let mut weak = [0u8; 32];
         weak[0] = 1;
         let vkey = PublicKey(weak).vkey("weak");
-        assert_eq!(parse_vkey(&vkey), Err(KeyError::BadPoint));
+        assert_eq!(
+            parse_vkey(&vkey),
+            Err(KeyError::Unacceptable("a point of small order"))
+        );
+        // A valid key plus a point of order 2, and a non-canonical encoding.
+        let honest = Signer::from_seed("k", [3; 32]).unwrap().public_key();
+        let point = crate::signature::decode_point(&honest.0).unwrap();
+        let mixed = point + curve25519_dalek::constants::EIGHT_TORSION[4];
+        assert_eq!(
+            PublicKey(mixed.compress().0).check(),
+            Err(KeyError::Unacceptable("a torsion component"))
+        );
+        assert_eq!(honest.check(), Ok(()));
+        // y = 1 + p: the identity, non-canonically encoded.
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        assert_eq!(
+            PublicKey(non_canonical).check(),
+            Err(KeyError::Unacceptable("non-canonical encoding"))
+        );
+        // Not a point at all (y = 2 has no x).
+        let mut not_a_point = [0u8; 32];
+        not_a_point[0] = 2;
+        assert_eq!(PublicKey(not_a_point).check(), Err(KeyError::BadPoint));
     }
 }

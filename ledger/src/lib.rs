@@ -12,6 +12,7 @@
 //! - [`bundle`]: the offline audit bundle (JSON), decoded with size limits;
 //! - [`tlog_proof`]: offline inclusion proofs (C2SP tlog-proof);
 //! - [`event`]: the signed message, signatures, event ids;
+//! - [`signature`], [`batch`]: the one signature rule (ZIP 215), one at a time and in batches;
 //! - [`state`], [`rules`]: the ledger state and the one rules function.
 //!
 //! The shells:
@@ -41,6 +42,7 @@ pub mod money;
 pub mod producer;
 pub mod replay;
 pub mod rules;
+pub mod signature;
 pub mod state;
 pub mod store;
 pub mod tlog_proof;

@@ -389,10 +389,16 @@ fn wrong_key_fails_verification() {
         ev.verify(&signer(EE, 99).public_key()),
         Err(SignatureError::Invalid)
     );
+    // A weak key is refused when registered, not here: under ZIP 215 the
+    // signature simply does not verify under it.
     let mut weak = [0u8; 32];
     weak[0] = 1;
+    assert_eq!(ev.verify(&PublicKey(weak)), Err(SignatureError::Invalid));
+    // Bytes that are no curve point at all (y = 2).
+    let mut not_a_point = [0u8; 32];
+    not_a_point[0] = 2;
     assert!(matches!(
-        ev.verify(&PublicKey(weak)),
+        ev.verify(&PublicKey(not_a_point)),
         Err(SignatureError::Key(_))
     ));
 }

@@ -5,7 +5,7 @@
 //! (genesis, admission, rotation, revocation), so every event in a run is checked
 //! under the key the rules will expect. A run is batch-verified in chunks (in
 //! parallel, with `ledger::batch`); a failing chunk is split in halves down to a few
-//! events, then checked one by one (`verify_strict`) to pin down the forgery.
+//! events, then checked one by one (the same ZIP 215 rule) to pin down the forgery.
 //! A run is judged in steps of [`PIPELINE_STEP`] events: while one step is
 //! judged in log order on the calling thread, the next step's signatures are
 //! verified on the rayon pool, so the sequential rules overlap verification.
@@ -232,10 +232,7 @@ fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<BatchKey
         .map(|ev| {
             let producer = &ev.as_ref().ok()?.envelope().producer;
             *cache.entry(producer).or_insert_with(|| {
-                state
-                    .active_key(producer)
-                    .and_then(|k| k.verifying_key().ok())
-                    .map(BatchKey::new)
+                state.active_key(producer).and_then(BatchKey::new)
             })
         })
         .collect()
@@ -266,9 +263,9 @@ fn verify_keyed(run: &[Result<Event, String>], keys: &[Option<BatchKey>]) -> Vec
 }
 
 /// Batch-verifies `chunk`; when the batch fails, its halves are tried in turn
-/// down to [`STRICT_BELOW`] events, which are verified one by one with
-/// `verify_strict` (so a forgery costs a few batches, not a whole chunk of
-/// single verifications).
+/// down to [`STRICT_BELOW`] events, which are verified one by one (the same
+/// ZIP 215 rule, so the verdicts do not depend on how events were batched; a
+/// forgery costs a few batches, not a whole chunk of single verifications).
 fn verify_chunk(chunk: &[(usize, &Event, BatchKey)], verdicts: &mut Vec<(usize, bool)>) {
     let events: Vec<&Event> = chunk.iter().map(|(_, e, _)| *e).collect();
     let keys: Vec<BatchKey> = chunk.iter().map(|(_, _, k)| *k).collect();
@@ -279,10 +276,11 @@ fn verify_chunk(chunk: &[(usize, &Event, BatchKey)], verdicts: &mut Vec<(usize, 
         verify_chunk(a, verdicts);
         verify_chunk(b, verdicts);
     } else {
-        verdicts.extend(chunk.iter().map(|(i, e, k)| {
-            let key = ledger::keys::PublicKey(k.key().to_bytes());
-            (*i, e.verify(&key).is_ok())
-        }));
+        verdicts.extend(
+            chunk
+                .iter()
+                .map(|(i, e, k)| (*i, k.verify(e.signed_bytes(), &e.signature()))),
+        );
     }
 }
 
