@@ -57,7 +57,10 @@ pub(crate) fn raw_batch_rate(n: usize, len: usize, how: RawVerifier) -> f64 {
     let vks: Vec<VerifyingKey> = (0..n).map(|i| keys[i % 16].verifying_key()).collect();
     let prepared: Vec<BatchKey> = keys
         .iter()
-        .map(|k| BatchKey::new(ledger::keys::PublicKey(k.verifying_key().to_bytes())).expect("a valid key"))
+        .map(|k| {
+            BatchKey::new(ledger::keys::PublicKey(k.verifying_key().to_bytes()))
+                .expect("a valid key")
+        })
         .collect();
     let bks: Vec<BatchKey> = (0..n).map(|i| prepared[i % 16]).collect();
     let raw_sigs: Vec<[u8; 64]> = sigs.iter().map(Signature::to_bytes).collect();

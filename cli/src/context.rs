@@ -58,6 +58,7 @@ pub fn replay_entries(state: &mut State, entries: &[Entry]) -> Vec<Judged> {
         .map(|((e, event), outcome)| Judged {
             position: e.position,
             appended_at: e.appended_at,
+            member: e.member.clone(),
             // The codec's error for a malformed entry (decoding it again fails again).
             event: event.or_else(|_| Event::from_bytes(&e.bytes)),
             outcome,
@@ -123,12 +124,18 @@ impl<L: Log> Ledger<L> {
         Ok(())
     }
 
-    /// The position of the last replayed entry produced by `producer`.
+    /// The position of the last replayed entry on `producer`'s subject,
+    /// whatever it holds (its own events, garbage, a copy of another's event):
+    /// the log's append condition is on the subject, so this is what an
+    /// append must expect, and nothing anyone else sends can move it.
     pub fn last_position_of(&self, producer: &MemberId) -> Option<u64> {
         self.judged
             .iter()
             .rev()
-            .find(|j| matches!(&j.event, Ok(e) if &e.envelope().producer == producer))
+            .find(|j| match &j.member {
+                Some(m) => m == producer,
+                None => matches!(&j.event, Ok(e) if &e.envelope().producer == producer),
+            })
             .map(|j| j.position)
     }
 
@@ -197,7 +204,7 @@ impl<L: Log> Ledger<L> {
         let mut events = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.into_iter().enumerate() {
             let event = next_event(&state, &origin, &producer, body, now, signer)?;
-            match evaluate(&state, &event, now, SignatureCheck::Verify) {
+            match evaluate(&state, &event, Some(&producer), SignatureCheck::Verify) {
                 Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
                 Outcome::Rejected(r) if events.is_empty() && i == 0 => {
                     bail!("rejected, nothing appended: {r}")

@@ -344,7 +344,12 @@ async fn publish_once(
         let event =
             ledger::producer::next_event(&state, &origin, &producer, body.clone(), now, signer)
                 .map_err(|e| (vec![], e.into()))?;
-        match ledger::rules::evaluate(&state, &event, now, ledger::rules::SignatureCheck::Verify) {
+        match ledger::rules::evaluate(
+            &state,
+            &event,
+            Some(&producer),
+            ledger::rules::SignatureCheck::Verify,
+        ) {
             ledger::rules::Outcome::Accepted => {
                 state.apply(&event, &ledger::rules::Outcome::Accepted)
             }

@@ -76,7 +76,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 let outcome = ledger::rules::evaluate(
                     &state,
                     &event,
-                    t,
+                    Some(&producer),
                     ledger::rules::SignatureCheck::Verify,
                 );
                 if outcome != ledger::rules::Outcome::Accepted {
@@ -106,8 +106,12 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 t,
                 &signer,
             )?;
-            let outcome =
-                ledger::rules::evaluate(&l.state, &event, t, ledger::rules::SignatureCheck::Verify);
+            let outcome = ledger::rules::evaluate(
+                &l.state,
+                &event,
+                Some(&producer),
+                ledger::rules::SignatureCheck::Verify,
+            );
             if outcome != ledger::rules::Outcome::Accepted {
                 bail!("genesis rejected, nothing written: {outcome:?}");
             }

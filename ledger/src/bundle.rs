@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use crate::calendar::Timestamp;
 use crate::codec::MAX_ENVELOPE_BYTES;
 use crate::event::SIGNATURE_LEN;
-use crate::ids::Digest;
+use crate::ids::{Digest, MemberId};
 use crate::log::Entry;
 
 /// The `format` value of a version 1 bundle.
@@ -95,7 +95,10 @@ pub struct BundleEvent {
     /// producer's active key before this event (for a genesis, the coordinator
     /// key it names); `null` if the producer had none.
     pub signer: Option<String>,
-    /// The producer, as decoded (a view; the envelope is authoritative).
+    /// The member whose subject (JetStream) or chain (embedded store) carries
+    /// the entry: evidence, like the position. An entry whose envelope names
+    /// another producer is judged `wrong_subject` and attributed to this member.
+    /// `null` (bundles of earlier versions) means the envelope's producer.
     pub member: Option<String>,
     /// The producer's seq, as decoded (a view).
     pub seq: Option<u64>,
@@ -119,7 +122,6 @@ struct BundleEventRef<'a> {
     #[serde(borrow)]
     signer: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    #[allow(dead_code)]
     member: Option<Cow<'a, str>>,
     #[allow(dead_code)]
     seq: Option<u64>,
@@ -145,6 +147,7 @@ impl BundleEvent {
             index,
             self.position,
             self.appended_at,
+            self.member.as_deref(),
             &self.envelope,
             &self.signature,
             self.body.as_deref().map(RawValue::get),
@@ -158,6 +161,7 @@ fn decode_entry(
     index: usize,
     position: u64,
     appended_at: Timestamp,
+    member: Option<&str>,
     envelope: &str,
     signature: &str,
     body: Option<&str>,
@@ -195,9 +199,14 @@ fn decode_entry(
         ));
     }
     bytes.extend_from_slice(&sig);
+    let member = member
+        .map(|m| m.parse::<MemberId>())
+        .transpose()
+        .map_err(|err| bad("member", format!("not a member id: {err}")))?;
     Ok(Entry {
         position,
         appended_at,
+        member,
         bytes,
     })
 }
@@ -447,6 +456,7 @@ impl<'a> RawBundle<'a> {
                 index,
                 e.position,
                 e.appended_at,
+                e.member.as_deref(),
                 &e.envelope,
                 &e.signature,
                 e.body.map(RawValue::get),
@@ -551,6 +561,7 @@ mod tests {
         let entry = Entry {
             position: 1,
             appended_at: Timestamp(0),
+            member: None,
             bytes: vec![7u8; 100],
         };
         Bundle {
@@ -569,6 +580,7 @@ mod tests {
             let entry = Entry {
                 position,
                 appended_at: Timestamp(position as i64),
+                member: None,
                 bytes: vec![position as u8; 100],
             };
             b.events

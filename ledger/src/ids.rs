@@ -149,6 +149,15 @@ impl TryFrom<String> for MemberId {
     }
 }
 
+impl MemberId {
+    /// The member of a log subject whose name is no member id (`?`, which no
+    /// member can hold): its entries are nobody's, so every event on it is
+    /// judged `wrong_subject`.
+    pub fn unnamed_subject() -> MemberId {
+        MemberId("?".into())
+    }
+}
+
 impl FromStr for MemberId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<MemberId, IdError> {

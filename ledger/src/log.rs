@@ -19,10 +19,28 @@ use crate::ids::MemberId;
 pub struct Entry {
     /// Position in the log, from 1.
     pub position: u64,
-    /// When the log received it.
+    /// When the log received it: information only, never part of a verdict.
     pub appended_at: Timestamp,
+    /// The member whose subject carries the entry (JetStream: the subject
+    /// `<prefix>.events.<member>`; an audit bundle: its `member` field). An event
+    /// whose envelope names another producer is rejected (`wrong_subject`) and
+    /// attributed to this member. `None` where the backend only ever stores a
+    /// member's own events on its chain (the embedded store refuses others at
+    /// append), so the chain is the envelope's producer.
+    pub member: Option<MemberId>,
     /// The event's leaf bytes: `envelope || signature`.
     pub bytes: Vec<u8>,
+}
+
+impl Entry {
+    /// Whether the entry is on `member`'s subject (for an entry without one:
+    /// whether it decodes to an event `member` produced).
+    pub fn is_on(&self, member: &MemberId, decoded_producer: Option<&MemberId>) -> bool {
+        match &self.member {
+            Some(m) => m == member,
+            None => decoded_producer == Some(member),
+        }
+    }
 }
 
 /// Why a log operation failed.

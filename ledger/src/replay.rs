@@ -12,8 +12,10 @@ use crate::state::State;
 pub struct Judged {
     /// Position in the log.
     pub position: u64,
-    /// When the log received it.
+    /// When the log received it (information only).
     pub appended_at: Timestamp,
+    /// The member whose subject carries it ([`Entry::member`]).
+    pub member: Option<crate::ids::MemberId>,
     /// The decoded event, or why its bytes are malformed.
     pub event: Result<Event, CodecError>,
     /// The verdict (`None` for malformed bytes).
@@ -24,13 +26,14 @@ pub struct Judged {
 pub fn replay_entry(state: &mut State, entry: &Entry) -> Judged {
     let event = Event::from_bytes(&entry.bytes);
     let outcome = event.as_ref().ok().map(|ev| {
-        let outcome = evaluate(state, ev, entry.appended_at, SignatureCheck::Verify);
+        let outcome = evaluate(state, ev, entry.member.as_ref(), SignatureCheck::Verify);
         state.apply(ev, &outcome);
         outcome
     });
     Judged {
         position: entry.position,
         appended_at: entry.appended_at,
+        member: entry.member.clone(),
         event,
         outcome,
     }

@@ -3,7 +3,8 @@
 //! The CLI's pre-check, the projector and the auditor all call [`evaluate`]; there
 //! is no second copy. Checks run in this order:
 //!
-//! 1. envelope: format version, genesis first, origin, known producer;
+//! 1. envelope: format version, the subject carrying it is its producer's,
+//!    genesis first, origin, known producer;
 //! 2. chain: an already-chained id is a [`Outcome::Duplicate`]; then the signature
 //!    under the producer's active key ([`Rejection::BadSignature`]: a forgery);
 //!    then `seq`/`prev` against the chain head (equivocation, gap, broken link).
@@ -20,9 +21,6 @@ use crate::event::Event;
 use crate::ids::{EventId, ItemId, MemberId};
 use crate::member::Role;
 use crate::state::{Item, State};
-
-/// How far into the future (relative to the log's append time) `recorded_at` may be.
-pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// Whether the caller already verified the signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +110,17 @@ pub enum Rejection {
         /// The event's prev.
         got: EventId,
     },
-    /// `recorded_at` is too far beyond the time the log received it.
+    /// The event sits on another member's subject than its producer's (a copy
+    /// of someone else's event, or a forgery in their name).
+    #[error("produced by {producer}, appended to the subject of {subject}")]
+    WrongSubject {
+        /// The member whose subject carries the entry.
+        subject: MemberId,
+        /// The producer the envelope names.
+        producer: MemberId,
+    },
+    /// No longer produced (the append time is not signed, so it decides no
+    /// verdict); kept so that stores written before decode.
     #[error("recorded at {recorded}, more than 5 minutes after it was appended ({appended})")]
     FutureTimestamp {
         /// The event's time.
@@ -157,6 +165,7 @@ impl Rejection {
         !matches!(
             self,
             Rejection::UnsupportedVersion(_)
+                | Rejection::WrongSubject { .. }
                 | Rejection::NoGenesis
                 | Rejection::WrongOrigin { .. }
                 | Rejection::UnknownProducer(_)
@@ -180,6 +189,7 @@ impl Rejection {
             Rejection::Equivocation { .. } => "equivocation",
             Rejection::Gap { .. } => "gap",
             Rejection::BrokenLink { .. } => "broken_link",
+            Rejection::WrongSubject { .. } => "wrong_subject",
             Rejection::FutureTimestamp { .. } => "future_timestamp",
             Rejection::TimeWentBack { .. } => "time_went_back",
             Rejection::Suspended(_) => "suspended",
@@ -194,15 +204,18 @@ fn violation<T>(msg: impl Into<String>) -> Result<T, Rejection> {
     Err(Rejection::Violation(msg.into()))
 }
 
-/// Judges `event` against `state`. `appended_at` is when the log received it
-/// (bounds `recorded_at`); the result does not depend on any clock.
+/// Judges `event` against `state`. `subject` is the member whose subject
+/// carries the entry (`None` where the backend keeps only a member's own events
+/// on its chain, see [`crate::log::Entry::member`]). The verdict depends on the
+/// signed bytes, the state (the log before the event) and the subject only: no
+/// clock, no append time.
 pub fn evaluate(
     state: &State,
     event: &Event,
-    appended_at: Timestamp,
+    subject: Option<&MemberId>,
     sig: SignatureCheck,
 ) -> Outcome {
-    match check(state, event, appended_at, sig) {
+    match check(state, event, subject, sig) {
         Ok(()) => Outcome::Accepted,
         Err(None) => Outcome::Duplicate,
         Err(Some(r)) => Outcome::Rejected(r),
@@ -212,7 +225,7 @@ pub fn evaluate(
 fn check(
     state: &State,
     event: &Event,
-    appended_at: Timestamp,
+    subject: Option<&MemberId>,
     sig: SignatureCheck,
 ) -> Result<(), Option<Rejection>> {
     let env = event.envelope();
@@ -220,6 +233,12 @@ fn check(
         return Err(Some(Rejection::UnsupportedVersion(env.version)));
     }
     let producer = &env.producer;
+    if let Some(subject) = subject.filter(|s| *s != producer) {
+        return Err(Some(Rejection::WrongSubject {
+            subject: subject.clone(),
+            producer: producer.clone(),
+        }));
+    }
     // Genesis: the only event judged against an empty state.
     let Some(origin) = &state.origin else {
         return check_genesis(event, sig).map_err(Some);
@@ -268,12 +287,6 @@ fn check(
         }));
     }
     // From here on the event occupies its place in the chain.
-    if env.recorded_at.0 > appended_at.0.saturating_add(MAX_CLOCK_SKEW_MS) {
-        return Err(Some(Rejection::FutureTimestamp {
-            recorded: env.recorded_at,
-            appended: appended_at,
-        }));
-    }
     if let Some(c) = chain.filter(|c| c.seq() > 0) {
         if env.recorded_at < c.last_recorded {
             return Err(Some(Rejection::TimeWentBack {

@@ -108,7 +108,13 @@ mod tests {
         (EdwardsPoint::mul_base(&a).compress().0, a)
     }
 
-    fn sign_with_r(a: Scalar, key: &[u8; 32], big_r: EdwardsPoint, r: Scalar, m: &[u8]) -> [u8; 64] {
+    fn sign_with_r(
+        a: Scalar,
+        key: &[u8; 32],
+        big_r: EdwardsPoint,
+        r: Scalar,
+        m: &[u8],
+    ) -> [u8; 64] {
         let big_r = big_r.compress().0;
         let s = r + challenge(&big_r, key, m) * a;
         let mut sig = [0u8; 64];

@@ -251,7 +251,7 @@ impl State {
                 chain.ids.reserve_exact(chain.ids.len() / 4 + 64);
             }
             chain.ids.push(event.id());
-            // A timestamp rejected as future or backwards does not move the chain's clock.
+            // A timestamp rejected as backwards does not move the chain's clock.
             let bad_time = matches!(
                 outcome,
                 Outcome::Rejected(

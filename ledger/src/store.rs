@@ -57,6 +57,7 @@ fn entry(position: u64, value: &[u8]) -> Result<Entry, LogError> {
     Ok(Entry {
         position,
         appended_at,
+        member: None,
         bytes: value[8..].to_vec(),
     })
 }

@@ -24,11 +24,17 @@ fn load(name: &str) -> Value {
 }
 
 fn hex32(v: &Value) -> [u8; 32] {
-    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    hex::decode(v.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 fn hex64(v: &Value) -> [u8; 64] {
-    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    hex::decode(v.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 /// One signature case.
@@ -67,7 +73,13 @@ fn honest(n: usize, salt: u64) -> Vec<Case> {
         .map(|i| {
             let a = Scalar::from(salt * 1000 + (i % 3) as u64 + 7);
             let msg = format!("honest {salt} {i}").into_bytes();
-            sign(a, EdwardsPoint::mul_base(&a), Scalar::from(i as u64 + 11), None, &msg)
+            sign(
+                a,
+                EdwardsPoint::mul_base(&a),
+                Scalar::from(i as u64 + 11),
+                None,
+                &msg,
+            )
         })
         .collect()
 }
@@ -76,7 +88,9 @@ fn honest(n: usize, salt: u64) -> Vec<Case> {
 /// torsion), with nonce `r` and an optional torsion point added to `R`.
 fn sign(a: Scalar, key: EdwardsPoint, r: Scalar, t: Option<EdwardsPoint>, msg: &[u8]) -> Case {
     let key = key.compress().0;
-    let big_r = (EdwardsPoint::mul_base(&r) + t.unwrap_or_default()).compress().0;
+    let big_r = (EdwardsPoint::mul_base(&r) + t.unwrap_or_default())
+        .compress()
+        .0;
     let s = r + challenge(&big_r, &key, msg) * a;
     let mut sig = [0u8; 64];
     sig[..32].copy_from_slice(&big_r);
@@ -93,12 +107,24 @@ fn check_all(name: &str, cases: &[(Case, bool)]) {
     let mut honest_batch = honest(24, 1);
     assert!(batch_of(&honest_batch));
     for (i, (case, expected)) in cases.iter().enumerate() {
-        assert_eq!(verify(&case.key, &case.msg, &case.sig), *expected, "{name} #{i} single");
+        assert_eq!(
+            verify(&case.key, &case.msg, &case.sig),
+            *expected,
+            "{name} #{i} single"
+        );
         assert_eq!(oracle(case), *expected, "{name} #{i} oracle");
-        assert_eq!(batch_of(std::slice::from_ref(case)), *expected, "{name} #{i} batch");
+        assert_eq!(
+            batch_of(std::slice::from_ref(case)),
+            *expected,
+            "{name} #{i} batch"
+        );
         let at = i % (honest_batch.len() + 1);
         honest_batch.insert(at, case.clone());
-        assert_eq!(batch_of(&honest_batch), *expected, "{name} #{i} mixed batch");
+        assert_eq!(
+            batch_of(&honest_batch),
+            *expected,
+            "{name} #{i} mixed batch"
+        );
         honest_batch.remove(at);
     }
 }
@@ -150,8 +176,7 @@ fn cctv_vectors() {
             // re-encoded R; ZIP 215 hashes R as given, so those with a
             // non-canonical R fail (with a canonical R re-encoding is a no-op
             // for R, and A is hashed as given either way).
-            let expected =
-                !(flags.contains(&"reencoded_k") && flags.contains(&"non_canonical_R"));
+            let expected = !(flags.contains(&"reencoded_k") && flags.contains(&"non_canonical_R"));
             (case, expected)
         })
         .collect();

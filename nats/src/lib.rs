@@ -449,6 +449,16 @@ pub fn subject(prefix: &str, producer: &MemberId) -> String {
     format!("{prefix}.events.{}", producer.as_str().replace('.', "~"))
 }
 
+/// The member whose subject `<prefix>.events.<member>` a message was read from
+/// ([`subject`] reversed); [`MemberId::unnamed_subject`] for any other subject.
+pub fn subject_member(prefix: &str, subject: &str) -> MemberId {
+    subject
+        .strip_prefix(prefix)
+        .and_then(|s| s.strip_prefix(".events."))
+        .and_then(|token| token.replace('~', ".").parse().ok())
+        .unwrap_or_else(MemberId::unnamed_subject)
+}
+
 /// Checks an existing stream's configuration against what a ledger needs.
 fn check_config(
     name: &str,
@@ -1312,6 +1322,7 @@ impl NatsLog {
             out.push(Entry {
                 position: seq,
                 appended_at: appended_at(m.message.headers.as_ref(), server_ms),
+                member: Some(subject_member(&self.prefix, &m.message.subject)),
                 bytes: m.message.payload.to_vec(),
             });
             cursor.next = seq + 1;
@@ -1368,6 +1379,7 @@ impl Log for NatsLog {
         Ok(self.last_message(producer).await?.map(|m| Entry {
             position: m.sequence,
             appended_at: appended_at(Some(&m.headers), ms_of(&m)),
+            member: Some(producer.clone()),
             bytes: m.payload.to_vec(),
         }))
     }

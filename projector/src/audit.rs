@@ -745,13 +745,22 @@ pub fn export(entries: &[Entry], checkpoints: Vec<String>) -> Bundle {
     let mut observe =
         |entry: &Entry, ev: Result<&Event, &str>, _: Option<&Outcome>, state: &State| {
             let e = match ev {
-                Err(_) => Bundle::event(entry, None, None, None, None),
+                Err(_) => Bundle::event(
+                    entry,
+                    None,
+                    entry.member.as_ref().map(|m| m.to_string()),
+                    None,
+                    None,
+                ),
                 Ok(ev) => {
                     let env = ev.envelope();
+                    // The subject carrying it (evidence); the producer where the
+                    // log keeps only a member's own events on its chain.
+                    let member = entry.member.as_ref().unwrap_or(&env.producer);
                     Bundle::event(
                         entry,
                         expected_signer(state, ev),
-                        Some(env.producer.to_string()),
+                        Some(member.to_string()),
                         Some(env.seq),
                         serde_json::value::to_raw_value(&env.body).ok(),
                     )

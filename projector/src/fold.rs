@@ -121,7 +121,7 @@ pub fn judge_decoded(
     pipeline(state, decoded, |state, i, verified| match &decoded[i] {
         Err(_) => verdict(i, None),
         Ok(ev) => {
-            let outcome = evaluate(state, ev, entries[i].appended_at, check(verified));
+            let outcome = evaluate(state, ev, entries[i].member.as_ref(), check(verified));
             state.apply(ev, &outcome);
             verdict(i, Some(outcome));
         }
@@ -195,10 +195,10 @@ fn judge(
     match decoded {
         Err(reason) => {
             observe(entry, Err(reason), None, state);
-            model.fold_malformed(entry.position, reason.clone());
+            model.fold_malformed(entry.position, entry.member.clone(), reason.clone());
         }
         Ok(ev) => {
-            let outcome = evaluate(state, ev, entry.appended_at, check(verified));
+            let outcome = evaluate(state, ev, entry.member.as_ref(), check(verified));
             observe(entry, Ok(ev), Some(&outcome), state);
             state.apply(ev, &outcome);
             let include = match filter {
@@ -231,9 +231,9 @@ fn run_keys(state: &State, run: &[Result<Event, String>]) -> Vec<Option<BatchKey
     run.iter()
         .map(|ev| {
             let producer = &ev.as_ref().ok()?.envelope().producer;
-            *cache.entry(producer).or_insert_with(|| {
-                state.active_key(producer).and_then(BatchKey::new)
-            })
+            *cache
+                .entry(producer)
+                .or_insert_with(|| state.active_key(producer).and_then(BatchKey::new))
         })
         .collect()
 }

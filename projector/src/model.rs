@@ -11,7 +11,7 @@ use ledger::category::Category;
 use ledger::event::Event;
 use ledger::ids::{EventId, ItemId, MemberId};
 use ledger::member::{MemberKind, Role};
-use ledger::rules::Outcome;
+use ledger::rules::{Outcome, Rejection};
 use serde::{Deserialize, Serialize};
 
 /// A member as reports show it.
@@ -383,13 +383,14 @@ impl Model {
         Model::default()
     }
 
-    /// Records bytes at `position` that do not decode.
-    pub fn fold_malformed(&mut self, position: u64, reason: String) {
+    /// Records bytes at `position` that do not decode, on `member`'s subject
+    /// (`None` where the log has no subjects).
+    pub fn fold_malformed(&mut self, position: u64, member: Option<MemberId>, reason: String) {
         self.position = position;
         self.rejected.push(RejectedRow {
             position,
             id: None,
-            member: None,
+            member,
             seq: None,
             kind: None,
             code: "malformed".into(),
@@ -418,10 +419,15 @@ impl Model {
                     self.heads
                         .insert(env.producer.clone(), (env.seq, event.id()));
                 }
+                // Attributed to the member whose subject carries it.
+                let member = match r {
+                    Rejection::WrongSubject { subject, .. } => subject.clone(),
+                    _ => env.producer.clone(),
+                };
                 self.rejected.push(RejectedRow {
                     position,
                     id: Some(event.id()),
-                    member: Some(env.producer.clone()),
+                    member: Some(member),
                     seq: Some(env.seq),
                     kind: Some(env.body.kind()),
                     code: r.code().into(),

@@ -727,6 +727,7 @@ fn duplicate_delivery_does_not_change_the_digest() {
         copied.push(Entry {
             position: (log.len() + 1 + i) as u64,
             appended_at: Timestamp(e.appended_at.0 + 86_400_000 * 400),
+            member: e.member.clone(),
             bytes: e.bytes.clone(),
         });
     }

@@ -116,7 +116,7 @@ impl Built {
     fn emit(&mut self, who: &str, body: Body) -> Event {
         let now = self.now();
         let ev = next_event(&self.state, ORIGIN, &mid(who), body, now, &signer(who)).unwrap();
-        let outcome = evaluate(&self.state, &ev, now, SignatureCheck::Verify);
+        let outcome = evaluate(&self.state, &ev, None, SignatureCheck::Verify);
         assert_eq!(outcome, Outcome::Accepted);
         self.state.apply(&ev, &outcome);
         self.push_bytes(ev.bytes().to_vec());
@@ -128,6 +128,7 @@ impl Built {
         self.entries.push(Entry {
             position: self.entries.len() as u64 + 1,
             appended_at: now,
+            member: None,
             bytes,
         });
     }

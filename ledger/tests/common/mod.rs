@@ -443,11 +443,12 @@ impl World {
 
     /// Judges `event` as appended at `appended_at`, folds it in and logs it.
     pub fn submit_at(&mut self, event: &Event, appended_at: Timestamp) -> Outcome {
-        let outcome = evaluate(&self.state, event, appended_at, SignatureCheck::Verify);
+        let outcome = evaluate(&self.state, event, None, SignatureCheck::Verify);
         self.state.apply(event, &outcome);
         self.log.push(Entry {
             position: self.log.len() as u64 + 1,
             appended_at,
+            member: None,
             bytes: event.bytes().to_vec(),
         });
         self.outcomes.push(outcome.clone());
