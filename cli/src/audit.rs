@@ -34,13 +34,20 @@ pub enum AuditCommand {
     },
     /// Verify a bundle FILE, or the live ledger (--dir, or --nats: the events and
     /// checkpoint streams) without FILE: signatures, chains, rules, Merkle roots,
-    /// checkpoints, consistency; prints the digest.
+    /// checkpoints, consistency, every stated view; prints the digest.
+    /// Exit codes: 0 the evidence holds (entries the ledger refused are listed);
+    /// 3 the evidence is broken (AUDIT FAILED); 4 with --fail-on-refused, the
+    /// evidence holds but entries were refused; 1 the input cannot be read
+    /// (I/O, or a bundle field that does not parse, named); 2 usage.
     Verify {
         /// The bundle [default: the live ledger].
         file: Option<PathBuf>,
-        /// Which keys checkpoints must be signed by.
+        /// Which keys checkpoints must be signed by, and by how many witnesses.
         #[command(flatten)]
         policy: PolicyArgs,
+        /// Exit 4 when the log holds entries the ledger refused.
+        #[arg(long)]
+        fail_on_refused: bool,
     },
     /// Print an inclusion proof (C2SP tlog-proof) of one event against the latest checkpoint.
     Prove {
@@ -110,6 +117,8 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
         events,
         checkpoints: raw.checkpoints,
         stated_size: Some(raw.size),
+        stated_root: Some(raw.root),
+        stated_origin: Some(raw.origin),
     })
 }
 
@@ -177,6 +186,16 @@ pub fn print_report(r: &Report, json: bool) -> Result<()> {
             writeln!(out, "{}", line(f))?;
         }
     }
+    if !r.refused.is_empty() {
+        writeln!(
+            out,
+            "\nREFUSED BY THE LEDGER ({}: kept in the log, counted nowhere)",
+            r.refused.len()
+        )?;
+        for f in &r.refused {
+            writeln!(out, "{}", line(f))?;
+        }
+    }
     if !r.notes.is_empty() {
         writeln!(out, "\nNOTES ({})", r.notes.len())?;
         for f in &r.notes {
@@ -191,11 +210,22 @@ pub fn print_report(r: &Report, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// The cosignatures `audit verify` asks of every checkpoint unless told
+/// otherwise: one witness besides the log operator, and so (see
+/// `projector::audit`) every event covered by a checkpoint.
+pub const DEFAULT_AUDIT_THRESHOLD: usize = 1;
+
+/// Exit code of `audit verify` when the evidence is broken (AUDIT FAILED).
+pub const EXIT_EVIDENCE_BROKEN: u8 = 3;
+/// Exit code of `audit verify --fail-on-refused` when the evidence holds but
+/// the log holds entries the ledger refused.
+pub const EXIT_REFUSED: u8 = 4;
+
 fn trust(p: &PolicyArgs) -> Result<Trust> {
     Ok(Trust {
         log_keys: log_verifiers(&p.log_keys)?,
         witnesses: witness_keys(&p.witnesses)?,
-        threshold: p.threshold,
+        threshold: p.threshold.unwrap_or(DEFAULT_AUDIT_THRESHOLD),
     })
 }
 
@@ -249,7 +279,11 @@ pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> 
             }
             Ok(())
         }
-        AuditCommand::Verify { file, policy } => {
+        AuditCommand::Verify {
+            file,
+            policy,
+            fail_on_refused,
+        } => {
             if policy.note.is_some() {
                 bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
             }
@@ -257,7 +291,24 @@ pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> 
             let report = audit(input, &trust(&policy)?);
             print_report(&report, json)?;
             if !report.ok() {
-                bail!("audit failed: {} problem(s)", report.problems.len());
+                return Err(crate::Exit::new(
+                    EXIT_EVIDENCE_BROKEN,
+                    format!(
+                        "audit failed: {} problem(s) with the evidence",
+                        report.problems.len()
+                    ),
+                )
+                .into());
+            }
+            if fail_on_refused && !report.refused.is_empty() {
+                return Err(crate::Exit::new(
+                    EXIT_REFUSED,
+                    format!(
+                        "the evidence holds; {} entries the ledger refused (--fail-on-refused)",
+                        report.refused.len()
+                    ),
+                )
+                .into());
             }
             Ok(())
         }
@@ -334,7 +385,7 @@ pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> 
                 let p = Policy {
                     log,
                     witnesses: witnesses.clone(),
-                    threshold: policy.threshold,
+                    threshold: policy.threshold.unwrap_or(0),
                 };
                 match proof.verify(&p) {
                     Ok(inc) => {

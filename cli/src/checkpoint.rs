@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
+use ledger::calendar::Timestamp;
 use ledger::checkpoint::{cosign, Checkpoint, Note, Policy, Verifier, Witness};
 use ledger::checkpoint_store::CheckpointStore;
 use ledger::event::leaf_hash;
@@ -16,6 +17,7 @@ use ledger::member::Role;
 use ledger::merkle::FullTree;
 use ledger::state::{MemberState, State};
 use ledger::store::Store;
+use ledger::subjects::Subjects;
 use ledger::witness::{check_advance, Evidence, EVIDENCE_KIND};
 use serde_json::json;
 
@@ -65,9 +67,11 @@ pub struct PolicyArgs {
     /// A witness key (vkey or file; repeat) [default: every member's active key].
     #[arg(long = "witness")]
     pub witnesses: Vec<String>,
-    /// How many distinct witnesses must have cosigned.
-    #[arg(long, default_value_t = 0)]
-    pub threshold: usize,
+    /// How many distinct witnesses must have cosigned [default: 1 for `audit
+    /// verify`, which then also needs every event covered by a checkpoint; 0
+    /// elsewhere].
+    #[arg(long)]
+    pub threshold: Option<usize>,
 }
 
 /// Checkpoints the projector issues as it folds (`projector run|catch-up`).
@@ -92,8 +96,15 @@ pub struct IssueArgs {
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
 impl IssueArgs {
-    /// The issuer, if a key was given; `now` is the time the projector starts.
-    pub async fn issuer(&self, log: &AnyLog, now: Instant) -> Result<Option<Issuer>> {
+    /// The issuer, if a key was given; `now` is the time the projector starts,
+    /// `clock` a fixed time for the checkpoints' `time` line (the global
+    /// `--now`; the wall clock otherwise).
+    pub async fn issuer(
+        &self,
+        log: &AnyLog,
+        now: Instant,
+        clock: Option<Timestamp>,
+    ) -> Result<Option<Issuer>> {
         let Some(key) = &self.checkpoint_key else {
             if self.checkpoint_every.is_some() {
                 bail!("--checkpoint-every: needs --checkpoint-key");
@@ -111,6 +122,7 @@ impl IssueArgs {
         issuer.every = every;
         issuer.interval = self.checkpoint_interval.map(Duration::from_secs);
         issuer.last_at = now;
+        issuer.clock = clock;
         Ok(Some(issuer))
     }
 }
@@ -143,6 +155,8 @@ enum Sink {
         cps: NatsCheckpoints,
         log: AnyLog,
         tree: FullTree,
+        /// The subjects chain after each entry hashed so far (`[i]`: of `i + 1`).
+        subjects: Vec<ledger::ids::Digest>,
     },
 }
 
@@ -153,6 +167,8 @@ pub struct Issuer {
     interval: Option<Duration>,
     last: u64,
     last_at: Instant,
+    /// A fixed time for the `time` line (`--now`); the wall clock otherwise.
+    clock: Option<Timestamp>,
     sink: Sink,
 }
 
@@ -188,6 +204,7 @@ impl Issuer {
                     cps,
                     log: log.clone(),
                     tree,
+                    subjects: Vec::new(),
                 };
                 (sink, last)
             }
@@ -198,6 +215,7 @@ impl Issuer {
             interval: None,
             last,
             last_at: Instant::now(),
+            clock: None,
             sink,
         })
     }
@@ -215,7 +233,11 @@ impl Issuer {
         if !checkpoint_due(position, self.last, self.every, elapsed, self.interval) {
             return Ok(None);
         }
-        let note = self.sign(state, position).await?;
+        let time = match self.clock {
+            Some(t) => t,
+            None => crate::context::now(None)?,
+        };
+        let note = self.sign(state, position, time).await?;
         let size = Checkpoint::parse_body(&note.text)?.size;
         self.last_at = now;
         Ok(Some(size))
@@ -224,7 +246,10 @@ impl Issuer {
     /// Signs a checkpoint of the first `position` entries now and stores or
     /// publishes it; returns the note as stored (with any cosignatures already
     /// kept for the same checkpoint on the embedded store).
-    pub async fn sign(&mut self, state: &State, position: u64) -> Result<Note> {
+    /// The checkpoint carries `now` as its signed issue time (`time` line).
+    pub async fn sign(&mut self, state: &State, position: u64, now: Timestamp) -> Result<Note> {
+        let time = u64::try_from(now.0.div_euclid(1000))
+            .map_err(|_| anyhow!("the clock is before 1970: cannot time a checkpoint"))?;
         let origin = state
             .origin
             .as_deref()
@@ -238,7 +263,7 @@ impl Issuer {
         }
         let note = match &mut self.sink {
             Sink::Embedded { cs, store } => {
-                let mut tree = cs.tree()?;
+                let (mut tree, mut subjects) = cs.frontier()?;
                 while tree.size() < position {
                     let batch = store.read_sync(tree.size() + 1, 8192)?;
                     if batch.is_empty() {
@@ -246,14 +271,21 @@ impl Issuer {
                     }
                     for e in batch.iter().take_while(|e| e.position <= position) {
                         tree.push(leaf_hash(&e.bytes));
+                        subjects.push_entry(e);
                     }
                 }
-                let cp = Checkpoint::new(origin, tree.size(), tree.root())?;
+                let cp = Checkpoint::with_time(origin, tree.size(), tree.root(), time)?
+                    .with_subjects(subjects.digest);
                 let stored = cs.put(cp.size, &cp.sign(&self.signer)?)?;
-                cs.set_tree(&tree)?;
+                cs.set_frontier(&tree, &subjects)?;
                 stored
             }
-            Sink::Nats { cps, log, tree } => {
+            Sink::Nats {
+                cps,
+                log,
+                tree,
+                subjects,
+            } => {
                 while tree.size() < position {
                     let batch = log.read(tree.size() + 1, 8192).await?;
                     if batch.is_empty() {
@@ -264,7 +296,27 @@ impl Issuer {
                     }
                 }
                 let size = position.min(tree.size());
-                let cp = Checkpoint::new(origin, size, tree.root_at(size)?)?;
+                let mut chain = Subjects {
+                    size: subjects.len() as u64,
+                    digest: subjects.last().copied().unwrap_or_default(),
+                };
+                while chain.size < size {
+                    let batch = log.read(chain.size + 1, 8192).await?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for e in &batch {
+                        chain.push_entry(e);
+                        subjects.push(chain.digest);
+                    }
+                }
+                let at = usize::try_from(size).ok().and_then(|s| s.checked_sub(1));
+                let digest = at
+                    .and_then(|i| subjects.get(i))
+                    .copied()
+                    .unwrap_or_default();
+                let cp = Checkpoint::with_time(origin, size, tree.root_at(size)?, time)?
+                    .with_subjects(digest);
                 let note = cp.sign(&self.signer)?;
                 let seq = cps.publish(&note, state, tree).await?;
                 tracing::info!(stream = cps.name(), seq, "checkpoint published");
@@ -497,7 +549,7 @@ pub async fn run(
             // Only the entries since the last checkpoint are hashed (embedded).
             let mut issuer = Issuer::new(signer, &l.store).await?;
             let len = l.judged.last().map_or(0, |j| j.position);
-            let stored = issuer.sign(&l.state, len).await?;
+            let stored = issuer.sign(&l.state, len, Timestamp(now_ms)).await?;
             let cp = Checkpoint::parse_body(&stored.text)?;
             if json {
                 println!(
@@ -646,7 +698,7 @@ pub async fn run(
                 let policy = Policy {
                     log,
                     witnesses: witnesses.clone(),
-                    threshold: p.threshold,
+                    threshold: p.threshold.unwrap_or(0),
                 };
                 match policy.verify(text.as_bytes()) {
                     Ok(v) => {
@@ -664,7 +716,7 @@ pub async fn run(
                                 policy.log.name,
                                 v.cosigners.len(),
                                 policy.witnesses.len(),
-                                p.threshold
+                                p.threshold.unwrap_or(0)
                             );
                         }
                         return Ok(());

@@ -34,6 +34,10 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            if let Some(exit) = err.downcast_ref::<Exit>() {
+                eprintln!("error: {}", exit.message);
+                return ExitCode::from(exit.code);
+            }
             eprintln!("error: {err:#}");
             ExitCode::from(1)
         }
@@ -66,6 +70,30 @@ fn usage_error(e: clap::Error) -> ExitCode {
     eprintln!("error: {line} (see --help)");
     ExitCode::from(2)
 }
+
+/// An error with its own documented exit code (other errors exit 1, usage 2).
+#[derive(Debug)]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// The one-line message.
+    pub message: String,
+}
+
+impl Exit {
+    /// An error that exits with `code`.
+    pub fn new(code: u8, message: String) -> Exit {
+        Exit { code, message }
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {

@@ -413,7 +413,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Log(a) => log(&g.nats, dir, json, a).await,
-        Command::Projector(c) => crate::project::projector(&g.nats, dir, c).await,
+        Command::Projector(c) => crate::project::projector(&g.nats, dir, c, g.now.as_deref()).await,
         Command::Digest => crate::project::digest(&g.nats, dir, json).await,
         Command::Status => crate::project::status(&g.nats, dir, json).await,
         Command::Report(a) => crate::project::report(&g.nats, dir, a).await,

@@ -82,14 +82,22 @@ pub async fn catch_up<L: Log>(
 }
 
 /// `projector catch-up|run|rebuild`.
-pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Result<()> {
+/// `clock` is the global `--now` (TALLINN_NOW), if given: the time the
+/// checkpoints issued here carry instead of the wall clock.
+pub async fn projector(
+    nats: &NatsArgs,
+    dir: &Path,
+    cmd: ProjectorCommand,
+    clock: Option<&str>,
+) -> Result<()> {
+    let clock = clock.map(|c| crate::context::now(Some(c))).transpose()?;
     let log = any_log(nats, dir).await?;
     match cmd {
         ProjectorCommand::CatchUp(ProjectorArgs {
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
+            let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
                 i.maybe_sign(p.rules_state(), p.position, Instant::now())
@@ -108,7 +116,7 @@ pub async fn projector(nats: &NatsArgs, dir: &Path, cmd: ProjectorCommand) -> Re
             save_every,
             checkpoints,
         }) => {
-            let mut issuer = checkpoints.issuer(&log, Instant::now()).await?;
+            let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
             if let Some(i) = issuer.as_mut() {
                 i.maybe_sign(p.rules_state(), p.position, Instant::now())

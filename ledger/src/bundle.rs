@@ -100,7 +100,7 @@ pub struct BundleEvent {
     /// another producer is judged `wrong_subject` and attributed to this member.
     /// `null` (bundles of earlier versions) means the envelope's producer.
     pub member: Option<String>,
-    /// The producer's seq, as decoded (a view).
+    /// The producer's seq, as decoded (a view: the auditor checks it matches).
     pub seq: Option<u64>,
     /// The decoded body in JSON (a view; the auditor checks it matches).
     pub body: Option<Box<RawValue>>,
@@ -123,7 +123,6 @@ struct BundleEventRef<'a> {
     signer: Option<Cow<'a, str>>,
     #[serde(borrow)]
     member: Option<Cow<'a, str>>,
-    #[allow(dead_code)]
     seq: Option<u64>,
     #[serde(borrow)]
     body: Option<&'a RawValue>,
@@ -137,6 +136,7 @@ impl BundleEvent {
             entry: self.entry(index)?,
             stated_id: Some(self.id),
             signer: self.signer.clone(),
+            stated_seq: self.seq,
             body: self.body.clone(),
         })
     }
@@ -182,11 +182,14 @@ fn decode_entry(
     let mut bytes = Vec::with_capacity(envelope.len() / 4 * 3 + SIGNATURE_LEN);
     B64.decode_vec(envelope, &mut bytes)
         .map_err(|err| bad("envelope", format!("not standard base64: {err}")))?;
-    if bytes.is_empty() {
-        return Err(bad("envelope", "empty".into()));
-    }
     let sig = b64_within(signature, SIGNATURE_LEN).map_err(|r| bad("signature", r))?;
-    if sig.len() != SIGNATURE_LEN {
+    // An entry shorter than a signature (garbage a member sent) is exported
+    // whole as its `signature` with an empty envelope: the log holds it, so
+    // the bundle must too. Otherwise the signature is exactly 64 bytes.
+    if bytes.is_empty() && sig.is_empty() {
+        return Err(bad("envelope", "empty, and so is the signature".into()));
+    }
+    if !bytes.is_empty() && sig.len() != SIGNATURE_LEN {
         return Err(bad(
             "signature",
             format!("{} bytes, expected {SIGNATURE_LEN}", sig.len()),
@@ -239,6 +242,8 @@ pub struct AuditEvent {
     pub stated_id: Option<Digest>,
     /// The signer vkey the bundle states.
     pub signer: Option<String>,
+    /// The producer's seq the bundle states (a view).
+    pub stated_seq: Option<u64>,
     /// The JSON body view the bundle states.
     pub body: Option<Box<RawValue>>,
 }
@@ -463,6 +468,7 @@ impl<'a> RawBundle<'a> {
             )?,
             stated_id: Some(e.id),
             signer: e.signer.map(Cow::into_owned),
+            stated_seq: e.seq,
             body: e.body.map(RawValue::to_owned),
         })
     }

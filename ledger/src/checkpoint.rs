@@ -98,6 +98,28 @@ fn check_name(name: &str) -> Result<(), CheckpointError> {
     Ok(())
 }
 
+/// The prefix of a checkpoint's signed issue time line.
+pub const TIME_EXTENSION: &str = "time ";
+
+/// The prefix of a checkpoint's subjects commitment line.
+pub const SUBJECTS_EXTENSION: &str = "subjects ";
+
+/// The canonical standard base64 of 32 bytes.
+fn parse_digest(text: &str) -> Option<Digest> {
+    let bytes: [u8; 32] = B64.decode(text).ok()?.try_into().ok()?;
+    (B64.encode(bytes) == text).then_some(Digest(bytes))
+}
+
+/// Unix seconds as a checkpoint time line writes them: decimal, no leading
+/// zeros, at most 2^63 - 1.
+fn parse_time(text: &str) -> Option<u64> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits || (text.len() > 1 && text.starts_with('0')) {
+        return None;
+    }
+    text.parse().ok().filter(|&t| t <= MAX_TIMESTAMP)
+}
+
 /// Whether `text` has no control characters other than `\n`.
 fn no_controls(text: &str) -> bool {
     !text.chars().any(|c| c < ' ' && c != '\n')
@@ -142,6 +164,51 @@ impl Checkpoint {
         Ok(cp)
     }
 
+    /// A checkpoint carrying the time its signer issued it, as the extension
+    /// line `time <unix seconds>` (the form `cosignature/v1` uses). The time is
+    /// signed with the checkpoint: it says the log held exactly `size` events
+    /// at that time, which bounds the `recorded_at` of the events on either
+    /// side of it (schemas/RULES.md, time findings).
+    pub fn with_time(
+        origin: &str,
+        size: u64,
+        root: Digest,
+        time_secs: u64,
+    ) -> Result<Checkpoint, CheckpointError> {
+        if time_secs > MAX_TIMESTAMP {
+            return Err(CheckpointError::TimestampTooLarge(time_secs));
+        }
+        let mut cp = Checkpoint::new(origin, size, root)?;
+        cp.extensions.push(format!("{TIME_EXTENSION}{time_secs}"));
+        Ok(cp)
+    }
+
+    /// Adds the signed subjects commitment of the first `size` entries
+    /// (`subjects <base64>`, see [`crate::subjects`]).
+    pub fn with_subjects(mut self, subjects: Digest) -> Checkpoint {
+        self.extensions
+            .push(format!("{SUBJECTS_EXTENSION}{}", B64.encode(subjects.0)));
+        self
+    }
+
+    /// The signed subjects commitment (`subjects <base64>` line), if any.
+    pub fn subjects(&self) -> Option<Digest> {
+        self.extensions
+            .iter()
+            .find_map(|e| e.strip_prefix(SUBJECTS_EXTENSION))
+            .and_then(parse_digest)
+    }
+
+    /// The signed issue time (`time <unix seconds>` extension line), if any.
+    /// A line that starts with `time ` but is no decimal below 2^63 is refused
+    /// when the checkpoint is parsed, so this never guesses.
+    pub fn time(&self) -> Option<u64> {
+        self.extensions
+            .iter()
+            .find_map(|e| e.strip_prefix(TIME_EXTENSION))
+            .and_then(parse_time)
+    }
+
     /// Checks the origin and extension lines.
     pub fn validate(&self) -> Result<(), CheckpointError> {
         check_name(&self.origin)?;
@@ -151,6 +218,31 @@ impl Checkpoint {
                     "empty extension line or control character",
                 ));
             }
+        }
+        let times: Vec<&str> = self
+            .extensions
+            .iter()
+            .filter_map(|e| e.strip_prefix(TIME_EXTENSION))
+            .collect();
+        if times.len() > 1 {
+            return Err(CheckpointError::MalformedCheckpoint(
+                "more than one time line",
+            ));
+        }
+        let subjects: Vec<&str> = self
+            .extensions
+            .iter()
+            .filter_map(|e| e.strip_prefix(SUBJECTS_EXTENSION))
+            .collect();
+        if subjects.len() > 1 || subjects.iter().any(|s| parse_digest(s).is_none()) {
+            return Err(CheckpointError::MalformedCheckpoint(
+                "subjects line: one, the canonical base64 of 32 bytes",
+            ));
+        }
+        if times.iter().any(|t| parse_time(t).is_none()) {
+            return Err(CheckpointError::MalformedCheckpoint(
+                "time line is not decimal unix seconds below 2^63 without leading zeros",
+            ));
         }
         Ok(())
     }
@@ -898,6 +990,27 @@ mod tests {
         }
         assert!(Checkpoint::parse_body(&format!("o\n18446744073709551615\n{root}\n")).is_ok());
         assert!(Checkpoint::new("with space", 1, Digest::ZERO).is_err());
+        let timed = Checkpoint::with_time(LOG, 3, Digest::ZERO, 1_764_000_000).unwrap();
+        assert_eq!(timed.time(), Some(1_764_000_000));
+        let text = timed.body_text();
+        assert!(text.ends_with("\ntime 1764000000\n"));
+        assert_eq!(Checkpoint::parse_body(&text).unwrap(), timed);
+        assert_eq!(Checkpoint::new(LOG, 3, Digest::ZERO).unwrap().time(), None);
+        for bad in ["time 01", "time x", "time ", "time 9223372036854775808"] {
+            let t = format!(
+                "{}{bad}\n",
+                Checkpoint::new(LOG, 3, Digest::ZERO).unwrap().body_text()
+            );
+            assert!(Checkpoint::parse_body(&t).is_err(), "{bad:?}");
+        }
+        let with_subjects = timed.clone().with_subjects(Digest([9; 32]));
+        let parsed = Checkpoint::parse_body(&with_subjects.body_text()).unwrap();
+        assert_eq!(parsed.subjects(), Some(Digest([9; 32])));
+        assert_eq!(parsed.time(), Some(1_764_000_000));
+        let bad = format!("{}subjects AAAA\n", timed.body_text());
+        assert!(Checkpoint::parse_body(&bad).is_err());
+        let twice = format!("{text}time 5\n");
+        assert!(Checkpoint::parse_body(&twice).is_err());
         assert!(Checkpoint::new("", 1, Digest::ZERO).is_err());
     }
 

@@ -11,9 +11,11 @@
 
 use crate::checkpoint::{CheckpointError, Note};
 use crate::merkle::MerkleTree;
+use crate::subjects::Subjects;
 use crate::witness::Evidence;
 
 const TREE_KEY: &[u8] = b"tree";
+const SUBJECTS_KEY: &[u8] = b"subjects";
 
 /// Why the checkpoint store failed.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +168,34 @@ impl CheckpointStore {
             serde_json::to_vec(tree).map_err(|e| CheckpointStoreError::Corrupt(e.to_string()))?;
         self.meta.insert(TREE_KEY, json)?;
         self.flush()
+    }
+
+    /// The frontier and the subjects chain saved with the last checkpoint, of
+    /// one size; both empty when they are not (a store of an earlier version
+    /// kept no subjects): the issuer then hashes the log again from the start.
+    pub fn frontier(&self) -> Result<(MerkleTree, Subjects), CheckpointStoreError> {
+        let tree = self.tree()?;
+        let subjects = match self.meta.get(SUBJECTS_KEY)? {
+            None => Subjects::new(),
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| CheckpointStoreError::Corrupt(e.to_string()))?,
+        };
+        if subjects.size != tree.size() {
+            return Ok((MerkleTree::new(), Subjects::new()));
+        }
+        Ok((tree, subjects))
+    }
+
+    /// Saves the frontier and the subjects chain (of the same size).
+    pub fn set_frontier(
+        &self,
+        tree: &MerkleTree,
+        subjects: &Subjects,
+    ) -> Result<(), CheckpointStoreError> {
+        let json = serde_json::to_vec(subjects)
+            .map_err(|e| CheckpointStoreError::Corrupt(e.to_string()))?;
+        self.meta.insert(SUBJECTS_KEY, json)?;
+        self.set_tree(tree)
     }
 }
 

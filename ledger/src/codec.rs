@@ -31,6 +31,25 @@ pub enum CodecError {
     /// Decodes, but is not the canonical encoding of its value.
     #[error("non-canonical encoding")]
     NonCanonical,
+    /// Fewer bytes than an envelope and a signature can be.
+    #[error("{len} bytes is too short for an event")]
+    TooShort {
+        /// Bytes given.
+        len: usize,
+    },
+}
+
+impl CodecError {
+    /// The reason as the read model records it (and hashes, schemas/RULES.md
+    /// §3.1): the display text, except that a decoding failure is only
+    /// `malformed encoding`, without the decoder's own words, which a second
+    /// implementation could not reproduce.
+    pub fn summary(&self) -> String {
+        match self {
+            CodecError::Malformed(_) => "malformed encoding".into(),
+            other => other.to_string(),
+        }
+    }
 }
 
 fn config() -> bincode::config::Configuration<

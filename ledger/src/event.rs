@@ -95,10 +95,7 @@ impl Event {
             });
         }
         if leaf.len() < SIGNATURE_LEN + 1 {
-            return Err(CodecError::Malformed(format!(
-                "{} bytes is too short for an event",
-                leaf.len()
-            )));
+            return Err(CodecError::TooShort { len: leaf.len() });
         }
         let (env, sig) = leaf.split_at(leaf.len() - SIGNATURE_LEN);
         let envelope = codec::decode(env)?;

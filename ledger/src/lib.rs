@@ -9,6 +9,7 @@
 //! - [`keys`]: Ed25519 keys as C2SP signed-note verifier/signer keys;
 //! - [`merkle`], [`checkpoint`], [`witness`]: the RFC 6962 log tree, C2SP
 //!   signed checkpoints and cosignatures, what a witness checks;
+//! - [`subjects`]: the hash chain of the entries' subjects that checkpoints sign;
 //! - [`bundle`]: the offline audit bundle (JSON), decoded with size limits;
 //! - [`tlog_proof`]: offline inclusion proofs (C2SP tlog-proof);
 //! - [`event`]: the signed message, signatures, event ids;
@@ -45,5 +46,6 @@ pub mod rules;
 pub mod signature;
 pub mod state;
 pub mod store;
+pub mod subjects;
 pub mod tlog_proof;
 pub mod witness;

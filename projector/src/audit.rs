@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use ledger::body::Body;
 use ledger::bundle::{AuditEvent, Bundle, BUNDLE_FORMAT};
+use ledger::calendar::Timestamp;
 use ledger::checkpoint::{
     verify_cosignatures, verify_note, Checkpoint, CheckpointError, Note, Verifier, Witness,
 };
@@ -34,11 +35,13 @@ use ledger::member::Role;
 use ledger::merkle::{verify_consistency, FullTree};
 use ledger::rules::{Outcome, Rejection};
 use ledger::state::State;
+use ledger::subjects::Subjects;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::fold::{decode, fold_decoded_observed, fold_entries_observed, Filter};
 use crate::model::Model;
+use crate::timebounds::{time_findings, Timed};
 
 /// One finding: an event's position, id and member (or a checkpoint's size and
 /// signer), a stable code and the reason in words.
@@ -102,8 +105,14 @@ pub struct Report {
     pub root: Digest,
     /// The read model digest (as `tallinn digest`).
     pub digest: String,
-    /// Problems: any one fails the audit.
+    /// Problems: the evidence is broken (a stated view differs from what the
+    /// signed bytes give, a checkpoint does not hold, the policy is not met).
+    /// Any one fails the audit.
     pub problems: Vec<Finding>,
+    /// Entries the ledger rightly refused (forgeries, copies on another's
+    /// subject, gaps, equivocations, replays, malformed bytes): the log holds
+    /// them, no chain or total counts them. They do not fail the audit.
+    pub refused: Vec<Finding>,
     /// Notes: worth knowing, not failures.
     pub notes: Vec<Finding>,
     /// Member forks found: the material of portable equivocation proofs.
@@ -139,6 +148,10 @@ pub struct AuditInput {
     pub checkpoints: Vec<String>,
     /// The number of events the bundle states (`size`), if any.
     pub stated_size: Option<u64>,
+    /// The Merkle root the bundle states (`root`), if any.
+    pub stated_root: Option<Digest>,
+    /// The origin the bundle states (`origin`), if any.
+    pub stated_origin: Option<String>,
 }
 
 impl AuditInput {
@@ -151,11 +164,14 @@ impl AuditInput {
                     entry,
                     stated_id: None,
                     signer: None,
+                    stated_seq: None,
                     body: None,
                 })
                 .collect(),
             checkpoints,
             stated_size: None,
+            stated_root: None,
+            stated_origin: None,
         }
     }
 }
@@ -282,6 +298,7 @@ pub fn audit_keeping(input: AuditInput, trust: &Trust) -> (Report, Spent) {
 fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
     let n = input.events.len();
     let mut problems = Vec::new();
+    let mut refused = Vec::new();
     let mut notes = Vec::new();
 
     // Decoding, leaf hashes and the JSON body views, in parallel.
@@ -380,6 +397,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
             }),
         }
     }
+    problems.extend(checkpoint_order(&cps));
     cps.sort_by_key(|(_, cp)| cp.size);
 
     // Stated signer keys: each distinct text parsed once (a parse checks the
@@ -398,6 +416,8 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
         })
         .collect();
     drop(distinct);
+    let stated_seqs: Vec<Option<u64>> = input.events.iter().map(|e| e.stated_seq).collect();
+    let input_views = (input.stated_root, input.stated_origin.clone());
     // Entries renumbered by leaf index.
     let entries: Vec<Entry> = input
         .events
@@ -456,12 +476,35 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
                 let id = ids[i];
                 let ev = match ev {
                     Err(reason) => {
-                        problems.push(event_finding(pos, id, None, "malformed", reason.into()));
+                        let on = entry.member.as_ref().map(|m| m.to_string());
+                        refused.push(event_finding(pos, id, on, "malformed", reason.into()));
                         return;
                     }
                     Ok(ev) => ev,
                 };
-                let member = || Some(ev.envelope().producer.to_string());
+                // Attributed to the subject carrying it (the producer where
+                // the log has no subjects).
+                let member = || {
+                    Some(
+                        entry
+                            .member
+                            .as_ref()
+                            .unwrap_or(&ev.envelope().producer)
+                            .to_string(),
+                    )
+                };
+                if let Some(stated) = stated_seqs[i].filter(|&s| s != ev.envelope().seq) {
+                    problems.push(event_finding(
+                        pos,
+                        id,
+                        member(),
+                        "seq_mismatch",
+                        format!(
+                            "stated seq {stated}, the signed envelope says {}",
+                            ev.envelope().seq
+                        ),
+                    ));
+                }
                 if let Some(stated) = signers[i] {
                     if let Some((name, key)) = expected_key(state, ev) {
                         let (text, parsed) = &signer_keys[stated];
@@ -489,7 +532,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
                     Some(Outcome::Duplicate) => {
                         sigs += 1;
                         let first = first_position(&mut first_seen, &id).unwrap_or(0);
-                        problems.push(event_finding(
+                        refused.push(event_finding(
                             pos,
                             id,
                             member(),
@@ -522,7 +565,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
                             by_rules += 1;
                             notes.push(finding);
                         } else {
-                            problems.push(finding);
+                            refused.push(finding);
                         }
                     }
                     None => {}
@@ -545,9 +588,11 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
     // The Merkle tree and every checkpoint.
     let tree = tree.expect("the tree task ran");
     let origin = state.origin.clone();
+    problems.extend(stated_views(&input_views, &tree, origin.as_deref()));
     let latest = keys_of(&state);
     let (mut verified, mut cosignatures, mut covered) = (0u64, 0u64, 0u64);
     let mut prev: Option<&Checkpoint> = None;
+    let mut prev_time: Option<u64> = None;
     for (note, cp) in &cps {
         let before = problems.len();
         let size = cp.size;
@@ -653,26 +698,58 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
                 );
             }
         }
+        if let (Some(p), Some(t)) = (prev_time, cp.time()) {
+            if t < p {
+                bad(
+                    "checkpoint_time_order",
+                    format!(
+                        "timed {t}, earlier than the checkpoint before it ({p}): time went back"
+                    ),
+                );
+            }
+        }
         if problems.len() == before {
             verified += 1;
         }
         prev = Some(cp);
+        prev_time = cp.time().or(prev_time);
     }
     let n = n as u64;
     if covered < n {
-        notes.push(Finding {
+        let finding = Finding {
             position: Some(covered + 1),
             checkpoint: None,
             id: None,
             member: None,
-            code: "not_yet_covered".into(),
-            reason: format!(
-                "positions {}..={n} ({} events) are after the last checkpoint: not yet covered",
-                covered + 1,
-                n - covered
-            ),
-        });
+            code: if trust.threshold > 0 {
+                "not_covered"
+            } else {
+                "not_yet_covered"
+            }
+            .into(),
+            reason: if trust.threshold > 0 {
+                format!(
+                    "no checkpoint covers positions {}..={n} ({} events), and the policy asks for {} cosignature(s): their order and presence are not attested",
+                    covered + 1,
+                    n - covered,
+                    trust.threshold
+                )
+            } else {
+                format!(
+                    "positions {}..={n} ({} events) are after the last checkpoint: not yet covered",
+                    covered + 1,
+                    n - covered
+                )
+            },
+        };
+        if trust.threshold > 0 {
+            problems.push(finding);
+        } else {
+            notes.push(finding);
+        }
     }
+    notes.extend(time_notes(&cps, &decoded, &ids));
+    problems.extend(subjects_problems(&cps, &entries, &decoded));
     // Events by position, then checkpoints by size, then the bundle as a whole.
     problems.sort_by_key(|f| match (f.position, f.checkpoint) {
         (Some(p), _) => (0, p),
@@ -694,6 +771,7 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
         root: tree.root(),
         digest: crate::digest::digest_hex(&model),
         problems,
+        refused,
         notes,
         forks,
     };
@@ -703,6 +781,142 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
             _working: (state, model, entries, decoded, tree),
         },
     )
+}
+
+/// Checkpoints must be listed in increasing size (equal sizes may repeat).
+fn checkpoint_order(cps: &[(Note, Checkpoint)]) -> Vec<Finding> {
+    cps.windows(2)
+        .filter(|w| w[1].1.size < w[0].1.size)
+        .map(|w| {
+            checkpoint_finding(
+                w[1].1.size,
+                &w[1].0,
+                "checkpoint_order",
+                format!(
+                    "listed after the checkpoint of size {}: checkpoints must be in increasing size",
+                    w[0].1.size
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Checkpoints' signed subjects commitments ([`ledger::subjects`]) against the
+/// subjects the entries state (their `member` fields in a bundle).
+fn subjects_problems(
+    cps: &[(Note, Checkpoint)],
+    entries: &[Entry],
+    decoded: &[Result<Event, String>],
+) -> Vec<Finding> {
+    let mut wanted: Vec<(u64, Digest, &Note)> = cps
+        .iter()
+        .filter_map(|(note, cp)| Some((cp.size, cp.subjects()?, note)))
+        .filter(|(size, _, _)| *size <= entries.len() as u64)
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    wanted.sort_by_key(|w| w.0);
+    let mut chain = Subjects::new();
+    let mut out = Vec::new();
+    let mut next = wanted.iter().peekable();
+    let mut check = |chain: &Subjects, out: &mut Vec<Finding>| {
+        while let Some((size, digest, note)) = next.next_if(|w| w.0 == chain.size) {
+            if *digest != chain.digest {
+                out.push(checkpoint_finding(
+                    *size,
+                    note,
+                    "checkpoint_subjects_mismatch",
+                    "the subjects signed for its events differ from the members the entries state: a member field was changed".into(),
+                ));
+            }
+        }
+    };
+    check(&chain, &mut out);
+    for (entry, decoded) in entries.iter().zip(decoded) {
+        match (&entry.member, decoded) {
+            (Some(m), _) => chain.push(m.as_str()),
+            (None, Ok(ev)) => chain.push(ev.envelope().producer.as_str()),
+            (None, Err(_)) => chain.push(""),
+        }
+        check(&chain, &mut out);
+    }
+    out
+}
+
+/// The bundle's stated root and origin against what the events give.
+fn stated_views(
+    (root, stated_origin): &(Option<Digest>, Option<String>),
+    tree: &FullTree,
+    origin: Option<&str>,
+) -> Vec<Finding> {
+    let whole = |code: &str, reason: String| Finding {
+        position: None,
+        checkpoint: None,
+        id: None,
+        member: None,
+        code: code.into(),
+        reason,
+    };
+    let mut out = Vec::new();
+    if let Some(stated) = root.filter(|r| *r != tree.root()) {
+        out.push(whole(
+            "root_mismatch",
+            format!(
+                "the bundle states root {stated}, the events give {}",
+                tree.root()
+            ),
+        ));
+    }
+    if let Some(stated) = stated_origin.as_deref() {
+        if Some(stated) != origin {
+            out.push(whole(
+                "origin_mismatch",
+                format!(
+                    "the bundle states origin {stated:?}, the genesis says {:?}",
+                    origin.unwrap_or("")
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Events whose `recorded_at` lies outside what the checkpoints' signed times
+/// allow ([`crate::timebounds`]); notes, as verdicts do not depend on them.
+fn time_notes(
+    cps: &[(Note, Checkpoint)],
+    decoded: &[Result<Event, String>],
+    ids: &[Digest],
+) -> Vec<Finding> {
+    let timed: Vec<Timed> = cps
+        .iter()
+        .filter_map(|(_, cp)| {
+            Some(Timed {
+                size: cp.size,
+                time: cp.time()?,
+            })
+        })
+        .filter(|t| t.size <= decoded.len() as u64)
+        .collect();
+    if timed.is_empty() {
+        return Vec::new();
+    }
+    let recorded: Vec<Option<Timestamp>> = decoded
+        .iter()
+        .map(|d| d.as_ref().ok().map(|e| e.envelope().recorded_at))
+        .collect();
+    time_findings(&timed, &recorded)
+        .into_iter()
+        .map(|f| {
+            let i = (f.position - 1) as usize;
+            let member = decoded[i]
+                .as_ref()
+                .ok()
+                .map(|e| e.envelope().producer.to_string());
+            event_finding(f.position, ids[i], member, f.code, f.reason)
+        })
+        .collect()
 }
 
 /// Drops `value` on a thread of its own. When no thread can be started, the

@@ -69,7 +69,7 @@ pub fn fold_entries_observed(
 
 /// Decodes one entry's bytes; the error in words, as the model records it.
 pub fn decode(entry: &Entry) -> Result<Event, String> {
-    Event::from_bytes(&entry.bytes).map_err(|err| err.to_string())
+    Event::from_bytes(&entry.bytes).map_err(|err| err.summary())
 }
 
 /// [`fold_entries_observed`] over entries already decoded with [`decode`]

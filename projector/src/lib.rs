@@ -8,6 +8,7 @@
 //! - [`digest`]: SHA-256 over the canonical encoding of a model;
 //! - [`audit`]: the auditor over a whole log and its checkpoints, and the
 //!   audit bundle export, pure over values;
+//! - [`timebounds`]: `recorded_at` against the signed times of checkpoints;
 //! - [`index`]: the compact map from item id to its record in the row file;
 //! - [`store`]: the projector's directory: items in an append-only row file,
 //!   the rest in a snapshot committed atomically with the position;
@@ -22,4 +23,5 @@ pub mod index;
 pub mod model;
 pub mod run;
 pub mod store;
+pub mod timebounds;
 pub mod views;

@@ -161,43 +161,62 @@ fn clean() -> (Built, Bundle) {
 
 /// Round-trips through JSON bytes (as a file would) and audits with a threshold of 1.
 fn check(bundle: &Bundle) -> Report {
+    check_with(bundle, 1)
+}
+
+/// [`check`] with another threshold.
+fn check_with(bundle: &Bundle, threshold: usize) -> Report {
     let bytes = serde_json::to_vec(bundle).unwrap();
     let parsed = Bundle::from_json(&bytes).unwrap();
     let input = AuditInput {
         events: parsed.decode().unwrap(),
         checkpoints: parsed.checkpoints.clone(),
         stated_size: Some(parsed.size),
+        stated_root: Some(parsed.root),
+        stated_origin: Some(parsed.origin.clone()),
     };
     audit(
         input,
         &Trust {
-            threshold: 1,
+            threshold,
             ..Trust::default()
         },
     )
 }
 
+/// Problems and refused entries together, events by position, then
+/// checkpoints by size, then the bundle as a whole.
+fn all(r: &Report) -> Vec<projector::audit::Finding> {
+    let mut v: Vec<_> = r.problems.iter().chain(&r.refused).cloned().collect();
+    v.sort_by_key(|f| match (f.position, f.checkpoint) {
+        (Some(p), _) => (0, p),
+        (None, Some(size)) => (1, size),
+        (None, None) => (2, 0),
+    });
+    v
+}
+
 /// The problem codes at event `position`, in report order.
-fn at(r: &Report, position: u64) -> Vec<&str> {
-    r.problems
+fn at(r: &Report, position: u64) -> Vec<String> {
+    all(r)
         .iter()
         .filter(|f| f.position == Some(position))
-        .map(|f| f.code.as_str())
+        .map(|f| f.code.clone())
         .collect()
 }
 
 /// The problem codes at the checkpoint of `size`, in report order.
-fn at_cp(r: &Report, size: u64) -> Vec<&str> {
-    r.problems
+fn at_cp(r: &Report, size: u64) -> Vec<String> {
+    all(r)
         .iter()
         .filter(|f| f.checkpoint == Some(size))
-        .map(|f| f.code.as_str())
+        .map(|f| f.code.clone())
         .collect()
 }
 
-fn first(r: &Report) -> (Option<u64>, &str) {
-    let f = r.problems.first().expect("at least one problem");
-    (f.position, f.code.as_str())
+fn first(r: &Report) -> (Option<u64>, String) {
+    let f = all(r).into_iter().next().expect("at least one problem");
+    (f.position, f.code)
 }
 
 fn flip_b64(text: &str, byte: usize, bit: u8) -> String {
@@ -249,8 +268,9 @@ fn a_flipped_bit_in_an_envelope() {
     let at_text = raw.windows(4).position(|w| w == b"team").unwrap();
     bundle.events[3].envelope = flip_b64(env, at_text, 0);
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(4), "id_mismatch"));
-    assert_eq!(at(&r, 4), ["id_mismatch", "bad_signature", "body_mismatch"]);
+    assert_eq!(first(&r), (Some(4), "id_mismatch".to_string()));
+    assert_eq!(at(&r, 4), ["id_mismatch", "body_mismatch", "bad_signature"]);
+    assert_eq!(r.refused[0].code, "bad_signature");
     assert_eq!(at_cp(&r, 6), ["checkpoint_root_mismatch"]);
     assert_eq!(at_cp(&r, 11), ["checkpoint_root_mismatch"]);
 }
@@ -264,9 +284,9 @@ fn a_flipped_bit_in_a_signature() {
     leaf.extend(B64.decode(&bundle.events[4].signature).unwrap());
     bundle.events[4].id = leaf_hash(&leaf);
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(5), "bad_signature"));
+    assert_eq!(first(&r), (Some(5), "bad_signature".to_string()));
     assert_eq!(at(&r, 5), ["bad_signature"]);
-    let f = &r.problems[0];
+    let f = &all(&r)[0];
     assert_eq!(f.member.as_deref(), Some(UA2));
     assert_eq!(f.id, Some(leaf_hash(&leaf)));
     assert_eq!(at_cp(&r, 6), ["checkpoint_root_mismatch"]);
@@ -299,17 +319,17 @@ fn an_event_removed_from_the_middle() {
     let (_, mut bundle) = clean();
     bundle.events.remove(6);
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(7), "position"));
-    assert!(r.problems[0]
-        .reason
-        .contains("states position 8, expected 7"));
+    assert_eq!(first(&r), (Some(7), "position".to_string()));
+    assert!(all(&r)[0].reason.contains("states position 8, expected 7"));
     // Renumbering the positions does not help: the chain and the roots break.
     for (i, e) in bundle.events.iter_mut().enumerate() {
         e.position = i as u64 + 1;
     }
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(8), "gap"), "{:#?}", r.problems);
-    assert!(at_cp(&r, 11).contains(&"checkpoint_beyond_bundle"));
+    assert_eq!(at(&r, 8), ["gap"], "{:#?}", r.refused);
+    assert!(at_cp(&r, 11).contains(&"checkpoint_beyond_bundle".to_string()));
+    // Positions 7..=10 are no longer covered by any checkpoint that holds.
+    assert_eq!(first(&r), (Some(7), "not_covered".to_string()));
 }
 
 #[test]
@@ -317,13 +337,13 @@ fn two_events_swapped() {
     let (_, mut bundle) = clean();
     bundle.events.swap(7, 9);
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(8), "position"));
+    assert_eq!(first(&r), (Some(8), "position".to_string()));
     for (i, e) in bundle.events.iter_mut().enumerate() {
         e.position = i as u64 + 1;
     }
     let r = check(&bundle);
     // UA-MINDIGITAL's seq 5 now comes before its seq 4: a gap, then the roots.
-    assert_eq!(first(&r), (Some(8), "gap"), "{:#?}", r.problems);
+    assert_eq!(first(&r), (Some(8), "gap".to_string()), "{:#?}", r.problems);
     assert_eq!(at_cp(&r, 11), ["checkpoint_root_mismatch"]);
 }
 
@@ -339,9 +359,9 @@ fn an_event_re_signed_with_another_members_key() {
     bundle.events[7].id = leaf_hash(&leaf);
     bundle.events[7].signer = Some(signer(UA2).vkey());
     let r = check(&bundle);
-    assert_eq!(first(&r), (Some(8), "signer_mismatch"));
+    assert_eq!(first(&r), (Some(8), "signer_mismatch".to_string()));
     assert_eq!(at(&r, 8), ["signer_mismatch", "bad_signature"]);
-    assert!(r.problems[1]
+    assert!(all(&r)[1]
         .reason
         .contains("UA-SSSCIP's active key (forgery)"));
 }
@@ -353,11 +373,20 @@ fn a_replayed_old_event() {
     replay.position = 12;
     bundle.events.push(replay);
     bundle.size = 12;
-    let r = check(&bundle);
+    // The stated root restated too: only the replay itself is left to find.
+    let leaves: Vec<_> = bundle.events.iter().map(|e| e.id).collect();
+    bundle.root = ledger::merkle::root_of(&leaves);
+    let r = check_with(&bundle, 0);
     assert_eq!(at(&r, 12), ["duplicate"]);
-    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
-    assert!(r.problems[0].reason.contains("already at position 3"));
-    assert_eq!(r.problems[0].id, Some(leaf_hash(&b.entries[2].bytes)));
+    assert!(
+        r.ok(),
+        "a replay is refused by the ledger, not broken evidence"
+    );
+    assert_eq!(r.refused.len(), 1, "{:#?}", r.refused);
+    assert!(r.refused[0].reason.contains("already at position 3"));
+    assert_eq!(r.refused[0].id, Some(leaf_hash(&b.entries[2].bytes)));
+    // The policy's threshold asks for it to be covered by a checkpoint.
+    assert_eq!(at(&check(&bundle), 12), ["not_covered", "duplicate"]);
 }
 
 #[test]
@@ -380,7 +409,7 @@ fn a_member_fork_and_its_portable_proof() {
     let bundle = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(12)]);
     let r = check(&bundle);
     assert_eq!(at(&r, 12), ["equivocation"]);
-    assert_eq!(r.problems.len(), 1, "{:#?}", r.problems);
+    assert_eq!(all(&r).len(), 1, "{:#?}", r.problems);
     assert_eq!(r.forks.len(), 1);
     let f = &r.forks[0];
     assert_eq!((f.first, f.second), (10, 12));
@@ -418,7 +447,7 @@ fn a_checkpoint_signed_by_an_unknown_key() {
         at_cp(&r, 11),
         ["checkpoint_unknown_key", "too_few_cosignatures"]
     );
-    assert!(r.problems[0].reason.contains("not signed by a log key"));
+    assert!(all(&r)[0].reason.contains("not signed by a log key"));
     assert_eq!(r.checkpoints_verified, 1);
 }
 
@@ -467,22 +496,26 @@ fn a_truncated_bundle() {
     assert!(err.to_string().contains("truncated"), "{err}");
     // Cut short after the events' end but with its checkpoints kept.
     bundle.events.truncate(8);
-    let r = check(&bundle);
+    let r = check_with(&bundle, 0);
     assert_eq!(at_cp(&r, 11), ["checkpoint_beyond_bundle"]);
-    assert!(r.problems[0].reason.contains("only 8 events"));
-    let codes: Vec<&str> = r.problems.iter().map(|f| f.code.as_str()).collect();
-    assert_eq!(codes, ["checkpoint_beyond_bundle", "bundle_size"]);
-    assert!(r.problems[1]
-        .reason
-        .contains("states 11 events but holds 8"));
+    assert!(all(&r)[0].reason.contains("only 8 events"));
+    let found = all(&r);
+    let codes: Vec<&str> = found.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["checkpoint_beyond_bundle", "bundle_size", "root_mismatch"]
+    );
+    assert!(all(&r)[1].reason.contains("states 11 events but holds 8"));
+    assert_eq!(first(&check(&bundle)), (Some(7), "not_covered".to_string()));
     // Cut after the last checkpoint, the stated size still gives it away.
     let (mut b, _) = clean();
     b.emit(UA, need(UA, 11));
     let mut more = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(11)]);
     more.events.pop();
     let r = check(&more);
-    let codes: Vec<&str> = r.problems.iter().map(|f| f.code.as_str()).collect();
-    assert_eq!(codes, ["bundle_size"]);
+    let found = all(&r);
+    let codes: Vec<&str> = found.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["bundle_size", "root_mismatch"]);
 }
 
 #[test]
@@ -491,12 +524,18 @@ fn an_event_after_the_last_checkpoint_is_not_yet_covered() {
     b.emit(UA, need(UA, 11));
     let mut more = export(&b.entries, bundle.checkpoints.clone());
     more.checkpoints = bundle.checkpoints;
-    let r = check(&more);
+    let r = check_with(&more, 0);
     assert!(r.ok(), "{:#?}", r.problems);
     assert_eq!((r.covered, r.not_yet_covered), (11, 1));
     assert_eq!(r.notes.len(), 1);
     assert_eq!(r.notes[0].code, "not_yet_covered");
     assert_eq!(r.notes[0].position, Some(12));
+    // A policy that asks for cosignatures is not met by an uncovered event.
+    let r = check(&more);
+    assert_eq!(at(&r, 12), ["not_covered"]);
+    assert!(r.problems[0]
+        .reason
+        .contains("no checkpoint covers positions 12..=12"));
 }
 
 #[test]
@@ -509,6 +548,8 @@ fn too_few_cosignatures_fail_the_policy() {
             events: parsed.decode().unwrap(),
             checkpoints: parsed.checkpoints,
             stated_size: Some(parsed.size),
+            stated_root: Some(parsed.root),
+            stated_origin: Some(parsed.origin.clone()),
         },
         &Trust {
             threshold: 2,
@@ -580,7 +621,7 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
     note.signatures
         .push(cosign(&note.text, &new_key, COSIGNED_AT).unwrap());
     let late = note.to_text();
-    let r = check(&export(&b.entries, vec![late]));
+    let r = check_with(&export(&b.entries, vec![late]), 0);
     assert!(r.ok(), "{:#?}", r.problems);
     assert_eq!(r.cosignatures, 1);
     // Cosigned with both its old and its new key, the member counts once.
@@ -594,6 +635,8 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
             events: parsed.decode().unwrap(),
             checkpoints: parsed.checkpoints,
             stated_size: Some(parsed.size),
+            stated_root: Some(parsed.root),
+            stated_origin: Some(parsed.origin.clone()),
         }
     };
     let r = audit(

@@ -102,9 +102,18 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     let shown = fx.ok(["checkpoint", "show"]);
     assert!(shown.contains("TM-SECRETARIAT, EE-MFA, DE-AA"), "{shown}");
 
-    // One more event: the live audit passes, with it not yet covered.
+    // One more event: a policy that asks for cosignatures is not met by an
+    // event no checkpoint covers; without one the audit passes, with a note.
     let late = need(&fx, "N-4");
-    let out = fx.ok(["audit", "verify", "--threshold", "2"]);
+    let out = fx.run(["audit", "verify", "--threshold", "2"]);
+    assert_eq!(out.status.code(), Some(3), "evidence short of the policy");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("no checkpoint covers positions 5..=5"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("AUDIT FAILED"), "{stdout}");
+    let out = fx.ok(["audit", "verify", "--threshold", "0"]);
     assert!(out.contains("not yet covered           1"), "{out}");
     assert!(out.contains("not_yet_covered"), "{out}");
     assert!(out.trim_end().ends_with("AUDIT OK"), "{out}");
@@ -114,7 +123,7 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     let b = bundle.to_str().unwrap();
     let out = fx.ok(["audit", "export", "--out", b]);
     assert!(out.starts_with("wrote"), "{out}");
-    let report = json_of(&fx.ok(["--json", "audit", "verify", b, "--threshold", "2"]));
+    let report = json_of(&fx.ok(["--json", "audit", "verify", b, "--threshold", "0"]));
     assert_eq!(report["problems"], Value::Array(vec![]), "{report}");
     assert_eq!(report["events"], 5);
     assert_eq!(report["checkpoints_verified"], 1);
@@ -178,7 +187,7 @@ fn checkpoints_bundles_and_inclusion_proofs() {
     let tampered = fx.path("tampered.json");
     std::fs::write(&tampered, serde_json::to_vec(&v).unwrap()).unwrap();
     let out = fx.run(["audit", "verify", tampered.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "exit 3: the evidence is broken");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("#3"), "{stdout}");
     assert!(stdout.contains("bad_signature"), "{stdout}");
@@ -303,11 +312,23 @@ fn a_member_fork_in_the_log_gives_a_portable_proof() {
             .append_sync(&ua, last, &[ev.bytes().to_vec()], chain.last_recorded)
             .unwrap();
     }
-    let out = fx.run(["audit", "verify"]);
-    assert_eq!(out.status.code(), Some(1));
+    // The evidence holds (no checkpoint is asked for): the fork is an entry
+    // the ledger refused, listed; exit 0, or 4 with --fail-on-refused.
+    let out = fx.run(["audit", "verify", "--threshold", "0"]);
+    assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("REFUSED BY THE LEDGER (1"), "{stdout}");
     assert!(stdout.contains("#4"), "{stdout}");
     assert!(stdout.contains("equivocation"), "{stdout}");
+    let out = fx.run(["audit", "verify", "--threshold", "0", "--fail-on-refused"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &["1 entries the ledger refused"],
+    );
+    // The default policy asks for a cosigned checkpoint over every event.
+    let out = fx.run(["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3));
 
     let out = fx.ok(["audit", "equivocation"]);
     let lines: Vec<&str> = out.lines().collect();
@@ -368,7 +389,13 @@ fn the_projector_issues_checkpoints_every_n_events() {
         &err,
         &["--checkpoint-key", "UA-SSSCIP is not a coordinator"],
     );
-    let out = fx.ok(["audit", "verify"]);
+    // No witness cosigned: the default policy (one cosignature) is not met.
+    let out = fx.run(["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("too_few_cosignatures"));
+    let out = fx.ok(["audit", "verify", "--threshold", "0"]);
     assert!(out.contains("checkpoints verified      1 of 1"), "{out}");
 }
 
