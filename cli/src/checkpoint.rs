@@ -264,6 +264,13 @@ impl Issuer {
         let note = match &mut self.sink {
             Sink::Embedded { cs, store } => {
                 let (mut tree, mut subjects) = cs.frontier()?;
+                // Nothing new since the last checkpoint: it stands (signing
+                // again would give another text, with another time, of one size).
+                if tree.size() >= position {
+                    if let Some(note) = cs.get(tree.size())? {
+                        return Ok(note);
+                    }
+                }
                 while tree.size() < position {
                     let batch = store.read_sync(tree.size() + 1, 8192)?;
                     if batch.is_empty() {
@@ -408,8 +415,10 @@ impl Stored {
 
 /// A vkey given inline or as a file holding it.
 pub fn vkey_arg(flag: &str, value: &str) -> Result<String> {
-    if Path::new(value).is_file() {
-        let text = std::fs::read_to_string(value).with_context(|| format!("--{flag} {value}"))?;
+    if Path::new(value).exists() {
+        let text =
+            ledger::keyfile::read_small(Path::new(value), ledger::keyfile::MAX_KEY_FILE_BYTES)
+                .map_err(|e| anyhow!("--{flag}: {e}"))?;
         return Ok(text.trim().to_string());
     }
     Ok(value.trim().to_string())

@@ -42,6 +42,20 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp> {
     }
 }
 
+/// The error for a ledger directory without its log. When a projector is
+/// there, the log was removed or moved rather than never made: say so, and
+/// where a copy can come from, instead of suggesting `tallinn init`.
+pub fn missing_log(dir: &Path, hint: &str) -> anyhow::Error {
+    if dir.join("projector").join("snapshot").is_file() {
+        anyhow!(
+            "the log in {} is missing, but a projector there folded one: the log was removed or moved; restore it (from a member's `tallinn audit mirror`, the JetStream stream, or an audit bundle) or point --dir at it",
+            log_dir(dir).display()
+        )
+    } else {
+        anyhow!("no ledger in {}: {hint}", dir.display())
+    }
+}
+
 /// Judges `entries` (in log order) into `state`, with the projector's batch
 /// verification on all cores: the verdicts of `ledger::replay::replay_entry`
 /// on each, several times faster on a long log.
@@ -82,10 +96,10 @@ impl Ledger<Store> {
     pub async fn open(dir: &Path) -> Result<Ledger> {
         let log = log_dir(dir);
         if !log.exists() {
-            bail!(
-                "no ledger in {}: create one with `tallinn init` (or pass --dir)",
-                dir.display()
-            );
+            return Err(missing_log(
+                dir,
+                "create one with `tallinn init` (or pass --dir)",
+            ));
         }
         Ledger::open_or_create(dir).await
     }

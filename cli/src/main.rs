@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         cli.global.dir = d;
     }
     init_tracing(cli.global.verbose);
+    quiet_on_broken_pipe();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {}", exit.message);
                 return ExitCode::from(exit.code);
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::from(1)
         }
     }
@@ -94,6 +95,44 @@ impl std::fmt::Display for Exit {
 }
 
 impl std::error::Error for Exit {}
+
+/// A reader that goes away (`tallinn report ... | head -1`) ends the command
+/// quietly with exit 0: `println!` panics on a closed stdout, and this hook
+/// turns exactly that panic into a clean exit; any other panic is reported
+/// as before.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to std") && text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// The error and its causes on one line, each cause once: an error whose own
+/// text already includes its cause (`path: No such file...`) does not get the
+/// cause printed a second time.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out.replace('\n', " ")
+}
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {

@@ -179,10 +179,10 @@ pub async fn open_log(nats: &NatsArgs, dir: &Path) -> Result<AnyLog> {
         return Ok(AnyLog::Nats(nats.open().await?));
     }
     if !log_dir(dir).exists() {
-        bail!(
-            "no ledger in {}: create one with `tallinn init` (or pass --dir, or --nats URL)",
-            dir.display()
-        );
+        return Err(crate::context::missing_log(
+            dir,
+            "create one with `tallinn init` (or pass --dir, or --nats URL)",
+        ));
     }
     Ok(AnyLog::Embedded(Store::open(&log_dir(dir), OPEN_WAIT)?))
 }
@@ -275,29 +275,62 @@ pub async fn publish(
                     l.refresh().await?;
                     continue;
                 }
-                let line = lines[first_failed];
-                if e.downcast_ref::<LogError>().is_none() {
+                if e.downcast_ref::<LogError>().is_none() && results.is_empty() {
                     // Refused before anything of this attempt was sent.
-                    if results.is_empty() {
-                        bail!("{}: {e:#}", file.display());
-                    }
-                } else if results.is_empty() {
-                    bail!("{}: line {line}: nothing appended: {e:#}", file.display());
+                    bail!("{}: {e:#}", file.display());
                 }
-                bail!(
-                    "{}: lines {}..={} stored (positions {}..={}); line {line} and later not stored: {e:#}; \
-                     re-run the same file to publish the rest",
-                    file.display(),
-                    lines[0],
-                    lines[first_failed - 1],
-                    results[0].1,
-                    results[results.len() - 1].1,
-                )
+                return Err(partial_failure(l, &producer, &bodies, lines, file, e).await);
             }
         }
     }
     l.refresh().await?;
     Ok(results)
+}
+
+/// The error of a publish that failed part way: what the log holds now (read
+/// again: acknowledgements lost in a failure do not tell), by count and last
+/// event id, and that a re-run resumes after it.
+async fn partial_failure(
+    l: &mut Ledger<AnyLog>,
+    producer: &MemberId,
+    bodies: &[ledger::body::Body],
+    lines: &[usize],
+    file: &Path,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    let file = file.display();
+    if let Err(read) = l.refresh().await {
+        return anyhow!(
+            "{file}: {e:#}; how many lines were stored is unknown, as the log could not be read again ({read:#}); \
+             re-run the same file: it resumes after the last stored line"
+        );
+    }
+    let stored = already_stored(l, producer, bodies);
+    if stored == 0 {
+        return anyhow!("{file}: line {}: nothing stored: {e:#}", lines[0]);
+    }
+    let last = l
+        .judged
+        .iter()
+        .rev()
+        .find_map(|j| {
+            j.event
+                .as_ref()
+                .ok()
+                .filter(|ev| &ev.envelope().producer == producer)
+        })
+        .map(|ev| ev.id().to_string())
+        .unwrap_or_default();
+    let next = lines
+        .get(stored)
+        .map_or("none".to_string(), |n| n.to_string());
+    anyhow!(
+        "{file}: {stored} of {} lines stored (lines {}..={}, the last as event {last}); \
+         from line {next} not stored: {e:#}; re-run the same file to publish the rest",
+        bodies.len(),
+        lines[0],
+        lines[stored - 1],
+    )
 }
 
 /// How many of the file's first bodies are, in order, the bodies of the producer's

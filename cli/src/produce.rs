@@ -398,13 +398,17 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 .await;
             let events = result.map_err(|e| {
                 let msg = format!("{e:#}");
-                // Map "event N rejected" back to the file's line number.
+                // Map "event N rejected" back to the file's line number; an
+                // error about no event (a key, the ledger) names no line.
                 match msg.strip_prefix("event ").and_then(|r| r.split_once(' ')) {
-                    Some((n, rest)) if n.parse::<usize>().is_ok() => {
+                    Some((n, rest)) if n.parse::<usize>().is_ok_and(|n| n >= 1) => {
                         let line = lines[n.parse::<usize>().unwrap_or(1) - 1];
                         anyhow!("{}: line {line}: {rest}", a.file.display())
                     }
-                    _ => anyhow!("{}: line {}: {msg}", a.file.display(), lines[0]),
+                    _ if msg.starts_with("rejected") => {
+                        anyhow!("{}: line {}: {msg}", a.file.display(), lines[0])
+                    }
+                    _ => anyhow!("{}: {msg}", a.file.display()),
                 }
             })?;
             for (event, pos) in &events {

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use ledger::log::Log;
 use ledger::store::Store;
 use projector::run::{model_as_of, Progress, Projector};
@@ -23,10 +23,10 @@ pub fn projector_dir(dir: &Path) -> PathBuf {
 
 fn open_log(dir: &Path) -> Result<Store> {
     if !log_dir(dir).exists() {
-        bail!(
-            "no ledger in {}: create one with `tallinn init` or `tallinn demo` (or pass --dir)",
-            dir.display()
-        );
+        return Err(crate::context::missing_log(
+            dir,
+            "create one with `tallinn init` or `tallinn demo` (or pass --dir)",
+        ));
     }
     Ok(Store::open(&log_dir(dir), OPEN_WAIT)?)
 }
@@ -64,11 +64,13 @@ pub async fn catch_up<L: Log>(
     save_every: u64,
     rebuild: bool,
 ) -> Result<Projector> {
-    let mut p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    // A rebuild does not read what the store held: it may be damaged.
+    let mut p = if rebuild {
+        Projector::open_empty(&projector_dir(dir), OPEN_WAIT)?
+    } else {
+        Projector::open(&projector_dir(dir), OPEN_WAIT)?
+    };
     p.save_every = save_every;
-    if rebuild {
-        p.reset()?;
-    }
     let start = std::time::Instant::now();
     let n = p.catch_up(log, progress_printer()).await?;
     if std::io::stderr().is_terminal() && n > 0 {
@@ -180,7 +182,10 @@ pub async fn digest(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
 pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let log = any_log(nats, dir).await?;
     let len = log.len().await?;
-    let p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    let mut p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    // A projector of another history (a log restored or wiped) is reported
+    // as such, not as `lag 0`.
+    p.check_log(&log).await?;
     if json {
         let heads: serde_json::Map<String, serde_json::Value> = p
             .overview()

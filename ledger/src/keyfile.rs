@@ -21,6 +21,12 @@ pub enum KeyFileError {
         /// The error.
         source: std::io::Error,
     },
+    /// Not a regular file (a FIFO, a device, a directory...).
+    #[error("{0}: not a regular file")]
+    NotRegular(PathBuf),
+    /// Larger than any key file.
+    #[error("{0}: {1} bytes, more than the {MAX_KEY_FILE_BYTES} a key file can hold")]
+    TooLarge(PathBuf, u64),
     /// The file is readable by group or others.
     #[error("{0} is readable by other users (mode {1:o}); run chmod 600 on it")]
     TooOpen(PathBuf, u32),
@@ -32,6 +38,40 @@ pub enum KeyFileError {
         /// The error.
         source: KeyError,
     },
+}
+
+/// The most bytes a key file (or a vkey file) may hold: a key is about 100.
+pub const MAX_KEY_FILE_BYTES: u64 = 4096;
+
+/// Reads a small text file that must be a regular file of at most `limit`
+/// bytes (key files, vkey files): a FIFO is refused before it is opened, so
+/// it cannot hang the reader, and a huge file is never read whole.
+pub fn read_small(path: &Path, limit: u64) -> Result<String, KeyFileError> {
+    use std::io::Read;
+    let io = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(KeyFileError::NotRegular(path.to_path_buf()));
+    }
+    if meta.len() > limit {
+        return Err(KeyFileError::TooLarge(path.to_path_buf(), meta.len()));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > limit {
+        return Err(KeyFileError::TooLarge(
+            path.to_path_buf(),
+            text.len() as u64,
+        ));
+    }
+    Ok(text)
 }
 
 /// The path of the verifier key written beside a signer key file.
@@ -96,15 +136,19 @@ pub fn read(path: &Path) -> Result<Signer, KeyFileError> {
         path: path.to_path_buf(),
         source,
     };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(KeyFileError::NotRegular(path.to_path_buf()));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+        let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(KeyFileError::TooOpen(path.to_path_buf(), mode));
         }
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let text = read_small(path, MAX_KEY_FILE_BYTES)?;
     Signer::from_skey(&text).map_err(|source| KeyFileError::Key {
         path: path.to_path_buf(),
         source,
@@ -138,6 +182,32 @@ mod tests {
             write(&path, &signer),
             Err(KeyFileError::Exists(_))
         ));
+    }
+
+    #[test]
+    fn only_small_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(dir.path()), Err(KeyFileError::NotRegular(_))));
+        let big = dir.path().join("big.key");
+        std::fs::write(&big, vec![b'A'; 5000]).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(matches!(read(&big), Err(KeyFileError::TooLarge(_, 5000))));
+        assert!(matches!(
+            read_small(&big, 100),
+            Err(KeyFileError::TooLarge(_, 5000))
+        ));
+        #[cfg(unix)]
+        {
+            // A FIFO would block an open for reading forever: refused first.
+            let fifo = dir.path().join("fifo.key");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            assert!(made.unwrap().success(), "mkfifo");
+            assert!(matches!(read(&fifo), Err(KeyFileError::NotRegular(_))));
+        }
     }
 
     #[test]

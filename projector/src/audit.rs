@@ -340,6 +340,16 @@ fn audit_on_pool(input: AuditInput, trust: &Trust) -> (Report, Spent) {
         })
         .collect();
 
+    if n == 0 {
+        problems.push(Finding {
+            position: None,
+            checkpoint: None,
+            id: None,
+            member: None,
+            code: "empty_log".into(),
+            reason: "the log holds no events, not even a genesis".into(),
+        });
+    }
     // The stated size: a bundle cut short after its last checkpoint shows here.
     if let Some(stated) = input.stated_size.filter(|&s| s != n as u64) {
         problems.push(Finding {

@@ -8,15 +8,15 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use ledger::calendar::Timestamp;
-use ledger::event::Event;
-use ledger::ids::ItemId;
+use ledger::event::{leaf_hash, Event};
+use ledger::ids::{Digest, ItemId};
 use ledger::log::{Log, LogError};
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 
 use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter};
 use crate::model::Model;
-use crate::store::{ProjectorStore, StoreError, KINDS};
+use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
 /// Entries read from the log at a time.
 pub const READ_BATCH: usize = 8192;
@@ -30,6 +30,15 @@ pub enum RunError {
     /// The projector's store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The log is not the one the projector folded (restored from an older
+    /// backup, wiped, or another ledger): its state belongs to another history.
+    #[error("the projector has folded {position} entries of another history: {reason}; rebuild it from this log with `tallinn projector rebuild`")]
+    OtherHistory {
+        /// The projector's position.
+        position: u64,
+        /// What differs.
+        reason: String,
+    },
 }
 
 /// Where a catch-up is.
@@ -68,6 +77,10 @@ pub struct Projector {
     /// Entries read from the log (and judged) at a time.
     pub read_batch: usize,
     saved: u64,
+    /// The id of the entry at `position` (what binds the state to its log).
+    head: Option<Digest>,
+    /// Whether the log was checked to hold `head` at `position`.
+    bound: bool,
 }
 
 /// Items per working-set generation by default.
@@ -77,7 +90,18 @@ impl Projector {
     /// Opens the projector stored in `dir` at its last saved position.
     pub fn open(dir: &Path, wait: Duration) -> Result<Projector, RunError> {
         let (store, saved) = ProjectorStore::open(dir, wait)?;
-        Ok(Projector {
+        Ok(Projector::with(store, saved))
+    }
+
+    /// Opens the projector in `dir` emptied, without reading what it held: the
+    /// next catch-up rebuilds it from position 1 (also when the store is damaged).
+    pub fn open_empty(dir: &Path, wait: Duration) -> Result<Projector, RunError> {
+        let store = ProjectorStore::open_empty(dir, wait)?;
+        Ok(Projector::with(store, Saved::default()))
+    }
+
+    fn with(store: ProjectorStore, saved: Saved) -> Projector {
+        Projector {
             store,
             state: saved.state,
             model: saved.model,
@@ -88,7 +112,42 @@ impl Projector {
             working_set: WORKING_SET,
             read_batch: READ_BATCH,
             saved: saved.position,
-        })
+            head: saved.head,
+            bound: false,
+        }
+    }
+
+    /// Checks that `log` still holds, at the projector's position, the entry
+    /// it folded there: a log restored from an older backup and extended
+    /// differently, wiped, or another ledger's is refused with
+    /// [`RunError::OtherHistory`] instead of being reported as `lag 0`.
+    pub async fn check_log<L: Log>(&mut self, log: &L) -> Result<(), RunError> {
+        if self.bound || self.position == 0 {
+            self.bound = true;
+            return Ok(());
+        }
+        let other = |reason: String| RunError::OtherHistory {
+            position: self.position,
+            reason,
+        };
+        let len = log.len().await?;
+        if len < self.position {
+            return Err(other(format!("the log holds only {len} entries")));
+        }
+        let entry = log.read(self.position, 1).await?;
+        let found = entry.first().map(|e| leaf_hash(&e.bytes));
+        match (found, self.head) {
+            (Some(found), Some(head)) if found != head => {
+                return Err(other(format!(
+                    "the log's entry at position {} is {found}, the projector folded {head}",
+                    self.position
+                )))
+            }
+            (None, _) => return Err(other(format!("no entry at position {}", self.position))),
+            _ => {}
+        }
+        self.bound = true;
+        Ok(())
     }
 
     /// Forgets everything saved: the next catch-up rebuilds from position 1.
@@ -100,13 +159,16 @@ impl Projector {
         self.old_rows = Model::new();
         self.position = 0;
         self.saved = 0;
+        self.head = None;
+        self.bound = true;
         Ok(())
     }
 
     /// Saves the snapshot now: writes the working set back and commits.
     pub fn save(&mut self) -> Result<(), RunError> {
         self.write_back()?;
-        self.store.commit(self.position, &self.state, &self.model)?;
+        self.store
+            .commit(self.position, self.head, &self.state, &self.model)?;
         self.saved = self.position;
         Ok(())
     }
@@ -232,6 +294,7 @@ impl Projector {
         log: &L,
         mut progress: impl FnMut(Progress),
     ) -> Result<u64, RunError> {
+        self.check_log(log).await?;
         let target = log.len().await?;
         let start = Instant::now();
         let first = self.position;
@@ -251,6 +314,10 @@ impl Projector {
                 &mut |_, _, _, _| {},
             );
             self.position = last;
+            self.head = Some(match decoded.last() {
+                Some(Ok(ev)) => ev.id(),
+                _ => leaf_hash(&entries[entries.len() - 1].bytes),
+            });
             if self.state.items.len() > self.working_set {
                 self.write_back()?;
             }

@@ -4,9 +4,13 @@
 //!
 //! Files:
 //! - `rows.log`: records `[u32 LE length][u8 row kind][bincode (ItemId, Item,
-//!   Option<Row>)]`, appended; the last record of an id is its value. Records
-//!   past the snapshot's `rows` length were not committed and are cut off on open.
-//! - `snapshot`: magic, bincode `(position, rows, State, Model)` with the item
+//!   Option<Row>)][u32 LE CRC-32 of the kind byte and the bincode]`, appended;
+//!   the length counts the kind, the bincode and the CRC; the last record of an
+//!   id is its value. A record whose CRC does not match is a clear error naming
+//!   the file and offset, never a wrong report. Records past the snapshot's
+//!   `rows` length were not committed and are cut off on open.
+//! - `snapshot`: magic, bincode `(position, rows, head, State, Model)` (`head`:
+//!   the id of the entry at `position`, which binds the state to its log) with the item
 //!   tables left out (the rules state's members, keys and chains, the model's
 //!   members, changes, heads, rejected events and counters), then the SHA-256 of
 //!   everything before it. Replaced atomically (write, fsync, rename, fsync the
@@ -15,7 +19,9 @@
 //! - `LOCK`: held (an OS file lock) while a process has the store open.
 //!
 //! Only the index of the row file ([`ItemIndex`], rebuilt by one scan on open)
-//! is in memory, so memory does not grow with the items' contents.
+//! is in memory, so memory does not grow with the items' contents. A directory
+//! of an earlier format is emptied on open (the projector is derived data: the
+//! next catch-up rebuilds it from the log).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -23,7 +29,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ledger::ids::ItemId;
+use ledger::ids::{Digest, ItemId};
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 use serde::ser::{Error as _, SerializeMap};
@@ -33,7 +39,11 @@ use sha2::{Digest as _, Sha256};
 use crate::index::{ItemIndex, Slot};
 use crate::model::{Model, Row, RowRef};
 
-const MAGIC: &[u8] = b"tallinn projector snapshot v2\n";
+const MAGIC: &[u8] = b"tallinn projector snapshot v3\n";
+/// What every snapshot's magic starts with, whatever its version.
+const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
+/// Bytes of a record's checksum.
+const CRC: usize = 4;
 /// Largest record accepted when reading the row file.
 const MAX_RECORD: usize = 64 << 20;
 /// Largest snapshot accepted.
@@ -54,8 +64,8 @@ pub enum StoreError {
         /// The error.
         source: std::io::Error,
     },
-    /// The snapshot or the row file does not decode.
-    #[error("projector store is corrupt ({0}); remove the projector directory and rebuild")]
+    /// The snapshot or the row file does not decode or fails its checksum.
+    #[error("projector store is corrupt ({0}); rebuild it from the log with `tallinn projector rebuild`")]
     Corrupt(String),
 }
 
@@ -64,6 +74,8 @@ pub enum StoreError {
 pub struct Saved {
     /// Last log position folded.
     pub position: u64,
+    /// The id of the entry at `position` (checked against the log on open).
+    pub head: Option<Digest>,
     /// The rules state without its items.
     pub state: State,
     /// The read model without its item tables.
@@ -111,6 +123,20 @@ impl ProjectorStore {
     /// Opens (creating) the store in `dir`, waiting up to `wait` for the lock,
     /// and returns it with what it held at its last commit.
     pub fn open(dir: &Path, wait: Duration) -> Result<(ProjectorStore, Saved), StoreError> {
+        ProjectorStore::open_inner(dir, wait, false)
+    }
+
+    /// Opens the store in `dir` emptied, without reading what it held (so a
+    /// damaged store can be rebuilt): the files are removed once the lock is held.
+    pub fn open_empty(dir: &Path, wait: Duration) -> Result<ProjectorStore, StoreError> {
+        Ok(ProjectorStore::open_inner(dir, wait, true)?.0)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        wait: Duration,
+        empty: bool,
+    ) -> Result<(ProjectorStore, Saved), StoreError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join("LOCK");
         let lock = OpenOptions::new()
@@ -133,6 +159,17 @@ impl ProjectorStore {
             }
         }
         remove_sled_store(dir);
+        remove_older_format(dir);
+        if empty {
+            for name in ["snapshot", "rows.log"] {
+                match std::fs::remove_file(dir.join(name)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io(&dir.join(name))(e))
+                    }
+                    _ => {}
+                }
+            }
+        }
         let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
         let rows_path = dir.join("rows.log");
         let reader = OpenOptions::new()
@@ -205,9 +242,11 @@ impl ProjectorStore {
             bincode::config::standard(),
         )
         .map_err(|e| StoreError::Corrupt(format!("encoding {id}: {e}")))?;
+        self.scratch[4] = kind;
+        let crc = crc32fast::hash(&self.scratch[4..]);
+        self.scratch.extend_from_slice(&crc.to_le_bytes());
         let body = (self.scratch.len() - 4) as u32;
         self.scratch[..4].copy_from_slice(&body.to_le_bytes());
-        self.scratch[4] = kind;
         self.writer
             .write_all(&self.scratch)
             .map_err(io(&self.rows_path))?;
@@ -239,6 +278,7 @@ impl ProjectorStore {
     pub fn commit(
         &mut self,
         position: u64,
+        head: Option<Digest>,
         state: &State,
         model: &Model,
     ) -> Result<(), StoreError> {
@@ -253,7 +293,7 @@ impl ProjectorStore {
         out.write_all(MAGIC).map_err(io(&tmp))?;
         debug_assert!(state.items.is_empty() && model.tables_empty());
         bincode::serde::encode_into_std_write(
-            (position, self.end, state, model),
+            (position, self.end, head, state, model),
             &mut out,
             bincode::config::standard(),
         )
@@ -325,7 +365,8 @@ impl ProjectorStore {
         self.reader
             .read_exact_at(&mut body, offset + HEADER as u64)
             .map_err(io(path))?;
-        decode_exact(&body, &format!("record at {offset}"))
+        let body = checked_body(header[4], &body, offset)?;
+        decode_exact(body, &format!("rows.log: record at {offset}"))
     }
 }
 
@@ -333,12 +374,27 @@ impl ProjectorStore {
 /// checked against the size limit and the `end` of the readable file.
 fn record_len(header: &[u8; HEADER], offset: u64, end: u64) -> Result<usize, StoreError> {
     let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-    if len > MAX_RECORD || len == 0 || offset + 4 + len as u64 > end {
+    if len > MAX_RECORD || len <= 1 + CRC || offset + 4 + len as u64 > end {
         return Err(StoreError::Corrupt(format!(
-            "record at {offset}: length {len}"
+            "rows.log: record at {offset}: length {len}"
         )));
     }
     Ok(len)
+}
+
+/// The bincode of a record whose bytes after the kind are `rest` (bincode and
+/// CRC), if the CRC of the kind and the bincode matches.
+fn checked_body(kind: u8, rest: &[u8], offset: u64) -> Result<&[u8], StoreError> {
+    let (body, crc) = rest.split_at(rest.len() - CRC);
+    let mut h = crc32fast::Hasher::new();
+    h.update(&[kind]);
+    h.update(body);
+    if h.finalize().to_le_bytes() != crc {
+        return Err(StoreError::Corrupt(format!(
+            "rows.log: record at {offset} fails its checksum"
+        )));
+    }
+    Ok(body)
 }
 
 /// Decodes `bytes` as one `T`, refusing trailing bytes; `what` names it in errors.
@@ -365,9 +421,10 @@ fn scan(file: &File, len: u64, path: &Path) -> Result<ItemIndex, StoreError> {
         let n = record_len(&header, offset, len)?;
         body.resize(n - 1, 0);
         reader.read_exact(&mut body).map_err(io(path))?;
+        let record = checked_body(header[4], &body, offset)?;
         let (id, _): (ItemId, usize) =
-            bincode::serde::decode_from_slice(&body, bincode::config::standard())
-                .map_err(|e| StoreError::Corrupt(format!("record at {offset}: {e}")))?;
+            bincode::serde::decode_from_slice(record, bincode::config::standard())
+                .map_err(|e| StoreError::Corrupt(format!("rows.log: record at {offset}: {e}")))?;
         index.put(
             id.as_str(),
             Slot {
@@ -401,16 +458,31 @@ fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
     if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
         return Err(StoreError::Corrupt("snapshot checksum".into()));
     }
-    let (position, rows, state, model): (u64, u64, State, Model) =
+    let (position, rows, head, state, model): (u64, u64, Option<Digest>, State, Model) =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         rows,
         Saved {
             position,
+            head,
             state,
             model,
         },
     ))
+}
+
+/// Empties a directory whose snapshot is of another format version (the
+/// projector is derived data: it is rebuilt from the log).
+fn remove_older_format(dir: &Path) {
+    let snapshot = dir.join("snapshot");
+    let mut head = vec![0u8; MAGIC.len()];
+    let read = File::open(&snapshot).and_then(|mut f| f.read_exact(&mut head));
+    if read.is_err() || !head.starts_with(MAGIC_FAMILY) || head == MAGIC {
+        return;
+    }
+    tracing::info!(dir = %dir.display(), "removing a projector store of an earlier format; it will be rebuilt from the log");
+    let _ = std::fs::remove_file(&snapshot);
+    let _ = std::fs::remove_file(dir.join("rows.log"));
 }
 
 /// Removes the files of the sled database earlier versions kept here (the

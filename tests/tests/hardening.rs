@@ -1,0 +1,270 @@
+//! No panic on any input or environment: a reader that goes away, key files
+//! that are not small regular files.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::*;
+
+/// Every command that prints, on a demo ledger, with its stdout closed before
+/// it writes: each ends quietly with exit 0 (it used to exit 101 with "failed
+/// printing to stdout: Broken pipe").
+#[test]
+fn every_printing_command_ends_quietly_on_a_broken_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let mut demo = tallinn();
+    demo.arg("--dir")
+        .arg(&data)
+        .args(["demo", "--seed", "7", "--events", "3000"]);
+    assert!(demo.output().unwrap().status.success());
+    let bundle = dir.path().join("bundle.json");
+    let mut commands: Vec<Vec<String>> = [
+        "status",
+        "log",
+        "digest",
+        "checkpoint show",
+        "audit verify",
+        "member list",
+        "--json status",
+        "--json log",
+        "--json report donors",
+    ]
+    .iter()
+    .map(|c| c.split(' ').map(String::from).collect())
+    .collect();
+    for view in [
+        "donors",
+        "categories",
+        "recipients",
+        "months",
+        "needs",
+        "commitments",
+        "overdue",
+        "pipeline",
+        "changes",
+        "integrity",
+    ] {
+        commands.push(vec!["report".into(), view.into()]);
+        commands.push(vec![
+            "report".into(),
+            view.into(),
+            "--format".into(),
+            "csv".into(),
+        ]);
+    }
+    commands.push(vec![
+        "audit".into(),
+        "export".into(),
+        "--out".into(),
+        bundle.to_str().unwrap().into(),
+    ]);
+    for args in &commands {
+        let mut c = tallinn();
+        c.arg("--dir").arg(&data).args(args);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        // The reader goes away before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} printed: {stderr}");
+    }
+}
+
+/// A key file that is a FIFO is refused at once (it used to hang forever), a
+/// directory or a huge file too, each with a one-line reason naming it.
+#[test]
+fn key_files_must_be_small_regular_files() {
+    let fx = Fixture::new();
+    let fifo = fx.path("fifo.key");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let big = fx.path("big.key");
+    std::fs::write(&big, vec![b'A'; 200_000]).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let dir_key = fx.path("");
+    for (key, why) in [
+        (&fifo, "not a regular file"),
+        (&dir_key, "not a regular file"),
+        (&big, "more than the 4096"),
+    ] {
+        let err = fail_without_hanging(
+            &fx,
+            &[
+                "offer",
+                "--key",
+                key.to_str().unwrap(),
+                "--id",
+                "O-1",
+                "--category",
+                "hardware",
+                "--modality",
+                "goods",
+                "--description",
+                "x",
+                "--quantity",
+                "1",
+                "--unit",
+                "pcs",
+                "--value",
+                "1",
+            ],
+        );
+        assert_one_line(&err, &[why]);
+        // A vkey argument given as such a file is refused the same way.
+        let err = fail_without_hanging(
+            &fx,
+            &["checkpoint", "verify", "--log-key", key.to_str().unwrap()],
+        );
+        assert_one_line(&err, &[why]);
+    }
+}
+
+/// Runs a command that must fail; a command still running after a minute is
+/// hung (a FIFO being read), killed and reported, instead of hanging the suite.
+fn fail_without_hanging(fx: &Fixture, args: &[&str]) -> String {
+    let mut child = fx
+        .cmd(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            assert!(!out.status.success(), "{args:?} succeeded");
+            return String::from_utf8(out.stderr).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("{args:?} hung");
+}
+
+/// A demo ledger of `seed` in a fresh directory.
+fn demo(dir: &std::path::Path, seed: &str) {
+    let mut c = tallinn();
+    c.arg("--dir").arg(dir).args(["demo", "--seed", seed]);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = tallinn();
+    c.arg("--dir").arg(dir).args(args);
+    c.output().unwrap()
+}
+
+/// One flipped bit in the projector's row file is a one-line error naming the
+/// file, the offset and the rebuild command, never a wrong report; the rebuild
+/// gives the original digest back.
+#[test]
+fn a_flipped_bit_in_the_row_file_is_detected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    demo(&dir, "7");
+    let digest = String::from_utf8(run_in(&dir, &["digest"]).stdout).unwrap();
+    let rows = dir.join("projector").join("rows.log");
+    let mut bytes = std::fs::read(&rows).unwrap();
+    assert!(bytes.len() > 1225);
+    bytes[1225] ^= 0x10; // "IT-MAECI" read as "IT-MAUCI" before checksums
+    std::fs::write(&rows, &bytes).unwrap();
+    for args in [&["report", "donors"][..], &["digest"], &["status"]] {
+        let out = run_in(&dir, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_one_line(&err, &["rows.log", "checksum", "tallinn projector rebuild"]);
+        assert!(out.stdout.is_empty(), "no report printed: {args:?}");
+    }
+    let out = run_in(&dir, &["projector", "rebuild"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(run_in(&dir, &["digest"]).stdout).unwrap(),
+        digest
+    );
+}
+
+/// A projector that folded another log (the log restored from another
+/// ledger, or wiped) refuses to report it as `lag 0`: one line that says it
+/// belongs to another history and how to rebuild.
+#[test]
+fn a_projector_of_another_history_refuses_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    demo(&a, "7");
+    demo(&b, "8");
+    // B's log under A's projector: same length, other events.
+    std::fs::remove_dir_all(a.join("log")).unwrap();
+    copy_dir(&b.join("log"), &a.join("log"));
+    for args in [&["status"][..], &["report", "donors"], &["digest"]] {
+        let out = run_in(&a, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_one_line(
+            &err,
+            &[
+                "another history",
+                "entry at position 52",
+                "projector rebuild",
+            ],
+        );
+    }
+    // The log removed: not "create one with tallinn init".
+    std::fs::remove_dir_all(a.join("log")).unwrap();
+    for args in [&["status"][..], &["audit", "verify"], &["report", "donors"]] {
+        let out = run_in(&a, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_one_line(
+            &String::from_utf8(out.stderr).unwrap(),
+            &["log", "is missing", "audit mirror"],
+        );
+    }
+    // The log wiped (an empty store): the projector is ahead of it.
+    std::fs::create_dir_all(a.join("log")).unwrap();
+    let out = run_in(&a, &["status"]);
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &["another history", "the log holds only 0 entries"],
+    );
+    let out = run_in(&a, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(3), "an empty log fails the audit");
+    assert!(String::from_utf8(out.stdout).unwrap().contains("empty_log"));
+    std::fs::remove_dir_all(a.join("log")).unwrap();
+    // Rebuilt from B's log: B's digest.
+    copy_dir(&b.join("log"), &a.join("log"));
+    assert!(run_in(&a, &["projector", "rebuild"]).status.success());
+    assert_eq!(
+        run_in(&a, &["digest"]).stdout,
+        run_in(&b, &["digest"]).stdout
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
