@@ -146,6 +146,8 @@ struct Player {
     events: u64,
     rejected: u64,
     rng: Rng,
+    /// The first append that failed: nothing is written after it.
+    failed: Option<anyhow::Error>,
 }
 
 fn m(id: &str) -> MemberId {
@@ -211,7 +213,12 @@ impl Player {
         self.state.apply(&event, &outcome);
         let who = event.envelope().producer.clone();
         if self.pending.last().is_some_and(|(p, _)| p != &who) {
-            self.flush_pending().expect("demo append");
+            // A failed append (a full disk) is kept and returned by `play`;
+            // the scenario runs on without writing.
+            if let Err(e) = self.flush_pending() {
+                self.failed.get_or_insert(e);
+                self.pending.clear();
+            }
         }
         self.pending.push((who, event.bytes().to_vec()));
         self.events += 1;
@@ -222,6 +229,10 @@ impl Player {
         let Some((who, _)) = self.pending.first().cloned() else {
             return Ok(());
         };
+        if self.failed.is_some() {
+            self.pending.clear();
+            return Ok(());
+        }
         let bytes: Vec<Vec<u8>> = self.pending.drain(..).map(|(_, b)| b).collect();
         let expected = self.last_pos.get(&who).copied();
         let positions = self.store.append_sync(&who, expected, &bytes, self.now)?;
@@ -302,6 +313,7 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         events: 0,
         rejected: 0,
         rng: Rng(seed),
+        failed: None,
     };
     p.emit(
         COORDINATOR,
@@ -327,11 +339,17 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
     scripted_year(&mut p);
     // Volume: more coordination cycles until `events` are reached.
     let mut cycle = 0u64;
-    while p.events < events {
+    while p.events < events && p.failed.is_none() {
         volume_cycle(&mut p, cycle);
         cycle += 1;
     }
     p.flush_pending()?;
+    if let Some(e) = p.failed.take() {
+        return Err(e.context(format!(
+            "writing the demo ledger in {} (the events before it are stored)",
+            dir.display()
+        )));
+    }
     p.attest()?;
     p.store.flush()?;
     Ok(Played {

@@ -144,7 +144,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         // The NATS client logs connection failures itself; the error line says it.
-        0 => "warn,async_nats=off",
+        // sled reports a damaged database in many lines of its own; the
+        // error line says it once.
+        0 => "warn,async_nats=off,sled=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

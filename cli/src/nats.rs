@@ -566,17 +566,17 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
             if !matches!(j.outcome, Some(ledger::rules::Outcome::Accepted)) {
                 rejected += 1;
             }
-            // Malformed entries are mirrored too (the log is immutable), under no producer.
-            let producer = match &j.event {
-                Ok(ev) => ev.envelope().producer.clone(),
-                Err(_) => bail!(
-                    "position {}: undecodable entry; the embedded log cannot hold it",
-                    e.position
-                ),
+            // Copied exactly, on the subject that carried it: malformed bytes
+            // and events on another member's subject too (the log is
+            // immutable, and the copy must be judged as the stream is).
+            let subject = match (&e.member, &j.event) {
+                (Some(m), _) => m.clone(),
+                (None, Ok(ev)) => ev.envelope().producer.clone(),
+                (None, Err(_)) => MemberId::unnamed_subject(),
             };
-            let expected = local.last_of_sync(&producer)?.map(|x| x.position);
-            local.append_sync(
-                &producer,
+            let expected = local.last_of_sync(&subject)?.map(|x| x.position);
+            local.append_verbatim_sync(
+                &subject,
                 expected,
                 std::slice::from_ref(&e.bytes),
                 e.appended_at,

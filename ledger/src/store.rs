@@ -1,7 +1,10 @@
 //! The embedded log backend: sled 0.34.7 in a local directory.
 //!
 //! Trees: `log` (position, big-endian u64 -> appended_at i64 BE || leaf bytes),
-//! `last` (member id -> position of its last entry) and `meta` (`len`).
+//! `last` (member id -> position of its last entry), `meta` (`len`) and
+//! `subject` (position -> member id, only for entries stored on another chain
+//! than their producer's, or not decodable: a mirror of a JetStream stream
+//! keeps them exactly as the stream does; empty otherwise).
 //! An append is one multi-tree transaction (the expected-last check, the entries,
 //! the new last position and length) followed by a flush before it is acknowledged.
 
@@ -25,6 +28,7 @@ pub struct Store {
     log: sled::Tree,
     last: sled::Tree,
     meta: sled::Tree,
+    subjects: sled::Tree,
     path: PathBuf,
     flush: bool,
 }
@@ -97,6 +101,12 @@ impl Store {
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
+                Err(e @ sled::Error::Corruption { .. }) => {
+                    return Err(LogError::Corrupt(format!(
+                        "the embedded log in {} is damaged ({e}); recover it from a copy another party keeps (a member's `tallinn audit mirror`, the JetStream stream, an audit bundle): see the README, 'When something is damaged'",
+                        dir.display()
+                    )))
+                }
                 Err(e) => return Err(backend(e)),
             }
         }
@@ -107,6 +117,7 @@ impl Store {
             log: db.open_tree("log").map_err(backend)?,
             last: db.open_tree("last").map_err(backend)?,
             meta: db.open_tree("meta").map_err(backend)?,
+            subjects: db.open_tree("subject").map_err(backend)?,
             db,
             path: dir.to_path_buf(),
             flush: true,
@@ -150,10 +161,43 @@ impl Store {
                 });
             }
         }
+        self.append_entries(producer, expected_last, events, appended_at, &[])
+    }
+
+    /// Appends entries exactly as another log holds them on `subject`'s chain
+    /// (`audit mirror`): bytes that do not decode, or an event of another
+    /// producer, are stored too, with their subject recorded, so the copy is
+    /// judged as the original (`wrong_subject`, `malformed`). Same conditions
+    /// as [`Store::append_sync`] otherwise.
+    pub fn append_verbatim_sync(
+        &self,
+        subject: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+    ) -> Result<Vec<u64>, LogError> {
+        let foreign: Vec<bool> = events
+            .iter()
+            .map(|b| Event::from_bytes(b).map_or(true, |e| &e.envelope().producer != subject))
+            .collect();
+        self.append_entries(subject, expected_last, events, appended_at, &foreign)
+    }
+
+    /// The transaction of an append; `foreign[i]` marks entries whose subject is
+    /// recorded (an empty `foreign`: none).
+    fn append_entries(
+        &self,
+        producer: &MemberId,
+        expected_last: Option<u64>,
+        events: &[Vec<u8>],
+        appended_at: Timestamp,
+        foreign: &[bool],
+    ) -> Result<Vec<u64>, LogError> {
         if events.is_empty() {
             return Ok(vec![]);
         }
-        let result = (&self.log, &self.last, &self.meta).transaction(|(log, last, meta)| {
+        let trees = (&self.log, &self.last, &self.meta, &self.subjects);
+        let result = trees.transaction(|(log, last, meta, subjects)| {
             let actual = last
                 .get(producer.as_str().as_bytes())?
                 .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
@@ -171,6 +215,9 @@ impl Store {
                 value.extend_from_slice(&appended_at.0.to_be_bytes());
                 value.extend_from_slice(bytes);
                 log.insert(&pos.to_be_bytes(), value)?;
+                if foreign.get(i).copied().unwrap_or(false) {
+                    subjects.insert(&pos.to_be_bytes(), producer.as_str().as_bytes())?;
+                }
                 positions.push(pos);
             }
             let new_len = len + events.len() as u64;
@@ -198,14 +245,31 @@ impl Store {
     /// Synchronous [`Log::read`].
     pub fn read_sync(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
         let from = from.max(1);
+        let marked = !self.subjects.is_empty();
         self.log
             .range(from.to_be_bytes()..)
             .take(max)
             .map(|kv| {
                 let (k, v) = kv.map_err(backend)?;
-                entry(u64_of(&k)?, &v)
+                let mut e = entry(u64_of(&k)?, &v)?;
+                if marked {
+                    e.member = self.subject_at(e.position)?;
+                }
+                Ok(e)
             })
             .collect()
+    }
+
+    /// The subject recorded for the entry at `position`, if any.
+    fn subject_at(&self, position: u64) -> Result<Option<MemberId>, LogError> {
+        let Some(v) = self.subjects.get(position.to_be_bytes()).map_err(backend)? else {
+            return Ok(None);
+        };
+        let name = std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| LogError::Corrupt(format!("the subject of entry {position}")))?;
+        Ok(Some(name))
     }
 
     /// Synchronous [`Log::last_of`].
@@ -225,7 +289,9 @@ impl Store {
             .ok_or_else(|| {
                 LogError::Corrupt(format!("{producer}'s last entry {pos} is missing"))
             })?;
-        entry(pos, &value).map(Some)
+        let mut e = entry(pos, &value)?;
+        e.member = self.subject_at(pos)?;
+        Ok(Some(e))
     }
 
     /// Synchronous [`Log::len`].

@@ -338,6 +338,28 @@ fn every_attack_gets_one_verdict_everywhere_and_stops_no_one() {
         );
     }
 
+    // A member's mirror (an embedded copy) holds every entry on the subject
+    // that carried it, garbage and copies included, and judges them alike.
+    let mirror = fx.path("mirror");
+    let mut c = tallinn();
+    c.arg("--nats")
+        .arg(&url)
+        .arg("--dir")
+        .arg(&mirror)
+        .args(["audit", "mirror"]);
+    run_ok(c);
+    let mut c = tallinn();
+    c.arg("--json")
+        .arg("--dir")
+        .arg(&mirror)
+        .args(["audit", "verify"]);
+    let (report, code) = audit_json(c);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(verdicts(&report), (verdicts_live.clone(), digest.clone()));
+    let mut c = tallinn();
+    c.arg("--dir").arg(&mirror).args(["projector", "rebuild"]);
+    assert!(run_ok(c).contains(&digest), "the mirror's projector agrees");
+
     // The bundle gives the same verdicts and digest, RUNS times.
     let bundle = fx.path("bundle.json");
     run_ok(on(
