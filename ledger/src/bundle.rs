@@ -203,7 +203,11 @@ fn decode_entry(
     }
     bytes.extend_from_slice(&sig);
     let member = member
-        .map(|m| m.parse::<MemberId>())
+        .map(|m| match m {
+            // The reserved subject of entries on a subject that names no member.
+            "?" => Ok(MemberId::unnamed_subject()),
+            m => m.parse::<MemberId>(),
+        })
         .transpose()
         .map_err(|err| bad("member", format!("not a member id: {err}")))?;
     Ok(Entry {
