@@ -99,6 +99,10 @@ pub enum Command {
     /// equivocation proofs, mirror a JetStream stream.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Deployment: the nats-server access control for a ledger (admin,
+    /// coordinator, members), and the streams' creation by the administrator.
+    #[command(subcommand)]
+    Deploy(crate::deploy::DeployCommand),
 }
 
 /// Projector commands.

@@ -8,6 +8,7 @@ mod bench_audit;
 mod checkpoint;
 mod context;
 mod demo;
+mod deploy;
 mod flags;
 mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]

@@ -42,6 +42,16 @@ pub struct NatsArgs {
     /// NATS password.
     #[arg(long, global = true, env = "TALLINN_NATS_PASSWORD")]
     pub password: Option<String>,
+    /// Prefix of this client's reply subjects [default: `_INBOX_<user>` with
+    /// --user, the only replies `deploy nats-config` lets that user read;
+    /// `_INBOX` otherwise].
+    #[arg(
+        long = "inbox-prefix",
+        global = true,
+        env = "TALLINN_NATS_INBOX",
+        value_name = "PREFIX"
+    )]
+    pub inbox: Option<String>,
     /// CA certificate (PEM) to verify the server's TLS certificate.
     #[arg(long, global = true, env = "TALLINN_NATS_CA", value_name = "FILE")]
     pub tlsca: Option<PathBuf>,
@@ -99,6 +109,11 @@ impl NatsArgs {
             tlscert: self.tlscert.clone(),
             tlskey: self.tlskey.clone(),
             timeout: Duration::from_secs(self.timeout.max(1)),
+            // A user's replies come on its own prefix (deploy nats-config).
+            inbox_prefix: self
+                .inbox
+                .clone()
+                .or_else(|| self.user.as_deref().map(tallinn_nats::inbox_prefix_of)),
         })
     }
 

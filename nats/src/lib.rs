@@ -135,6 +135,11 @@ pub enum NatsError {
     /// The ledger's stream does not exist.
     #[error("no stream {0} on the server: create the ledger with `tallinn init --nats URL`")]
     MissingStream(String),
+    /// A publish found no stream to answer it: the stream is missing, or has
+    /// no leader right now (a leader election in a cluster). Nothing of that
+    /// publish was stored; it can be retried.
+    #[error("no stream {0} answered the publish (nothing of it was stored): during a leader election this passes in seconds, retry; if it persists, is the ledger created (`tallinn init --nats URL`)?")]
+    Unavailable(String),
     /// No stream name was given and none (or several) could be found.
     #[error("{0}")]
     NoStreamChosen(String),
@@ -187,6 +192,16 @@ pub struct ConnectOptions {
     pub tlskey: Option<PathBuf>,
     /// Connection and request timeout.
     pub timeout: Duration,
+    /// The prefix of this client's reply subjects (`_INBOX` if none): a
+    /// deployment gives every user its own (`_INBOX_<user>`) and lets it
+    /// subscribe there only, so no user reads another's replies.
+    pub inbox_prefix: Option<String>,
+}
+
+/// The reply-subject prefix of a user: `_INBOX_<user>`, with `.` written `~`
+/// (one subject token), as `tallinn deploy nats-config` grants it.
+pub fn inbox_prefix_of(user: &str) -> String {
+    format!("_INBOX_{}", user.replace('.', "~"))
 }
 
 /// A connection to a JetStream server, with the server errors it reported.
@@ -266,6 +281,9 @@ impl Connection {
         }
         if let Some(t) = &o.token {
             opts = opts.token(t.clone());
+        }
+        if let Some(prefix) = &o.inbox_prefix {
+            opts = opts.custom_inbox_prefix(prefix);
         }
         if let Some(ca) = &o.tlsca {
             pem_file(ca, "tlsca", "CERTIFICATE")?;
@@ -455,6 +473,10 @@ pub fn subject_member(prefix: &str, subject: &str) -> MemberId {
     subject
         .strip_prefix(prefix)
         .and_then(|s| s.strip_prefix(".events."))
+        // One token: [`subject`] writes a member id's `.` as `~`, so a deeper
+        // subject such as `<prefix>.events.EE.X` (which the stream's
+        // `events.>` filter stores) is no member's, not member `EE.X`'s.
+        .filter(|token| !token.contains('.'))
         .and_then(|token| token.replace('~', ".").parse().ok())
         .unwrap_or_else(MemberId::unnamed_subject)
 }
@@ -593,10 +615,24 @@ fn wire_len(h: &HeaderMap) -> usize {
 /// later than the server's own timestamp (a producer can only make its own events
 /// look older, which the rules treat no more kindly).
 fn appended_at(headers: Option<&HeaderMap>, server_ms: i64) -> Timestamp {
-    let claimed = headers
-        .and_then(|h| h.get(APPENDED_AT_HEADER))
-        .and_then(|v| v.as_str().parse::<i64>().ok());
-    Timestamp(claimed.map_or(server_ms, |c| c.min(server_ms)))
+    receipt_time(
+        headers
+            .and_then(|h| h.get(APPENDED_AT_HEADER))
+            .map(|v| v.as_str()),
+        server_ms,
+    )
+}
+
+/// The receipt time of an entry from the text of its `Tallinn-Appended-At`
+/// header (`None` without one) and the server's timestamp (Unix milliseconds):
+/// the claimed time if it is a decimal `i64`, but never later than the server's
+/// and never before 1970 (a claim before year 0 made `audit export` write an
+/// `appended_at` the bundle reader refuses, so one member could make the whole
+/// bundle unreadable). Pure: the part of reading a message that the
+/// `nats_entry` fuzz target drives.
+pub fn receipt_time(claimed: Option<&str>, server_ms: i64) -> Timestamp {
+    let claimed = claimed.and_then(|v| v.parse::<i64>().ok());
+    Timestamp(claimed.map_or(server_ms, |c| c.max(0).min(server_ms)))
 }
 
 impl NatsLog {
@@ -1054,8 +1090,9 @@ impl NatsLog {
                         _ => Err(PublishFailure::Other(self.conn.explain(e))),
                     }
                 }
+                // "No responders": no stream, or none with a leader now.
                 PublishErrorKind::StreamNotFound => Err(PublishFailure::Other(
-                    NatsError::MissingStream(self.name.clone()),
+                    NatsError::Unavailable(self.name.clone()),
                 )),
                 _ => Err(PublishFailure::Other(self.conn.explain(e))),
             },
@@ -1442,6 +1479,43 @@ mod tests {
         assert_eq!(parse_version("2.9.10"), Some((2, 9)));
         assert!(parse_version("2.9.10").unwrap() < MIN_SERVER);
         assert_eq!(parse_version("2.10.0-beta"), Some((2, 10)));
+    }
+
+    #[test]
+    fn subject_member_reverses_subject_exactly() {
+        let p = "tallinn.tallinn-mechanism_example_ledger";
+        let m: MemberId = "EE-MFA.X".parse().unwrap();
+        assert_eq!(subject_member(p, &subject(p, &m)), m);
+        assert_eq!(subject_member(p, &format!("{p}.events.EE-MFA")).as_str(), "EE-MFA");
+        // Fuzz finding (nats_entry): a deeper subject is no member's; it was
+        // read as member `TM-.ECRETARIAT`, whose subject is `...TM-~ECRETARIAT`.
+        for other in [
+            format!("{p}.events.TM-.ECRETARIAT"),
+            format!("{p}.events.EE-MFA.X"),
+            format!("{p}.events."),
+            format!("{p}.checkpoints"),
+            "other.events.EE-MFA".to_string(),
+        ] {
+            assert_eq!(subject_member(p, &other), MemberId::unnamed_subject(), "{other}");
+        }
+    }
+
+    #[test]
+    fn receipt_times_read_back_from_a_bundle() {
+        // Finding (nats_entry property): a claim of -99999999999999 was kept
+        // and exported as "-1199-02-15T14:13:20.001Z", which no bundle reader
+        // reads. Claims before 1970 now count as 1970.
+        let server = 1_710_028_800_000;
+        assert_eq!(receipt_time(Some("-5"), server), Timestamp(0));
+        assert_eq!(receipt_time(Some("-5"), -10), Timestamp(-10));
+        for claim in ["-99999999999999", "-9223372036854775808", "-1", "0", "5000", "x"] {
+            let at = receipt_time(Some(claim), server);
+            let json = serde_json::to_string(&at).unwrap();
+            let back: Timestamp = serde_json::from_str(&json).unwrap_or_else(|e| {
+                panic!("claim {claim}: {json}: {e}");
+            });
+            assert_eq!(back, at);
+        }
     }
 
     #[test]

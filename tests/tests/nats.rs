@@ -859,12 +859,29 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
         "--user",
         "TM-SECRETARIAT",
         "--password",
-        "example-coordinator",
+        "example-tm-secretariat",
     ];
     let mut init = vec!["init", "--key"];
     let ck = fx.key_str(COORD);
     let mf = fx.members_file().to_str().unwrap().to_string();
     init.extend([ck.as_str(), "--members", mf.as_str()]);
+    // The coordinator cannot create the streams; the administrator does.
+    let mut c = on(&fx, &url, &coord);
+    c.args(&init);
+    let err = fail(c);
+    assert_one_line(&err, &["permission"]);
+    let mut c = on(
+        &fx,
+        &url,
+        &[
+            "--user",
+            "ledger-admin",
+            "--password",
+            "example-ledger-admin",
+        ],
+    );
+    c.args(["deploy", "create-streams", "--origin", ORIGIN]);
+    ok(c);
     let mut c = on(&fx, &url, &coord);
     c.args(&init);
     ok(c);
@@ -911,6 +928,7 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
             "EE-MFA".into(),
             "example-ee-mfa".into(),
         )
+        .custom_inbox_prefix(tallinn_nats::inbox_prefix_of("EE-MFA"))
         .connect(&url)
         .await
         .unwrap();
@@ -1032,6 +1050,7 @@ async fn connect_as(url: &str, user: &str, password: &str) -> tallinn_nats::Nats
         user: Some(user.into()),
         password: Some(password.into()),
         timeout: Duration::from_secs(3),
+        inbox_prefix: Some(tallinn_nats::inbox_prefix_of(user)),
         ..Default::default()
     })
     .await
@@ -1875,4 +1894,161 @@ fn a_stream_without_allow_atomic_still_works_through_the_fallback() {
     let log = log_json(&fx, &url);
     assert_eq!(log.len(), 41);
     assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+}
+
+/// A raw client of `user` whose server errors (permission violations) are
+/// collected, replies on the user's own inbox prefix.
+async fn client_of(
+    url: &str,
+    user: &str,
+    password: &str,
+) -> (
+    async_nats::Client,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let errors = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = errors.clone();
+    let client = async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+        .custom_inbox_prefix(tallinn_nats::inbox_prefix_of(user))
+        .event_callback(move |event| {
+            let sink = sink.clone();
+            async move {
+                if let async_nats::Event::ServerError(e) = event {
+                    sink.lock().unwrap().push(e.to_string());
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .unwrap();
+    (client, errors)
+}
+
+/// The generated access control (deploy/nats-access-control.conf, from
+/// `tallinn deploy nats-config`): no one but the administrator may change the
+/// streams, not even the coordinator; no one reads another's replies; members
+/// may not delete consumers (the projector's among them).
+#[test]
+fn the_three_powers_are_separated() {
+    let server = acl_server();
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let generated = {
+        let mut c = tallinn();
+        c.args(["deploy", "nats-config", "--example-passwords", "--members"])
+            .arg(fx.members_file());
+        ok(c)
+    };
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats-access-control.conf"),
+    )
+    .unwrap();
+    assert_eq!(
+        generated, shipped,
+        "deploy/ holds the generated configuration"
+    );
+    let admin = [
+        "--user",
+        "ledger-admin",
+        "--password",
+        "example-ledger-admin",
+    ];
+    let mut c = on(&fx, &url, &admin);
+    c.args(["deploy", "create-streams", "--origin", ORIGIN]);
+    ok(c);
+    let coord = [
+        "--user",
+        "TM-SECRETARIAT",
+        "--password",
+        "example-tm-secretariat",
+    ];
+    let (ck, mf) = (fx.key_str(COORD), fx.members_file());
+    let mut c = on(&fx, &url, &coord);
+    c.args(["init", "--key", &ck, "--members", mf.to_str().unwrap()]);
+    ok(c);
+    // A projector keeps a durable consumer; members use the ledger meanwhile.
+    ok(as_user(
+        &fx,
+        &url,
+        "projector",
+        "example-projector",
+        &["projector", "catch-up"],
+    ));
+    let name = "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER";
+    runtime().block_on(async {
+        let (admin_client, _) = client_of(&url, "ledger-admin", "example-ledger-admin").await;
+        let admin_js = async_nats::jetstream::new(admin_client);
+        let stream = admin_js.get_stream(name).await.unwrap();
+        let config = stream.cached_info().config.clone();
+        // The coordinator's everyday credential cannot shrink or delete history.
+        let (coord_client, _) = client_of(&url, "TM-SECRETARIAT", "example-tm-secretariat").await;
+        let mut coord_js = async_nats::jetstream::new(coord_client);
+        coord_js.set_timeout(Duration::from_secs(1));
+        let mut shrunk = config.clone();
+        shrunk.max_messages_per_subject = 1;
+        assert!(
+            coord_js.update_stream(&shrunk).await.is_err(),
+            "the coordinator shrank the stream"
+        );
+        assert!(
+            coord_js.delete_stream(name).await.is_err(),
+            "the coordinator deleted the stream"
+        );
+        // The administrator can (a no-op update shows it; the credential is
+        // kept offline for that reason).
+        admin_js.update_stream(&config).await.unwrap();
+        // A member may not read another's replies.
+        let (ee, errors) = client_of(&url, "EE-MFA", "example-ee-mfa").await;
+        let _snoop = ee.subscribe("_INBOX.>").await.unwrap();
+        ee.flush().await.unwrap();
+        let mut refused = false;
+        for _ in 0..50 {
+            if errors
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| e.contains("Permissions Violation"))
+            {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            refused,
+            "EE-MFA subscribed to _INBOX.>: {:?}",
+            errors.lock().unwrap()
+        );
+        // A member may not delete a consumer (the projector's, or any).
+        let consumer = admin_js
+            .create_consumer_on_stream(
+                async_nats::jetstream::consumer::pull::Config {
+                    durable_name: Some("projector-durable".into()),
+                    ..Default::default()
+                },
+                name,
+            )
+            .await;
+        let (ee2, _) = client_of(&url, "EE-MFA", "example-ee-mfa").await;
+        let mut ee_js = async_nats::jetstream::new(ee2);
+        ee_js.set_timeout(Duration::from_secs(1));
+        consumer.expect("the administrator creates a durable consumer");
+        assert!(
+            ee_js
+                .delete_consumer_from_stream("projector-durable", name)
+                .await
+                .is_err(),
+            "a member deleted a consumer"
+        );
+        let stream = admin_js.get_stream(name).await.unwrap();
+        assert!(
+            stream.consumer_info("projector-durable").await.is_ok(),
+            "the consumer is still there"
+        );
+    });
+    // Members still append and read with their own inbox prefixes.
+    let offer = offer_args(&fx, EE, "O-1");
+    let refs: Vec<&str> = offer.iter().map(String::as_str).collect();
+    ok(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &refs));
+    assert_eq!(log_json_as(&fx, &url).len(), 2);
 }
