@@ -2,8 +2,9 @@
 //! three powers, generated from the members file instead of hand-edited.
 //!
 //! - the **administrator** (`ledger-admin`) creates, updates, purges and
-//!   deletes the two streams; its credential is used once, at set-up, and then
-//!   kept offline (history it could still erase is detected: members' mirrors
+//!   deletes the two streams, and may re-seed a new one from a verified copy;
+//!   its credential is used once, at set-up (or recovery), and then kept
+//!   offline (history it could still erase is detected: members' mirrors
 //!   and projectors refuse a log that is shorter than, or different from, what
 //!   they saw);
 //! - the **coordinator** publishes its own subjects and the checkpoints, and
@@ -14,15 +15,21 @@
 //! Every user reads replies only on its own prefix, `_INBOX_<user>` (the CLI
 //! uses it by default with `--user`), so nobody sees another's replies.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use ledger::body::Genesis;
+use ledger::ids::MemberId;
+use ledger::store::Store;
+use projector::audit::{AuditInput, Trust};
 use tallinn_nats::{inbox_prefix_of, StreamSpec};
 
-use crate::nats::NatsArgs;
+use crate::checkpoint::Stored;
+use crate::context::{log_dir, OPEN_WAIT};
+use crate::nats::{AnyLog, NatsArgs};
 
 /// The administrator's user name in the generated configuration.
 pub const ADMIN: &str = "ledger-admin";
@@ -51,10 +58,15 @@ pub enum DeployCommand {
         #[arg(long)]
         origin: String,
     },
+    /// Re-seed an empty stream (made by `create-streams`) from the embedded
+    /// copy in --dir (a member's `audit mirror`): the copy is audited first,
+    /// then every entry is published on the subject that carried it, in
+    /// order, and every checkpoint with it. By the administrator.
+    Reseed,
 }
 
 /// Runs a deploy command.
-pub async fn run(nats: &NatsArgs, cmd: DeployCommand) -> Result<()> {
+pub async fn run(nats: &NatsArgs, dir: &Path, cmd: DeployCommand) -> Result<()> {
     match cmd {
         DeployCommand::NatsConfig {
             members,
@@ -79,7 +91,73 @@ pub async fn run(nats: &NatsArgs, cmd: DeployCommand) -> Result<()> {
             println!("streams {} and {} ready", log.name(), cps.name());
             Ok(())
         }
+        DeployCommand::Reseed => reseed(nats, dir).await,
     }
+}
+
+/// `deploy reseed`: the copy in `dir`, audited, into the (empty) stream.
+async fn reseed(nats: &NatsArgs, dir: &Path) -> Result<()> {
+    use ledger::log::Log as _;
+    if !nats.enabled() {
+        bail!("--nats: deploy reseed publishes into a JetStream stream; give its server URL");
+    }
+    let store = Store::open(&log_dir(dir), OPEN_WAIT)?;
+    let local = AnyLog::Embedded(store.clone());
+    let entries = crate::audit::read_all(&store).await?;
+    let notes = Stored::read(&local).await?.texts()?;
+    let input = AuditInput::from_entries(entries.clone(), notes.clone());
+    let report = projector::audit::audit(input, &Trust::default());
+    if !report.ok() {
+        bail!(
+            "the copy in {} does not verify ({} problems: see `tallinn --dir {} audit verify`); nothing re-seeded",
+            dir.display(),
+            report.problems.len(),
+            dir.display()
+        );
+    }
+    let log = nats.open().await?;
+    let len = log.len().await?;
+    if len > 0 {
+        bail!("stream {} holds {len} entries: re-seed only an empty stream (made by `deploy create-streams`)", log.name());
+    }
+    let mut last: HashMap<MemberId, u64> = HashMap::new();
+    for e in &entries {
+        let subject = match (&e.member, ledger::event::Event::from_bytes(&e.bytes)) {
+            (Some(m), _) => m.clone(),
+            (None, Ok(ev)) => ev.envelope().producer.clone(),
+            (None, Err(_)) => MemberId::unnamed_subject(),
+        };
+        let pos = log
+            .append_verbatim(
+                &subject,
+                last.get(&subject).copied(),
+                &e.bytes,
+                e.appended_at,
+            )
+            .await?;
+        if pos != e.position {
+            bail!(
+                "entry {} was stored at position {pos} of stream {}: another writer is publishing; stop it, delete and re-create the stream, re-run",
+                e.position,
+                log.name()
+            );
+        }
+        last.insert(subject, pos);
+    }
+    let cps = crate::nats::checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
+    let (state, tree) = crate::checkpoint::view(&log).await?;
+    for text in &notes {
+        cps.publish(&ledger::checkpoint::Note::parse(text)?, &state, &tree)
+            .await?;
+    }
+    println!(
+        "re-seeded stream {} with {} entries and {} checkpoints from {}",
+        log.name(),
+        entries.len(),
+        notes.len(),
+        dir.display()
+    );
+    Ok(())
 }
 
 /// The `authorization` block for the ledger of `genesis` (pure).
@@ -163,6 +241,10 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
     let mut admin = read.clone();
     admin.extend(manage(s));
     admin.extend(manage(&cps));
+    // Re-seeding a new stream from a verified copy (`deploy reseed`) publishes
+    // every member's entries and the checkpoints; the signatures still decide.
+    admin.push(format!("{p}.events.>"));
+    admin.push(format!("{p}.checkpoints"));
     user(
         ADMIN,
         "The administrator: creates and manages the streams; offline after set-up.",

@@ -551,7 +551,25 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let local = Store::open(&log_dir(dir), OPEN_WAIT)?.without_flush();
     let mut replay = Ledger::replay(local.clone()).await?;
     let have = local.len_sync()?;
-    // The last mirrored entry must still be the stream's (nothing was rewritten).
+    // The stream must still hold every entry (nothing removed), and the last
+    // mirrored entry must still be the stream's (nothing rewritten).
+    if let Some(hole) = log.lost_entries().await? {
+        bail!(
+            "{hole}: history was deleted; the copy in {} keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let theirs_len = log.len().await?;
+    if theirs_len < have {
+        bail!(
+            "stream {} holds {theirs_len} entries, this copy in {} holds {have}: history was deleted or the stream replaced; \
+             the copy keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+            log.name(),
+            dir.display(),
+            dir.display()
+        );
+    }
     if have > 0 {
         let theirs = log.read(have, 1).await?;
         let ours = local.read_sync(have, 1)?;

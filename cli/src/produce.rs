@@ -442,7 +442,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Checkpoint(c) => crate::checkpoint::run(&g.nats, dir, json, now()?.0, c).await,
         Command::Audit(c) => crate::audit::run(&g.nats, dir, json, c).await,
-        Command::Deploy(c) => crate::deploy::run(&g.nats, c).await,
+        Command::Deploy(c) => crate::deploy::run(&g.nats, dir, c).await,
     }
 }
 

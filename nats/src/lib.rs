@@ -1153,6 +1153,56 @@ impl NatsLog {
         }
     }
 
+    /// Whether entries were removed from the stream (purged, deleted, or
+    /// dropped by a changed limit): a log only grows, so the stream must hold
+    /// every sequence from 1 to its last. `Some(what)` describes the hole.
+    pub async fn lost_entries(&self) -> Result<Option<String>, NatsError> {
+        let state = self.info().await?.state;
+        if state.messages == state.last_sequence
+            && (state.messages == 0 || state.first_sequence == 1)
+        {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "stream {} holds {} messages for positions {}..={}: {} entries were removed",
+            self.name,
+            state.messages,
+            state.first_sequence,
+            state.last_sequence,
+            state.last_sequence.saturating_sub(state.messages)
+        )))
+    }
+
+    /// Publishes `bytes` exactly as another log holds them, on `member`'s
+    /// subject, whatever they are (re-seeding a stream from a verified copy):
+    /// conditional on the stream's name and on the subject's last sequence
+    /// being `expected` (`None`: no message yet). No `Nats-Msg-Id`: a copy may
+    /// rightly hold the same event twice. Returns the position stored.
+    pub async fn append_verbatim(
+        &self,
+        member: &MemberId,
+        expected: Option<u64>,
+        bytes: &[u8],
+        at: Timestamp,
+    ) -> Result<u64, NatsError> {
+        let mut h = HeaderMap::new();
+        h.insert("Nats-Expected-Stream", self.name.as_str());
+        h.insert(
+            "Nats-Expected-Last-Subject-Sequence",
+            expected.unwrap_or(0).to_string().as_str(),
+        );
+        h.insert(APPENDED_AT_HEADER, at.0.to_string().as_str());
+        let ack = self
+            .conn
+            .js
+            .publish_with_headers(subject(&self.prefix, member), h, bytes.to_vec().into())
+            .await
+            .map_err(|e| self.conn.explain(e))?
+            .await
+            .map_err(|e| self.conn.explain(e))?;
+        Ok(ack.sequence)
+    }
+
     /// The append of [`Log::append`], with the positions stored before a failure.
     pub async fn append_events(
         &self,
@@ -1486,7 +1536,10 @@ mod tests {
         let p = "tallinn.tallinn-mechanism_example_ledger";
         let m: MemberId = "EE-MFA.X".parse().unwrap();
         assert_eq!(subject_member(p, &subject(p, &m)), m);
-        assert_eq!(subject_member(p, &format!("{p}.events.EE-MFA")).as_str(), "EE-MFA");
+        assert_eq!(
+            subject_member(p, &format!("{p}.events.EE-MFA")).as_str(),
+            "EE-MFA"
+        );
         // Fuzz finding (nats_entry): a deeper subject is no member's; it was
         // read as member `TM-.ECRETARIAT`, whose subject is `...TM-~ECRETARIAT`.
         for other in [
@@ -1496,7 +1549,11 @@ mod tests {
             format!("{p}.checkpoints"),
             "other.events.EE-MFA".to_string(),
         ] {
-            assert_eq!(subject_member(p, &other), MemberId::unnamed_subject(), "{other}");
+            assert_eq!(
+                subject_member(p, &other),
+                MemberId::unnamed_subject(),
+                "{other}"
+            );
         }
     }
 
@@ -1508,7 +1565,14 @@ mod tests {
         let server = 1_710_028_800_000;
         assert_eq!(receipt_time(Some("-5"), server), Timestamp(0));
         assert_eq!(receipt_time(Some("-5"), -10), Timestamp(-10));
-        for claim in ["-99999999999999", "-9223372036854775808", "-1", "0", "5000", "x"] {
+        for claim in [
+            "-99999999999999",
+            "-9223372036854775808",
+            "-1",
+            "0",
+            "5000",
+            "x",
+        ] {
             let at = receipt_time(Some(claim), server);
             let json = serde_json::to_string(&at).unwrap();
             let back: Timestamp = serde_json::from_str(&json).unwrap_or_else(|e| {

@@ -2052,3 +2052,145 @@ fn the_three_powers_are_separated() {
     ok(as_user(&fx, &url, "EE-MFA", "example-ee-mfa", &refs));
     assert_eq!(log_json_as(&fx, &url).len(), 2);
 }
+
+/// History a full administrator erases does not go unseen: after the admin
+/// shrinks the stream, a member's mirror refuses it and keeps (and verifies)
+/// the whole history; after the stream is deleted, a new one is re-seeded
+/// from that mirror and audits to the same digest.
+#[test]
+fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
+    let server = acl_server();
+    let url = server.url();
+    let fx = Fixture::keys_only();
+    let admin = [
+        "--user",
+        "ledger-admin",
+        "--password",
+        "example-ledger-admin",
+    ];
+    let coord = [
+        "--user",
+        "TM-SECRETARIAT",
+        "--password",
+        "example-tm-secretariat",
+    ];
+    let ee = ["--user", "EE-MFA", "--password", "example-ee-mfa"];
+    let run_as = |who: &[&str], args: &[&str]| {
+        let mut c = on(&fx, &url, who);
+        c.args(args);
+        c
+    };
+    ok(run_as(
+        &admin,
+        &["deploy", "create-streams", "--origin", ORIGIN],
+    ));
+    let (ck, mf) = (fx.key_str(COORD), fx.members_file());
+    ok(run_as(
+        &coord,
+        &["init", "--key", &ck, "--members", mf.to_str().unwrap()],
+    ));
+    for id in ["O-1", "O-2", "O-3"] {
+        let args = offer_args(&fx, EE, id);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(run_as(&ee, &refs));
+    }
+    ok(run_as(&coord, &["checkpoint", "sign", "--key", &ck]));
+    ok(run_as(
+        &ee,
+        &["checkpoint", "cosign", "--key", &fx.key_str(EE)],
+    ));
+    // EE-MFA keeps its own mirror.
+    let mirror = fx.path("mirror");
+    let mirror_cmd = || {
+        let mut c = tallinn();
+        c.args(["--nats", &url])
+            .args(ee)
+            .arg("--dir")
+            .arg(&mirror)
+            .args(["audit", "mirror"]);
+        c
+    };
+    ok(mirror_cmd());
+    let digest_of = |args: &mut std::process::Command| {
+        let out = ok(std::mem::replace(args, tallinn()));
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut c = tallinn();
+    c.arg("--json")
+        .arg("--dir")
+        .arg(&mirror)
+        .args(["audit", "verify"]);
+    let digest = digest_of(&mut c);
+    // The administrator shrinks the stream to one message per subject.
+    let name = "TALLINN_TALLINN_MECHANISM_EXAMPLE_LEDGER";
+    runtime().block_on(async {
+        let (client, _) = client_of(&url, "ledger-admin", "example-ledger-admin").await;
+        let js = async_nats::jetstream::new(client);
+        let mut config = js
+            .get_stream(name)
+            .await
+            .unwrap()
+            .cached_info()
+            .config
+            .clone();
+        config.max_messages_per_subject = 1;
+        js.update_stream(&config).await.unwrap();
+    });
+    let err = fail(mirror_cmd());
+    assert_one_line(
+        &err,
+        &["2 entries were removed", "history was deleted", "keeps it"],
+    );
+    let mut c = tallinn();
+    c.arg("--json")
+        .arg("--dir")
+        .arg(&mirror)
+        .args(["audit", "verify"]);
+    assert_eq!(
+        digest_of(&mut c),
+        digest,
+        "the mirror still holds and verifies it all"
+    );
+    // A projector of the live stream refuses it too.
+    let err = fail(run_as(&ee, &["projector", "catch-up"]));
+    assert_one_line(&err, &["skipped from position 2 to 4", "edited"]);
+    // ... and the administrator deletes it; a new stream is re-seeded.
+    runtime().block_on(async {
+        let (client, _) = client_of(&url, "ledger-admin", "example-ledger-admin").await;
+        let js = async_nats::jetstream::new(client);
+        js.delete_stream(name).await.unwrap();
+        js.delete_stream(format!("{name}_CHECKPOINTS"))
+            .await
+            .unwrap();
+    });
+    ok(run_as(
+        &admin,
+        &["deploy", "create-streams", "--origin", ORIGIN],
+    ));
+    let mut c = tallinn();
+    c.args(["--nats", &url])
+        .args(admin)
+        .arg("--dir")
+        .arg(&mirror)
+        .args(["deploy", "reseed"]);
+    let out = ok(c);
+    assert!(out.contains("re-seeded"), "{out}");
+    let mut c = on(
+        &fx,
+        &url,
+        &["--user", "auditor", "--password", "example-auditor"],
+    );
+    c.args(["--json", "audit", "verify"]);
+    assert_eq!(
+        digest_of(&mut c),
+        digest,
+        "the re-seeded stream audits to the same digest"
+    );
+    // Members append to it again.
+    let args = offer_args(&fx, EE, "O-4");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(run_as(&ee, &refs));
+}
