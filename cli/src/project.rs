@@ -244,7 +244,7 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
             (p.model()?, today)
         }
     };
-    let tables = build(
+    let mut tables = build(
         &model,
         view,
         &Params {
@@ -252,11 +252,60 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
             receipt_days: a.receipt_days,
         },
     );
+    if view == View::Integrity {
+        tables.push(time_findings(&log, p.position).await?);
+    }
     if a.format == Format::Table {
         println!("{} report, as of {today}\n", view.name());
     }
     print!("{}", render(&tables, a.format));
     Ok(())
+}
+
+/// The integrity view's `time_findings`: the first `until` events' recorded
+/// times against the signed times of the ledger's checkpoints (one pass over
+/// the log; the verdicts do not depend on them).
+async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Table> {
+    use projector::timebounds::{time_findings, Timed};
+    use rayon::prelude::*;
+    let texts = crate::checkpoint::Stored::read(log).await?.texts()?;
+    let timed: Vec<Timed> = texts
+        .iter()
+        .filter_map(|t| {
+            let note = ledger::checkpoint::Note::parse(t).ok()?;
+            let cp = ledger::checkpoint::Checkpoint::parse_body(&note.text).ok()?;
+            Some(Timed {
+                size: cp.size,
+                time: cp.time()?,
+            })
+        })
+        .collect();
+    let mut found = Vec::new();
+    if !timed.is_empty() {
+        let mut entries = crate::audit::read_all(log).await?;
+        entries.retain(|e| e.position <= until);
+        let decoded: Vec<Option<(ledger::calendar::Timestamp, String)>> = entries
+            .par_iter()
+            .map(|e| {
+                let ev = ledger::event::Event::from_bytes(&e.bytes).ok()?;
+                let env = ev.envelope();
+                let member = e.member.as_ref().unwrap_or(&env.producer).to_string();
+                Some((env.recorded_at, member))
+            })
+            .collect();
+        let recorded: Vec<_> = decoded
+            .iter()
+            .map(|d| d.as_ref().map(|(t, _)| *t))
+            .collect();
+        for f in time_findings(&timed, &recorded) {
+            let member = decoded[(f.position - 1) as usize]
+                .as_ref()
+                .map(|(_, m)| m.clone())
+                .unwrap_or_default();
+            found.push((f, member));
+        }
+    }
+    Ok(projector::views::time_findings_table(&found))
 }
 
 /// `demo`.

@@ -813,6 +813,32 @@ fn changes(model: &Model) -> Table {
     }
 }
 
+/// The `time_findings` table of the integrity view: events whose
+/// `recorded_at` lies outside what the checkpoints' signed times allow
+/// ([`crate::timebounds`]), with the member whose subject carried each.
+pub fn time_findings_table(findings: &[(crate::timebounds::TimeFinding, String)]) -> Table {
+    Table {
+        title: "time_findings",
+        columns: vec![
+            col("position", "POS"),
+            col("member", "MEMBER"),
+            col("code", "CODE"),
+            col("reason", "REASON"),
+        ],
+        rows: findings
+            .iter()
+            .map(|(f, member)| {
+                vec![
+                    Cell::Int(f.position),
+                    text(member),
+                    text(f.code),
+                    text(&f.reason),
+                ]
+            })
+            .collect(),
+    }
+}
+
 fn integrity(model: &Model) -> Vec<Table> {
     let heads = Table {
         title: "chain_heads",

@@ -338,6 +338,13 @@ fn every_attack_gets_one_verdict_everywhere_and_stops_no_one() {
         );
     }
 
+    // The back-dated need is visible in the integrity view too.
+    let integrity = run_ok(on(&fx, &url, &["report", "integrity", "--format", "json"]));
+    assert!(
+        integrity.contains("recorded_before_checkpoint") && integrity.contains("2025-02-01"),
+        "{integrity}"
+    );
+
     // A member's mirror (an embedded copy) holds every entry on the subject
     // that carried it, garbage and copies included, and judges them alike.
     let mirror = fx.path("mirror");
