@@ -253,7 +253,10 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
         },
     );
     if view == View::Integrity {
-        tables.push(time_findings(&log, p.position).await?);
+        let found = time_findings(&log, p.position).await?;
+        if let Some(t) = tables.iter_mut().find(|t| t.title == found.title) {
+            *t = found;
+        }
     }
     if a.format == Format::Table {
         println!("{} report, as of {today}\n", view.name());

@@ -887,5 +887,7 @@ fn integrity(model: &Model) -> Vec<Table> {
             })
             .collect(),
     };
-    vec![heads, rejected]
+    // Filled by the shell from the log and its checkpoints (the model has no
+    // checkpoints): empty here.
+    vec![heads, rejected, time_findings_table(&[])]
 }

@@ -1259,8 +1259,9 @@ fn publish_reports_exactly_what_a_failure_mid_file_stored() {
     assert_one_line(
         &err,
         &[
-            "lines 1..=5 stored (positions 2..=6)",
-            "line 6 and later not stored",
+            "5 of 10 lines stored (lines 1..=5, the last as event",
+            "from line 6 not stored",
+            "re-run the same file",
         ],
     );
     assert_eq!(log_json(&fx, &url).len(), 6);
