@@ -186,6 +186,13 @@ impl Log for AnyLog {
             AnyLog::Nats(n) => n.wait_for(after, timeout).await,
         }
     }
+
+    async fn lost_entries(&self) -> Result<Option<String>, LogError> {
+        match self {
+            AnyLog::Embedded(_) => Ok(None),
+            AnyLog::Nats(n) => Ok(n.lost_entries().await?),
+        }
+    }
 }
 
 /// Opens the log of a command: JetStream with `--nats`, else the ledger in `dir`.

@@ -122,4 +122,10 @@ pub trait Log {
         after: u64,
         timeout: Duration,
     ) -> impl Future<Output = Result<u64, LogError>> + Send;
+
+    /// Whether entries were removed from the log (a log only grows): `Some`
+    /// describes the hole. Backends that cannot lose entries keep the default.
+    fn lost_entries(&self) -> impl Future<Output = Result<Option<String>, LogError>> + Send {
+        async { Ok(None) }
+    }
 }

@@ -1471,6 +1471,10 @@ impl Log for NatsLog {
         }))
     }
 
+    async fn lost_entries(&self) -> Result<Option<String>, LogError> {
+        Ok(NatsLog::lost_entries(self).await?)
+    }
+
     async fn len(&self) -> Result<u64, LogError> {
         Ok(self.info().await?.state.last_sequence)
     }

@@ -134,6 +134,9 @@ impl Projector {
         if len < self.position {
             return Err(other(format!("the log holds only {len} entries")));
         }
+        if let Some(hole) = log.lost_entries().await? {
+            return Err(other(hole));
+        }
         let entry = log.read(self.position, 1).await?;
         let found = entry.first().map(|e| leaf_hash(&e.bytes));
         match (found, self.head) {

@@ -2112,6 +2112,7 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
         c
     };
     ok(mirror_cmd());
+    ok(run_as(&ee, &["projector", "catch-up"]));
     let digest_of = |args: &mut std::process::Command| {
         let out = ok(std::mem::replace(args, tallinn()));
         serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["digest"]
@@ -2155,9 +2156,17 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
         digest,
         "the mirror still holds and verifies it all"
     );
-    // A projector of the live stream refuses it too.
+    // A projector of the live stream refuses it too: one that had folded it
+    // all (its last entry is still there), and a fresh one.
     let err = fail(run_as(&ee, &["projector", "catch-up"]));
-    assert_one_line(&err, &["skipped from position 2 to 4", "edited"]);
+    assert_one_line(&err, &["another history", "2 entries were removed"]);
+    let mut c = tallinn();
+    c.args(["--nats", &url])
+        .args(ee)
+        .arg("--dir")
+        .arg(fx.path("fresh"));
+    c.args(["projector", "catch-up"]);
+    assert_one_line(&fail(c), &["skipped from position 2 to 4", "edited"]);
     // ... and the administrator deletes it; a new stream is re-seeded.
     runtime().block_on(async {
         let (client, _) = client_of(&url, "ledger-admin", "example-ledger-admin").await;
