@@ -100,9 +100,10 @@ impl Date {
     pub fn end(self) -> Timestamp {
         Timestamp((self.0 as i64 + 1) * MS_PER_DAY - 1)
     }
-    /// This date moved by `days` (negative moves back).
+    /// This date moved by `days` (negative moves back), saturating at the
+    /// ends of the range (a signed date may be any day number).
     pub fn add_days(self, days: i32) -> Date {
-        Date(self.0 + days)
+        Date(self.0.saturating_add(days))
     }
     /// The month of this date as `YYYY-MM`.
     pub fn month(self) -> String {

@@ -673,6 +673,12 @@ fn commitments(model: &Model, p: &Params) -> Table {
     }
 }
 
+/// Days from `from` to `to` (`from <= to`), in 64 bits: dates are any day
+/// number a member signed, so the difference of two may not fit an `i32`.
+fn days_between(from: Date, to: Date) -> u64 {
+    (i64::from(to.0) - i64::from(from.0)).max(0) as u64
+}
+
 fn overdue(model: &Model, p: &Params) -> Table {
     let mut rows: Vec<(Date, Vec<Cell>)> = Vec::new();
     for (id, c) in &model.commitments {
@@ -690,7 +696,7 @@ fn overdue(model: &Model, p: &Params) -> Table {
                     text(&c.donor),
                     text(&c.recipient),
                     text(date),
-                    Cell::Int((p.today.0 - date.0) as u64),
+                    Cell::Int(days_between(date, p.today)),
                     Cell::Eur(eur),
                 ],
             ));
@@ -715,7 +721,7 @@ fn overdue(model: &Model, p: &Params) -> Table {
                     text(&d.donor),
                     text(recipient),
                     text(due),
-                    Cell::Int((p.today.0 - due.0) as u64),
+                    Cell::Int(days_between(due, p.today)),
                     Cell::Eur(d.eur as u128),
                 ],
             ));
