@@ -105,18 +105,7 @@ impl Player {
     /// time, the [`WITNESSES`] cosign it, and it is kept beside the log: so the
     /// demo's audit bundle meets `audit verify`'s default policy.
     fn attest(&mut self) -> Result<()> {
-        let mut tree = ledger::merkle::MerkleTree::default();
-        let mut subjects = ledger::subjects::Subjects::new();
-        let mut from = 1;
-        loop {
-            let batch = self.store.read_sync(from, 8192)?;
-            let Some(last) = batch.last() else { break };
-            from = last.position + 1;
-            for e in &batch {
-                tree.push(ledger::event::leaf_hash(&e.bytes));
-                subjects.push_entry(e);
-            }
-        }
+        let (tree, subjects) = (&self.tree, &self.subjects);
         let secs = (self.now.0 / 1000) as u64;
         let cp = Checkpoint::with_time(ORIGIN, tree.size(), tree.root(), secs)?
             .with_subjects(subjects.digest);
@@ -130,7 +119,7 @@ impl Player {
         for w in WITNESSES {
             cs.set_witness_last(w, &stored)?;
         }
-        cs.set_frontier(&tree, &subjects)?;
+        cs.set_frontier(tree, subjects)?;
         Ok(())
     }
 }
@@ -148,6 +137,9 @@ struct Player {
     rng: Rng,
     /// The first append that failed: nothing is written after it.
     failed: Option<anyhow::Error>,
+    /// The Merkle frontier and subjects chain of the entries appended.
+    tree: ledger::merkle::MerkleTree,
+    subjects: ledger::subjects::Subjects,
 }
 
 fn m(id: &str) -> MemberId {
@@ -236,6 +228,11 @@ impl Player {
         let bytes: Vec<Vec<u8>> = self.pending.drain(..).map(|(_, b)| b).collect();
         let expected = self.last_pos.get(&who).copied();
         let positions = self.store.append_sync(&who, expected, &bytes, self.now)?;
+        // The tree and subjects of what is stored, for the final checkpoint.
+        for b in &bytes {
+            self.tree.push(ledger::event::leaf_hash(b));
+            self.subjects.push(who.as_str());
+        }
         self.last_pos
             .insert(who, *positions.last().expect("non-empty append"));
         Ok(())
@@ -314,6 +311,8 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         rejected: 0,
         rng: Rng(seed),
         failed: None,
+        tree: ledger::merkle::MerkleTree::default(),
+        subjects: ledger::subjects::Subjects::new(),
     };
     p.emit(
         COORDINATOR,
