@@ -14,6 +14,9 @@
 //!
 //! Every user reads replies only on its own prefix, `_INBOX_<user>` (the CLI
 //! uses it by default with `--user`), so nobody sees another's replies.
+//! Nobody is granted `$JS.API.CONSUMER.*`: the CLI reads with batched direct
+//! gets, which need no consumer, so no user can create consumers (one by one
+//! or by the hundred) or delete anyone's.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -189,10 +192,6 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
         format!("$JS.API.STREAM.MSG.GET.{s}"),
         format!("$JS.API.DIRECT.GET.{s}"),
         format!("$JS.API.DIRECT.GET.{s}.>"),
-        format!("$JS.API.CONSUMER.CREATE.{s}"),
-        format!("$JS.API.CONSUMER.CREATE.{s}.>"),
-        format!("$JS.API.CONSUMER.INFO.{s}.>"),
-        format!("$JS.API.CONSUMER.MSG.NEXT.{s}.>"),
         format!("$JS.API.STREAM.INFO.{cps}"),
         format!("$JS.API.STREAM.MSG.GET.{cps}"),
         format!("$JS.API.DIRECT.GET.{cps}"),
@@ -241,6 +240,13 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
     let mut admin = read.clone();
     admin.extend(manage(s));
     admin.extend(manage(&cps));
+    // Consumers (the CLI needs none): only the administrator may list, create
+    // or delete them, e.g. to remove one left by an older client.
+    admin.extend(["NAMES", "LIST"].map(|op| format!("$JS.API.CONSUMER.{op}.{s}")));
+    admin.extend(
+        ["CREATE", "DURABLE.CREATE", "INFO", "DELETE"]
+            .map(|op| format!("$JS.API.CONSUMER.{op}.{s}.>")),
+    );
     // Re-seeding a new stream from a verified copy (`deploy reseed`) publishes
     // every member's entries and the checkpoints; the signatures still decide.
     admin.push(format!("{p}.events.>"));

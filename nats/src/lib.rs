@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use async_nats::jetstream::{self, context::PublishErrorKind, stream};
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
 use ledger::calendar::Timestamp;
@@ -43,6 +43,7 @@ use ledger::ids::MemberId;
 use ledger::log::{Entry, Log, LogError};
 
 pub mod checkpoints;
+mod read;
 pub use checkpoints::{CheckpointStream, PublishOutcome};
 
 /// When an append of several events is published as one atomic batch (if the
@@ -558,7 +559,6 @@ pub struct NatsLog {
     stream: stream::Stream<stream::Info>,
     name: String,
     prefix: String,
-    cursor: Arc<tokio::sync::Mutex<Option<Cursor>>>,
     /// The server and the stream accept atomic batches (>= 2.12, `allow_atomic`).
     allowed: Arc<AtomicBool>,
     /// The [`Batches`] policy, as its `u8`.
@@ -574,12 +574,6 @@ impl std::fmt::Debug for NatsLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "NatsLog({} at {})", self.name, self.conn.url)
     }
-}
-
-/// An ordered consumer positioned at `next`.
-struct Cursor {
-    next: u64,
-    messages: consumer::pull::Ordered,
 }
 
 /// What went wrong with one publish.
@@ -731,7 +725,6 @@ impl NatsLog {
             stream,
             name,
             prefix,
-            cursor: Arc::new(tokio::sync::Mutex::new(None)),
             allowed: Arc::new(AtomicBool::new(allowed)),
             batches: Arc::new(AtomicU8::new(Batches::Auto as u8)),
             batch_max: Arc::new(AtomicUsize::new(MAX_ATOMIC_BATCH)),
@@ -1347,74 +1340,6 @@ impl NatsLog {
                 Err(e) => return Err(self.conn.explain(e)),
             }
         }
-    }
-
-    async fn read_entries(&self, from: u64, max: usize) -> Result<Vec<Entry>, NatsError> {
-        let from = from.max(1);
-        let len = self.info().await?.state.last_sequence;
-        if from > len || max == 0 {
-            return Ok(vec![]);
-        }
-        let until = len.min(from + max as u64 - 1);
-        let mut guard = self.cursor.lock().await;
-        if guard.as_ref().is_none_or(|c| c.next != from) {
-            let consumer = self
-                .stream
-                .create_consumer(consumer::pull::OrderedConfig {
-                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                        start_sequence: from,
-                    },
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| self.conn.explain(e))?;
-            let messages = consumer
-                .messages()
-                .await
-                .map_err(|e| self.conn.explain(e))?;
-            *guard = Some(Cursor {
-                next: from,
-                messages,
-            });
-        }
-        let cursor = guard.as_mut().expect("set above");
-        let mut out = Vec::with_capacity((until - from + 1) as usize);
-        while cursor.next <= until {
-            let m =
-                match tokio::time::timeout(Duration::from_secs(30), cursor.messages.next()).await {
-                    Ok(Some(Ok(m))) => m,
-                    Ok(Some(Err(e))) => {
-                        *guard = None;
-                        return Err(self.conn.explain(e));
-                    }
-                    Ok(None) | Err(_) => {
-                        *guard = None;
-                        return Err(NatsError::JetStream(format!(
-                            "reading {}: no message {} from the ordered consumer",
-                            self.name, from
-                        )));
-                    }
-                };
-            let info = m.info().map_err(|e| NatsError::JetStream(e.to_string()))?;
-            let seq = info.stream_sequence;
-            let server_ms = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
-            if seq != cursor.next {
-                let expected = cursor.next;
-                *guard = None;
-                return Err(NatsError::JetStream(format!(
-                    "stream {} skipped from position {expected} to {seq}: was it edited?",
-                    self.name
-                )));
-            }
-            out.push(Entry {
-                position: seq,
-                appended_at: appended_at(m.message.headers.as_ref(), server_ms),
-                member: Some(subject_member(&self.prefix, &m.message.subject)),
-                bytes: m.message.payload.to_vec(),
-            });
-            cursor.next = seq + 1;
-        }
-        Ok(out)
     }
 }
 

@@ -942,6 +942,24 @@ fn access_control_keeps_each_ministry_to_its_own_subject() {
         );
         let stream = js.get_stream(name).await.unwrap();
         assert!(stream.purge().await.is_err(), "a member purged the stream");
+        // Reading needs no consumer, so a member may create none (no flood of
+        // durable or ephemeral consumers) and delete none.
+        use async_nats::jetstream::consumer::pull;
+        for durable in [Some("flood-0".to_string()), None] {
+            let made = stream
+                .create_consumer(pull::Config {
+                    durable_name: durable.clone(),
+                    ..Default::default()
+                })
+                .await;
+            assert!(made.is_err(), "a member created consumer {durable:?}");
+        }
+        assert!(
+            stream.delete_consumer("projector").await.is_err(),
+            "a member may not delete consumers"
+        );
+        let info = stream.clone().info().await.unwrap().clone();
+        assert_eq!(info.state.consumer_count, 0);
         // Nor may a member publish a checkpoint, or delete or purge their stream.
         let cp_stream = format!("{name}_CHECKPOINTS");
         let published = match js.publish(CP_SUBJECT, "forged checkpoint\n".into()).await {
@@ -1940,10 +1958,13 @@ fn the_three_powers_are_separated() {
             .arg(fx.members_file());
         ok(c)
     };
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats-access-control.conf"),
-    )
-    .unwrap();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats-access-control.conf");
+    // `TALLINN_REGENERATE_DEPLOY=1` rewrites the shipped file (then review the diff).
+    if std::env::var_os("TALLINN_REGENERATE_DEPLOY").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let shipped = std::fs::read_to_string(&path).unwrap();
     assert_eq!(
         generated, shipped,
         "deploy/ holds the generated configuration"
