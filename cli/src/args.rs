@@ -28,6 +28,10 @@ pub struct Global {
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Producer commands and `publish`: sign and check everything against the
+    /// ledger's rules, print what would be stored, append nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -346,7 +346,7 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let backend = match &log {
         crate::nats::AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
         crate::nats::AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
-        crate::nats::AnyLog::Embedded(_) => "embedded sled",
+        crate::nats::AnyLog::Embedded(_) | crate::nats::AnyLog::Shared(_) => "embedded sled",
     };
     log.append(&coordinator.id, None, &[genesis.bytes().to_vec()], t0)
         .await?;
@@ -446,7 +446,7 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
             // The child inherits the connection options through the environment.
             cmd.env("TALLINN_NATS_URL", nats.url.clone().unwrap_or_default());
         }
-        crate::nats::AnyLog::Embedded(_) => {
+        crate::nats::AnyLog::Embedded(_) | crate::nats::AnyLog::Shared(_) => {
             // The child reads the same embedded log: release it first.
             std::fs::create_dir_all(&cdir)?;
         }

@@ -150,6 +150,8 @@ enum Sink {
     /// The embedded store's checkpoint trees (with the Merkle frontier as of the
     /// last checkpoint, so only new entries are hashed).
     Embedded { cs: CheckpointStore, store: Store },
+    /// The embedded store, opened only to sign (a follower's).
+    Shared(ledger::shared::SharedStore),
     /// The JetStream checkpoint stream; `tree` holds the log's leaves read so far.
     Nats {
         cps: NatsCheckpoints,
@@ -158,6 +160,42 @@ enum Sink {
         /// The subjects chain after each entry hashed so far (`[i]`: of `i + 1`).
         subjects: Vec<ledger::ids::Digest>,
     },
+}
+
+/// Signs a timed checkpoint of the first `position` entries of the embedded
+/// `store` into `cs` (hashing only the entries after its last checkpoint's
+/// Merkle frontier); returns the note as stored. With nothing new since the
+/// last checkpoint, that one stands (signing again would give another text,
+/// with another time, of one size).
+fn sign_embedded(
+    cs: &CheckpointStore,
+    store: &Store,
+    signer: &Signer,
+    origin: &str,
+    position: u64,
+    time: u64,
+) -> Result<Note> {
+    let (mut tree, mut subjects) = cs.frontier()?;
+    if tree.size() >= position {
+        if let Some(note) = cs.get(tree.size())? {
+            return Ok(note);
+        }
+    }
+    while tree.size() < position {
+        let batch = store.read_sync(tree.size() + 1, 8192)?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch.iter().take_while(|e| e.position <= position) {
+            tree.push(leaf_hash(&e.bytes));
+            subjects.push_entry(e);
+        }
+    }
+    let cp = Checkpoint::with_time(origin, tree.size(), tree.root(), time)?
+        .with_subjects(subjects.digest);
+    let stored = cs.put(cp.size, &cp.sign(signer)?)?;
+    cs.set_frontier(&tree, &subjects)?;
+    Ok(stored)
 }
 
 /// Signs checkpoints as a projector advances (or once, for `checkpoint sign`).
@@ -186,6 +224,11 @@ impl Issuer {
                     store: store.clone(),
                 };
                 (sink, last)
+            }
+            AnyLog::Shared(shared) => {
+                let last =
+                    shared.with(|store| anyhow::Ok(checkpoint_store(store)?.tree()?.size()))?;
+                (Sink::Shared(shared.clone()), last)
             }
             AnyLog::Nats(n) => {
                 let cps = NatsCheckpoints::open_for_issuing(n).await?;
@@ -263,30 +306,14 @@ impl Issuer {
         }
         let note = match &mut self.sink {
             Sink::Embedded { cs, store } => {
-                let (mut tree, mut subjects) = cs.frontier()?;
-                // Nothing new since the last checkpoint: it stands (signing
-                // again would give another text, with another time, of one size).
-                if tree.size() >= position {
-                    if let Some(note) = cs.get(tree.size())? {
-                        return Ok(note);
-                    }
-                }
-                while tree.size() < position {
-                    let batch = store.read_sync(tree.size() + 1, 8192)?;
-                    if batch.is_empty() {
-                        break;
-                    }
-                    for e in batch.iter().take_while(|e| e.position <= position) {
-                        tree.push(leaf_hash(&e.bytes));
-                        subjects.push_entry(e);
-                    }
-                }
-                let cp = Checkpoint::with_time(origin, tree.size(), tree.root(), time)?
-                    .with_subjects(subjects.digest);
-                let stored = cs.put(cp.size, &cp.sign(&self.signer)?)?;
-                cs.set_frontier(&tree, &subjects)?;
-                stored
+                sign_embedded(cs, store, &self.signer, origin, position, time)?
             }
+            // The store is opened for the signing only (a follower keeps it
+            // closed while idle, so producers can append).
+            Sink::Shared(shared) => shared.with(|store| {
+                let cs = checkpoint_store(store)?;
+                sign_embedded(&cs, store, &self.signer, origin, position, time)
+            })?,
             Sink::Nats {
                 cps,
                 log,
@@ -369,6 +396,9 @@ impl Stored {
     pub async fn read(log: &AnyLog) -> Result<Stored> {
         match log {
             AnyLog::Embedded(store) => Ok(Stored::Embedded(checkpoint_store(store)?)),
+            AnyLog::Shared(_) => {
+                bail!("the checkpoints of a shared store are read through its store")
+            }
             AnyLog::Nats(n) => {
                 let cps = NatsCheckpoints::open(n).await?;
                 let messages = cps.messages().await?;

@@ -20,8 +20,11 @@ use ledger::store::Store;
 /// How many times an append that lost a race for the chain head is retried.
 pub const CONFLICT_RETRIES: usize = 5;
 
-/// How long to wait for another process to release the ledger.
-pub const OPEN_WAIT: Duration = Duration::from_secs(3);
+/// How long to wait for another process to release the embedded ledger. A
+/// follower holds it only while it folds (see `ledger::shared`), and every
+/// other command only for what it reads and appends, so the wait is for a
+/// queue of short holds.
+pub const OPEN_WAIT: Duration = Duration::from_secs(10);
 
 /// The log directory inside a ledger directory.
 pub fn log_dir(dir: &Path) -> PathBuf {

@@ -13,6 +13,7 @@ mod flags;
 mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]
 mod produce;
+mod producer;
 mod project;
 mod render;
 

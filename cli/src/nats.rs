@@ -139,8 +139,11 @@ impl NatsArgs {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per command; boxing buys nothing
 pub enum AnyLog {
-    /// The embedded sled store.
+    /// The embedded sled store, held for the whole command.
     Embedded(Store),
+    /// The embedded store, held only while in use (a follower: see
+    /// `ledger::shared`).
+    Shared(ledger::shared::SharedStore),
     /// A JetStream stream.
     Nats(NatsLog),
 }
@@ -155,6 +158,7 @@ impl Log for AnyLog {
     ) -> Result<Vec<u64>, LogError> {
         match self {
             AnyLog::Embedded(s) => s.append(producer, expected_last, events, appended_at).await,
+            AnyLog::Shared(s) => s.append(producer, expected_last, events, appended_at).await,
             AnyLog::Nats(n) => n.append(producer, expected_last, events, appended_at).await,
         }
     }
@@ -162,6 +166,7 @@ impl Log for AnyLog {
     async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
         match self {
             AnyLog::Embedded(s) => s.read(from, max).await,
+            AnyLog::Shared(s) => s.read(from, max).await,
             AnyLog::Nats(n) => n.read(from, max).await,
         }
     }
@@ -169,6 +174,7 @@ impl Log for AnyLog {
     async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
         match self {
             AnyLog::Embedded(s) => s.last_of(producer).await,
+            AnyLog::Shared(s) => s.last_of(producer).await,
             AnyLog::Nats(n) => n.last_of(producer).await,
         }
     }
@@ -176,6 +182,7 @@ impl Log for AnyLog {
     async fn len(&self) -> Result<u64, LogError> {
         match self {
             AnyLog::Embedded(s) => s.len().await,
+            AnyLog::Shared(s) => s.len().await,
             AnyLog::Nats(n) => n.len().await,
         }
     }
@@ -183,13 +190,14 @@ impl Log for AnyLog {
     async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {
         match self {
             AnyLog::Embedded(s) => s.wait_for(after, timeout).await,
+            AnyLog::Shared(s) => s.wait_for(after, timeout).await,
             AnyLog::Nats(n) => n.wait_for(after, timeout).await,
         }
     }
 
     async fn lost_entries(&self) -> Result<Option<String>, LogError> {
         match self {
-            AnyLog::Embedded(_) => Ok(None),
+            AnyLog::Embedded(_) | AnyLog::Shared(_) => Ok(None),
             AnyLog::Nats(n) => Ok(n.lost_entries().await?),
         }
     }

@@ -122,8 +122,14 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Member(MemberCommand::List) => {
-            let l = crate::nats::open_ledger(&g.nats, dir).await?;
-            let members: Vec<_> = l.state.members.values().collect();
+            // From the projector's state (folding only what is new), not a replay.
+            let log = crate::nats::open_log(&g.nats, dir).await?;
+            let p = crate::producer::Producer::open(log, dir).await?;
+            let state = p.projector().rules_state();
+            if state.origin.is_none() {
+                bail!("the ledger has no genesis yet: run `tallinn init`");
+            }
+            let members: Vec<_> = state.members.values().collect();
             if json {
                 let out: Vec<_> = members
                     .iter()
@@ -378,9 +384,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             if bodies.is_empty() {
                 bail!("{}: no events", a.file.display());
             }
-            let mut l = crate::nats::open_ledger(&g.nats, dir).await?;
             let lines: Vec<usize> = bodies.iter().map(|(n, _)| *n).collect();
-            if g.nats.enabled() {
+            if g.nats.enabled() && !g.dry_run {
+                let mut l = crate::nats::open_ledger(&g.nats, dir).await?;
                 let bodies = bodies.into_iter().map(|(_, b)| b).collect();
                 let events =
                     crate::nats::publish(&mut l, &signer, bodies, &lines, &a.file, now()?).await?;
@@ -389,14 +395,17 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
-            let result = l
+            let log = crate::nats::open_log(&g.nats, dir).await?;
+            let mut p = crate::producer::Producer::open(log, dir).await?;
+            let result = p
                 .emit(
                     &signer,
                     bodies.into_iter().map(|(_, b)| b).collect(),
                     now()?,
+                    g.dry_run,
                 )
                 .await;
-            let events = result.map_err(|e| {
+            let emitted = result.map_err(|e| {
                 let msg = format!("{e:#}");
                 // Map "event N rejected" back to the file's line number; an
                 // error about no event (a key, the ledger) names no line.
@@ -411,9 +420,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     _ => anyhow!("{}: {msg}", a.file.display()),
                 }
             })?;
-            for (event, pos) in &events {
-                print_event(json, event, *pos);
-            }
+            print_emitted(json, &emitted);
             Ok(())
         }
         Command::Log(a) => log(&g.nats, dir, json, a).await,
@@ -502,15 +509,35 @@ async fn emit_one(
     build: impl FnOnce(&ledger::ids::MemberId) -> Result<Body>,
 ) -> Result<()> {
     let signer = signer(key)?;
-    let mut l = crate::nats::open_ledger(&g.nats, &g.dir).await?;
-    let me = l.producer(&signer)?;
+    let log = crate::nats::open_log(&g.nats, &g.dir).await?;
+    let mut p = crate::producer::Producer::open(log, &g.dir).await?;
+    let me = p.producer(&signer)?;
     let body = build(&me)?;
     body.validate().map_err(|e| anyhow!("{e}"))?;
-    let events = l.emit(&signer, vec![body], now).await?;
-    for (event, pos) in &events {
-        print_event(json, event, *pos);
-    }
+    let emitted = p.emit(&signer, vec![body], now, g.dry_run).await?;
+    print_emitted(json, &emitted);
     Ok(())
+}
+
+/// Prints what an emit stored (or, dry run, would store; or found stored).
+fn print_emitted(json: bool, emitted: &crate::producer::Emitted) {
+    for (event, pos) in &emitted.events {
+        let env = event.envelope();
+        if json {
+            println!(
+                "{}",
+                json!({"id": event.id(), "position": pos, "member": env.producer, "seq": env.seq,
+                    "kind": env.body.kind().name(), "dry_run": pos.is_none(), "already_stored": emitted.already_stored})
+            );
+        } else if pos.is_none() {
+            println!("{}  (dry run: checked, not appended)", event.id());
+        } else {
+            println!("{}", event.id());
+        }
+    }
+    if emitted.already_stored && !json {
+        eprintln!("already stored (an identical event): nothing appended");
+    }
 }
 
 fn print_event(json: bool, event: &Event, position: u64) {

@@ -16,6 +16,20 @@ use crate::context::{log_dir, OPEN_WAIT};
 use crate::nats::{AnyLog, NatsArgs};
 use crate::render::{render, Format};
 
+/// Completes on Ctrl-C or SIGTERM (a service manager's stop).
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}
+
 /// The projector directory inside a ledger directory.
 pub fn projector_dir(dir: &Path) -> PathBuf {
     dir.join("projector")
@@ -64,11 +78,12 @@ pub async fn catch_up<L: Log>(
     save_every: u64,
     rebuild: bool,
 ) -> Result<Projector> {
-    // A rebuild does not read what the store held: it may be damaged.
+    // A rebuild does not read what the store held: it may be damaged. Any
+    // other command reads it read-only while a follower holds it.
     let mut p = if rebuild {
         Projector::open_empty(&projector_dir(dir), OPEN_WAIT)?
     } else {
-        Projector::open(&projector_dir(dir), OPEN_WAIT)?
+        Projector::open_shared(&projector_dir(dir))?
     };
     p.save_every = save_every;
     let start = std::time::Instant::now();
@@ -118,27 +133,35 @@ pub async fn projector(
             save_every,
             checkpoints,
         }) => {
+            // The embedded log is held only while in use: producers and
+            // readers in other processes take their turn while this follows.
+            let log = match log {
+                AnyLog::Embedded(store) => {
+                    drop(store);
+                    AnyLog::Shared(ledger::shared::SharedStore::new(&log_dir(dir), OPEN_WAIT))
+                }
+                log => log,
+            };
             let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
             let mut p = catch_up(dir, &log, save_every, false).await?;
-            if let Some(i) = issuer.as_mut() {
-                i.maybe_sign(p.rules_state(), p.position, Instant::now())
-                    .await?;
+            if p.is_read_only() {
+                anyhow::bail!(
+                    "another process already follows {} (its projector is in use)",
+                    dir.display()
+                );
             }
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
                 dir.display(),
                 p.position
             );
-            let shutdown = tokio::signal::ctrl_c();
-            tokio::pin!(shutdown);
-            // The loop of `Projector::follow`, with the issuer between steps: the
-            // clock is read here, in the shell, and passed to the issuer.
-            // Saves when the log is quiet (a snapshot re-encodes the chains,
-            // every event id: saving after every wake-up would cost the square of
-            // the log).
-            loop {
-                if p.advance(&log, |_| {}).await? > 0 {
+            let mut last = p.position;
+            // The one follow loop; the issuer signs between steps (the clock
+            // is read here, in the shell).
+            p.follow(&log, shutdown_signal(), async |p: &mut Projector| {
+                if p.position > last {
                     tracing::info!(position = p.position, "projected");
+                    last = p.position;
                 }
                 if let Some(i) = issuer.as_mut() {
                     if let Err(e) = i
@@ -148,15 +171,9 @@ pub async fn projector(
                         tracing::warn!("checkpoint not issued: {e:#}");
                     }
                 }
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    r = log.wait_for(p.position, Duration::from_millis(500)) => {
-                        if r? <= p.position {
-                            p.save_if_behind()?;
-                        }
-                    }
-                }
-            }
+                anyhow::Ok(())
+            })
+            .await?;
             p.save_if_behind()?;
             let digest = p.digest_hex()?;
             println!("position {}  digest {}", p.position, digest);
@@ -182,7 +199,7 @@ pub async fn digest(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
 pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let log = any_log(nats, dir).await?;
     let len = log.len().await?;
-    let mut p = Projector::open(&projector_dir(dir), OPEN_WAIT)?;
+    let mut p = Projector::open_shared(&projector_dir(dir))?;
     // A projector of another history (a log restored or wiped) is reported
     // as such, not as `lag 0`.
     p.check_log(&log).await?;

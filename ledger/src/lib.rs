@@ -43,6 +43,7 @@ pub mod money;
 pub mod producer;
 pub mod replay;
 pub mod rules;
+pub mod shared;
 pub mod signature;
 pub mod state;
 pub mod store;

@@ -100,6 +100,37 @@ impl Projector {
         Ok(Projector::with(store, Saved::default()))
     }
 
+    /// Opens the projector stored in `dir` read-only, while another process
+    /// (a following `projector run`) may hold and extend it: it starts from
+    /// that process's last save, and what it folds past it stays in memory
+    /// (saving writes nothing). For readers and producers that must never
+    /// wait for, or lock out, the follower.
+    pub fn open_read_only(dir: &Path) -> Result<Projector, RunError> {
+        let (store, saved) = ProjectorStore::open_read_only(dir)?;
+        Ok(Projector::with(store, saved))
+    }
+
+    /// Opens the projector in `dir`, read-only if another process holds it
+    /// (see [`Projector::open_read_only`]).
+    pub fn open_shared(dir: &Path) -> Result<Projector, RunError> {
+        match Projector::open(dir, Duration::ZERO) {
+            Err(RunError::Store(StoreError::Locked(_))) => Projector::open_read_only(dir),
+            r => r,
+        }
+    }
+
+    /// Whether this projector was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.store.is_read_only()
+    }
+
+    /// Loads `ids` and the items they link to into the working set, so that
+    /// [`Projector::rules_state`] holds them: what a producer's pre-check of
+    /// an event naming them needs (see `Body::named_items`).
+    pub fn load_items(&mut self, ids: impl IntoIterator<Item = ItemId>) -> Result<(), RunError> {
+        self.load_ids(ids.into_iter().collect())
+    }
+
     fn with(store: ProjectorStore, saved: Saved) -> Projector {
         Projector {
             store,
@@ -170,6 +201,11 @@ impl Projector {
     /// Saves the snapshot now: writes the working set back and commits.
     pub fn save(&mut self) -> Result<(), RunError> {
         self.write_back()?;
+        if self.store.is_read_only() {
+            // What a read-only projector folds stays in memory.
+            self.saved = self.position;
+            return Ok(());
+        }
         self.store
             .commit(self.position, self.head, &self.state, &self.model)?;
         self.saved = self.position;
@@ -215,12 +251,16 @@ impl Projector {
 
     /// Loads every item the events name (and their links) into the working set.
     fn load_named(&mut self, decoded: &[Result<Event, String>]) -> Result<(), RunError> {
-        let mut want: Vec<ItemId> = decoded
+        let want: Vec<ItemId> = decoded
             .iter()
             .flatten()
             .flat_map(|ev| ev.envelope().body.named_items())
             .cloned()
             .collect();
+        self.load_ids(want)
+    }
+
+    fn load_ids(&mut self, mut want: Vec<ItemId>) -> Result<(), RunError> {
         // The working set is closed under links (loaded items bring theirs),
         // so an item already in it needs nothing more.
         while let Some(id) = want.pop() {
@@ -348,33 +388,34 @@ impl Projector {
         Ok(())
     }
 
-    /// Catches up, then follows new entries until `shutdown` completes: folds
-    /// what arrives and saves whenever the log stays quiet for half a second
-    /// (and every `save_every` events under sustained load), then once more at
-    /// shutdown. `on_batch` is called after the catch-up and after every step
-    /// that folded something.
-    pub async fn follow<L: Log>(
+    /// The one follow loop (of `projector run`, the node, the tests): catches
+    /// up, then folds what arrives until `shutdown` completes, saving whenever
+    /// the log stays quiet for half a second (and every `save_every` events
+    /// under sustained load), then once more at shutdown. `on_step` runs after
+    /// the catch-up and after every wake-up, whether it folded something or
+    /// the log stayed quiet (an issuer signs checkpoints there; the shell reads
+    /// the clock there, not the core); its error ends the loop.
+    pub async fn follow<L: Log, E: From<RunError>>(
         &mut self,
         log: &L,
         shutdown: impl Future<Output = ()>,
-        mut on_batch: impl FnMut(&Projector),
-    ) -> Result<(), RunError> {
+        mut on_step: impl AsyncFnMut(&mut Projector) -> Result<(), E>,
+    ) -> Result<(), E> {
         tokio::pin!(shutdown);
         self.catch_up(log, |_| {}).await?;
-        on_batch(self);
+        on_step(self).await?;
         loop {
             tokio::select! {
-                _ = &mut shutdown => return self.save_if_behind(),
+                _ = &mut shutdown => return Ok(self.save_if_behind()?),
                 r = log.wait_for(self.position, Duration::from_millis(500)) => {
-                    if r? <= self.position {
+                    if r.map_err(RunError::from)? <= self.position {
                         self.save_if_behind()?;
-                        continue;
+                    } else {
+                        self.advance(log, |_| {}).await?;
                     }
                 }
             }
-            if self.advance(log, |_| {}).await? > 0 {
-                on_batch(self);
-            }
+            on_step(self).await?;
         }
     }
 }

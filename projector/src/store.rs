@@ -67,6 +67,10 @@ pub enum StoreError {
     /// The snapshot or the row file does not decode or fails its checksum.
     #[error("projector store is corrupt ({0}); rebuild it from the log with `tallinn projector rebuild`")]
     Corrupt(String),
+    /// A read-only store (opened while another process holds the lock) was
+    /// asked to commit or clear.
+    #[error("the projector store is open read-only (another process holds it)")]
+    ReadOnly,
 }
 
 /// What a store held at its last commit.
@@ -101,15 +105,26 @@ pub const KINDS: [u8; 5] = [1, 2, 3, 4, 5];
 pub struct ProjectorStore {
     dir: PathBuf,
     rows_path: PathBuf,
-    _lock: File,
+    /// The OS lock; `None` for a read-only store.
+    _lock: Option<File>,
     reader: File,
-    writer: BufWriter<File>,
+    /// Where new records go: the row file, or (read-only) memory.
+    writer: Sink,
     /// Bytes of the row file handed to the OS.
     flushed: u64,
     /// Bytes of the row file including what is buffered.
     end: u64,
     index: ItemIndex,
     scratch: Vec<u8>,
+}
+
+/// Where a store appends records.
+enum Sink {
+    /// The row file (a store holding the lock).
+    File(BufWriter<File>),
+    /// Memory, at offsets from `base` on (a read-only store: what it folds
+    /// past the snapshot stays in this process).
+    Memory { base: u64, bytes: Vec<u8> },
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -130,6 +145,55 @@ impl ProjectorStore {
     /// damaged store can be rebuilt): the files are removed once the lock is held.
     pub fn open_empty(dir: &Path, wait: Duration) -> Result<ProjectorStore, StoreError> {
         Ok(ProjectorStore::open_inner(dir, wait, true)?.0)
+    }
+
+    /// Opens the store in `dir` read-only, without its lock, while another
+    /// process may hold it and write: what its last commit holds (the snapshot
+    /// is replaced atomically; the row file only grows past the committed
+    /// length the snapshot names, so those bytes never change). Records put
+    /// afterwards stay in memory; commit and clear are refused.
+    pub fn open_read_only(dir: &Path) -> Result<(ProjectorStore, Saved), StoreError> {
+        let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+        let rows_path = dir.join("rows.log");
+        let reader = match File::open(&rows_path) {
+            Ok(f) => f,
+            // No rows yet (nothing committed): nothing is read from the file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && committed == 0 => {
+                File::open(dir).map_err(io(dir))?
+            }
+            Err(e) => return Err(io(&rows_path)(e)),
+        };
+        if committed > 0 {
+            let len = reader.metadata().map_err(io(&rows_path))?.len();
+            if len < committed {
+                return Err(StoreError::Corrupt(format!(
+                    "rows.log has {len} bytes, the snapshot covers {committed}"
+                )));
+            }
+        }
+        let index = scan(&reader, committed, &rows_path)?;
+        Ok((
+            ProjectorStore {
+                dir: dir.to_path_buf(),
+                rows_path,
+                _lock: None,
+                reader,
+                writer: Sink::Memory {
+                    base: committed,
+                    bytes: Vec::new(),
+                },
+                flushed: committed,
+                end: committed,
+                index,
+                scratch: Vec::new(),
+            },
+            saved,
+        ))
+    }
+
+    /// Whether this store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self._lock.is_none()
     }
 
     fn open_inner(
@@ -198,9 +262,9 @@ impl ProjectorStore {
             ProjectorStore {
                 dir: dir.to_path_buf(),
                 rows_path,
-                _lock: lock,
+                _lock: Some(lock),
                 reader,
-                writer: BufWriter::with_capacity(1 << 20, writer),
+                writer: Sink::File(BufWriter::with_capacity(1 << 20, writer)),
                 flushed: committed,
                 end: committed,
                 index,
@@ -247,9 +311,10 @@ impl ProjectorStore {
         self.scratch.extend_from_slice(&crc.to_le_bytes());
         let body = (self.scratch.len() - 4) as u32;
         self.scratch[..4].copy_from_slice(&body.to_le_bytes());
-        self.writer
-            .write_all(&self.scratch)
-            .map_err(io(&self.rows_path))?;
+        match &mut self.writer {
+            Sink::File(w) => w.write_all(&self.scratch).map_err(io(&self.rows_path))?,
+            Sink::Memory { bytes, .. } => bytes.extend_from_slice(&self.scratch),
+        }
         self.index.put(
             id.as_str(),
             Slot {
@@ -264,7 +329,9 @@ impl ProjectorStore {
     /// Hands buffered records to the OS (so that they can be read back).
     pub fn flush(&mut self) -> Result<(), StoreError> {
         if self.flushed != self.end {
-            self.writer.flush().map_err(io(&self.rows_path))?;
+            if let Sink::File(w) = &mut self.writer {
+                w.flush().map_err(io(&self.rows_path))?;
+            }
             self.flushed = self.end;
         }
         Ok(())
@@ -282,6 +349,9 @@ impl ProjectorStore {
         state: &State,
         model: &Model,
     ) -> Result<(), StoreError> {
+        if self._lock.is_none() {
+            return Err(StoreError::ReadOnly);
+        }
         self.flush()?;
         self.reader.sync_data().map_err(io(&self.rows_path))?;
         let tmp = self.dir.join("snapshot.tmp");
@@ -319,7 +389,10 @@ impl ProjectorStore {
             Err(e) => return Err(io(&snapshot)(e)),
         }
         let rows = &self.rows_path;
-        self.writer.flush().map_err(io(rows))?;
+        let Sink::File(writer) = &mut self.writer else {
+            return Err(StoreError::ReadOnly);
+        };
+        writer.flush().map_err(io(rows))?;
         self.reader.set_len(0).map_err(io(rows))?;
         self.reader.sync_all().map_err(io(rows))?;
         self.index = ItemIndex::new();
@@ -357,6 +430,11 @@ impl ProjectorStore {
                 "record at {offset} past the end"
             )));
         }
+        if let Sink::Memory { base, bytes } = &self.writer {
+            if offset >= *base {
+                return read_memory_record(bytes, offset, *base);
+            }
+        }
         self.reader
             .read_exact_at(&mut header, offset)
             .map_err(io(path))?;
@@ -368,6 +446,24 @@ impl ProjectorStore {
         let body = checked_body(header[4], &body, offset)?;
         decode_exact(body, &format!("rows.log: record at {offset}"))
     }
+}
+
+/// The record at `offset` of a read-only store's in-memory records, which
+/// start at offset `base`.
+fn read_memory_record(
+    bytes: &[u8],
+    offset: u64,
+    base: u64,
+) -> Result<(ItemId, Item, Option<Row>), StoreError> {
+    let at = (offset - base) as usize;
+    let header: [u8; HEADER] = bytes
+        .get(at..at + HEADER)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("record at {offset} past the end")))?;
+    let len = record_len(&header, offset, base + bytes.len() as u64)?;
+    let body = &bytes[at + HEADER..at + 4 + len];
+    let body = checked_body(header[4], body, offset)?;
+    decode_exact(body, &format!("memory: record at {offset}"))
 }
 
 /// The length a record header at `offset` announces (kind byte and body),

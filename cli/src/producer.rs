@@ -1,0 +1,199 @@
+//! The producer's shell: one producer step over the log, with the rules
+//! state read from the projector's store instead of a replay of the log.
+//!
+//! A producer command opens the projector of its ledger directory (read-only
+//! when a follower holds it), folds only the entries appended since it was
+//! saved, loads the items its events name (with their links: see
+//! `Body::named_items` and `Item::links`), signs and pre-checks its events
+//! against that state, and appends them in one conditional append. What it
+//! reads does not grow with the log: a chain head, a few items, the entries
+//! since the last save.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use ledger::body::Body;
+use ledger::calendar::Timestamp;
+use ledger::event::Event;
+use ledger::ids::{ItemId, MemberId};
+use ledger::keys::Signer;
+use ledger::log::{Log, LogError};
+use ledger::producer::next_event;
+use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use projector::run::Projector;
+
+use crate::context::CONFLICT_RETRIES;
+use crate::project::projector_dir;
+
+/// Entries folded by a producer after which it saves the projector (when it
+/// holds it), so the next command does not fold them again.
+const SAVE_AFTER: u64 = 1_000;
+
+/// What an emit stored, or (dry run) would store.
+pub struct Emitted {
+    /// The events with their positions (`None` in a dry run).
+    pub events: Vec<(Event, Option<u64>)>,
+    /// The events were identical to ones already stored (a retry): these are
+    /// the stored ones, nothing was appended.
+    pub already_stored: bool,
+}
+
+/// A producer on a log, with the rules state of the projector in `dir`.
+pub struct Producer<L> {
+    /// The log.
+    pub log: L,
+    projector: Projector,
+}
+
+impl<L: Log> Producer<L> {
+    /// Opens the projector of `dir` (read-only if another process follows
+    /// with it) and folds the entries appended since its last save.
+    pub async fn open(log: L, dir: &Path) -> Result<Producer<L>> {
+        let projector = Projector::open_shared(&projector_dir(dir))?;
+        let mut p = Producer { log, projector };
+        p.refresh().await?;
+        Ok(p)
+    }
+
+    /// Folds what was appended since (by other writers too).
+    async fn refresh(&mut self) -> Result<()> {
+        let before = self.projector.position;
+        let folded = self.projector.advance(&self.log, |_| {}).await?;
+        if folded > 0 && self.projector.position - before >= SAVE_AFTER {
+            self.projector.save_if_behind()?;
+        }
+        Ok(())
+    }
+
+    /// The projector (its rules state: members, keys, chains).
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+
+    /// The member a signer signs for, checked to be admitted with that key active.
+    pub fn producer(&self, signer: &Signer) -> Result<MemberId> {
+        let id: MemberId = signer
+            .name()
+            .parse()
+            .map_err(|e| anyhow!("key name: {e}"))?;
+        let Some(m) = self.projector.rules_state().members.get(&id) else {
+            bail!("{id} is not an admitted member of this ledger");
+        };
+        match m.active_key {
+            Some(k) if k == signer.public_key() => Ok(id),
+            Some(_) => bail!("this key is not {id}'s active key (was it rotated?)"),
+            None => bail!("{id}'s key is revoked; the coordinator must rotate a new key in"),
+        }
+    }
+
+    /// Builds, signs and pre-checks `bodies` in order (each against the
+    /// state the previous ones leave), then appends them all in one atomic
+    /// append; nothing is written unless every one is accepted. A single
+    /// event identical in body to the producer's last stored one is a retry:
+    /// the stored event is returned and nothing appended. With `dry_run`,
+    /// everything is checked and nothing appended.
+    pub async fn emit(
+        &mut self,
+        signer: &Signer,
+        bodies: Vec<Body>,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<Emitted> {
+        let mut attempts = 0;
+        loop {
+            match self.emit_once(signer, bodies.clone(), now, dry_run).await {
+                Err(e)
+                    if attempts < CONFLICT_RETRIES
+                        && e.downcast_ref::<LogError>()
+                            .is_some_and(|l| matches!(l, LogError::Conflict { .. })) =>
+                {
+                    // Another writer holding the same key extended the chain
+                    // first: fold it, re-check, re-sign and retry.
+                    attempts += 1;
+                    tracing::info!("{e}; recovering the chain head and retrying");
+                    self.refresh().await?;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn emit_once(
+        &mut self,
+        signer: &Signer,
+        bodies: Vec<Body>,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<Emitted> {
+        let producer = self.producer(signer)?;
+        // The chain head the events are signed on must be the last entry on
+        // the producer's subject: fold up to it if another writer appended.
+        let last = loop {
+            let last = self.log.last_of(&producer).await?;
+            match last {
+                Some(e) if e.position > self.projector.position => self.refresh().await?,
+                _ => break last,
+            }
+        };
+        let origin = self
+            .projector
+            .rules_state()
+            .origin
+            .clone()
+            .ok_or_else(|| anyhow!("the ledger has no genesis yet: run `tallinn init`"))?;
+        let named: Vec<ItemId> = bodies
+            .iter()
+            .flat_map(|b| b.named_items())
+            .cloned()
+            .collect();
+        self.projector.load_items(named)?;
+        let mut state = self.projector.rules_state().clone();
+        let mut events = Vec::with_capacity(bodies.len());
+        let single = bodies.len() == 1;
+        for (i, body) in bodies.into_iter().enumerate() {
+            let event = next_event(&state, &origin, &producer, body, now, signer)?;
+            match evaluate(&state, &event, Some(&producer), SignatureCheck::Verify) {
+                Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
+                Outcome::Rejected(r) => {
+                    if single {
+                        if let Some(stored) = same_as_stored(&event, last.as_ref()) {
+                            let position = last.as_ref().map(|e| e.position);
+                            return Ok(Emitted {
+                                events: vec![(stored, position)],
+                                already_stored: true,
+                            });
+                        }
+                        bail!("rejected, nothing appended: {r}")
+                    }
+                    bail!("event {} rejected, nothing appended: {r}", i + 1)
+                }
+                Outcome::Duplicate => bail!("event {} duplicates one already in the log", i + 1),
+            }
+            events.push(event);
+        }
+        if dry_run {
+            return Ok(Emitted {
+                events: events.into_iter().map(|e| (e, None)).collect(),
+                already_stored: false,
+            });
+        }
+        let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
+        let expected = last.map(|e| e.position);
+        let positions = self.log.append(&producer, expected, &bytes, now).await?;
+        Ok(Emitted {
+            events: events
+                .into_iter()
+                .zip(positions.into_iter().map(Some))
+                .collect(),
+            already_stored: false,
+        })
+    }
+}
+
+/// The stored event `last` if it has the body of `event` (same producer:
+/// `last` is on its subject), i.e. `event` is a retry of it.
+fn same_as_stored(event: &Event, last: Option<&ledger::log::Entry>) -> Option<Event> {
+    let stored = Event::from_bytes(&last?.bytes).ok()?;
+    let (a, b) = (stored.envelope(), event.envelope());
+    (a.producer == b.producer && a.body == b.body).then_some(stored)
+}
