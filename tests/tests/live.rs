@@ -1,0 +1,191 @@
+//! Producers and readers while a projector follows the embedded ledger: the
+//! follower holds the log only while it folds and its projector is read
+//! read-only by everyone else, so nobody is locked out.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn need_args(fx: &Fixture, who: &str, id: &str) -> Vec<String> {
+    [
+        "need",
+        "--key",
+        &fx.key_str(who),
+        "--id",
+        id,
+        "--category",
+        "hardware",
+        "--description",
+        "live",
+        "--quantity",
+        "1",
+        "--unit",
+        "pcs",
+        "--value",
+        "10",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn stop(mut follower: Child) -> std::process::Output {
+    // SIGTERM, as a service manager stops it: it saves and exits 0.
+    let pid = follower.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    while follower.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the follower did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    follower.wait_with_output().unwrap()
+}
+
+#[test]
+fn twelve_producers_and_a_report_loop_while_a_projector_follows() {
+    let fx = Fixture::new();
+    let follower = fx
+        .cmd(["projector", "run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Readers loop while the producers append: every one must succeed.
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (done, data) = (done.clone(), fx.data.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(Ordering::Relaxed) || reads < 3 {
+                for args in [&["report", "needs"][..], &["status"], &["digest"]] {
+                    let out = tallinn()
+                        .arg("--dir")
+                        .arg(&data)
+                        .args(args)
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{args:?} failed beside the follower: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let per_producer = 4;
+    let producers: Vec<_> = (0..12)
+        .map(|k| {
+            let who = if k % 2 == 0 { UA } else { UA2 };
+            let args: Vec<Vec<String>> = (0..per_producer)
+                .map(|i| need_args(&fx, who, &format!("L-{k}-{i}")))
+                .collect();
+            let data = fx.data.clone();
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for a in args {
+                    let out = tallinn().arg("--dir").arg(&data).args(&a).output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "a producer was refused beside the follower: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    ids.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+                }
+                ids
+            })
+        })
+        .collect();
+    let printed: Vec<String> = producers
+        .into_iter()
+        .flat_map(|p| p.join().unwrap())
+        .collect();
+    done.store(true, Ordering::Relaxed);
+    assert!(reader.join().unwrap() >= 3);
+    // Every event stored exactly once, all accepted.
+    let log = fx.log_json();
+    assert_eq!(
+        log.len(),
+        1 + 12 * per_producer,
+        "genesis and every need once"
+    );
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    for e in &log[1..] {
+        assert_eq!(e["outcome"], "accepted", "{e}");
+        *stored
+            .entry(e["id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    for id in &printed {
+        assert_eq!(stored.get(id), Some(&1), "{id} stored once");
+    }
+    // The follower folded them all.
+    let start = Instant::now();
+    loop {
+        let s: serde_json::Value = serde_json::from_str(&fx.ok(["--json", "status"])).unwrap();
+        if s["projector"]["lag"] == 0 && s["projector"]["position"] == log.len() as u64 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the follower lags: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = stop(follower);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        last.contains(&format!("position {}", log.len())),
+        "the follower's last word: {last}"
+    );
+    // Its digest is the one a rebuild from the log gives.
+    let digest = fx.ok(["digest"]);
+    let rebuilt = fx.ok(["projector", "rebuild"]);
+    assert!(rebuilt.contains(digest.trim()), "{rebuilt} vs {digest}");
+}
+
+#[test]
+fn a_retry_and_a_dry_run_append_nothing_twice() {
+    let fx = Fixture::new();
+    let args = need_args(&fx, UA, "R-1");
+    let mut dry = vec!["--dry-run".to_string()];
+    dry.extend(args.clone());
+    let out = fx.ok(&dry);
+    assert!(out.contains("dry run"), "{out}");
+    assert_eq!(fx.log_json().len(), 1, "a dry run appends nothing");
+    let first = fx.ok(&args);
+    // The same command again (an unknown outcome retried) returns the stored id.
+    let again = fx.ok(&args);
+    assert_eq!(first, again);
+    assert_eq!(fx.log_json().len(), 2, "stored once");
+    // The same id with other content is still refused.
+    let mut other = need_args(&fx, UA, "R-1");
+    let d = other.iter().position(|a| a == "live").unwrap();
+    other[d] = "other".into();
+    let err = fx.fail(&other);
+    assert_one_line(&err, &["already used"]);
+    // A dry run of a bad event says why, and appends nothing.
+    let mut dry_bad = vec!["--dry-run".to_string()];
+    dry_bad.extend(other);
+    let err = fx.fail(&dry_bad);
+    assert_one_line(&err, &["already used"]);
+    assert_eq!(fx.log_json().len(), 2);
+}
