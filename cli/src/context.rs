@@ -166,18 +166,7 @@ impl<L: Log> Ledger<L> {
 
     /// The member a signer signs for, checked to be admitted with that key active.
     pub fn producer(&self, signer: &Signer) -> Result<MemberId> {
-        let id: MemberId = signer
-            .name()
-            .parse()
-            .map_err(|e| anyhow!("key name: {e}"))?;
-        let Some(m) = self.state.members.get(&id) else {
-            bail!("{id} is not an admitted member of this ledger");
-        };
-        match m.active_key {
-            Some(k) if k == signer.public_key() => Ok(id),
-            Some(_) => bail!("this key is not {id}'s active key (was it rotated?)"),
-            None => bail!("{id}'s key is revoked; the coordinator must rotate a new key in"),
-        }
+        crate::producer::member_of(&self.state, signer)
     }
 
     /// Builds, signs and pre-checks `bodies` in order (each against the state the
