@@ -31,19 +31,69 @@ fn main() -> ExitCode {
     }
     init_tracing(cli.global.verbose);
     quiet_on_broken_pipe();
+    let json = cli.global.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            if let Some(exit) = err.downcast_ref::<Exit>() {
-                eprintln!("error: {}", exit.message);
-                return ExitCode::from(exit.code);
-            }
-            eprintln!("error: {}", one_line(&err));
-            ExitCode::from(1)
+            let (code, kind) = exit_code(&err);
+            let message = match err.downcast_ref::<Exit>() {
+                Some(exit) => exit.message.clone(),
+                None => one_line(&err),
+            };
+            report_error(json, code, kind, &message);
+            ExitCode::from(code)
         }
+    }
+}
+
+/// Exit code 4: the ledger's rules refuse the event (nothing appended).
+pub const EXIT_REFUSED: u8 = 4;
+/// Exit code 5: temporarily unavailable (another process holds the
+/// embedded ledger, or the JetStream cluster is electing a leader): retry.
+pub const EXIT_UNAVAILABLE: u8 = 5;
+
+/// The documented exit code of an error, with its kind (for `--json`).
+fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
+    use ledger::log::LogError;
+    if let Some(exit) = err.downcast_ref::<Exit>() {
+        return (
+            exit.code,
+            if exit.code == 3 {
+                "audit_failed"
+            } else {
+                "refused"
+            },
+        );
+    }
+    for cause in err.chain() {
+        if cause.downcast_ref::<producer::Refused>().is_some() {
+            return (EXIT_REFUSED, "refused");
+        }
+        let busy = match cause.downcast_ref::<LogError>() {
+            Some(LogError::Locked(_) | LogError::Unavailable(_)) => true,
+            _ => matches!(
+                cause.downcast_ref::<projector::store::StoreError>(),
+                Some(projector::store::StoreError::Locked(_))
+            ),
+        };
+        if busy {
+            return (EXIT_UNAVAILABLE, "unavailable");
+        }
+    }
+    (1, "error")
+}
+
+/// Prints an error: one line `error: ...`, or under `--json` one JSON object
+/// (`{"error": ..., "kind": ..., "exit": ...}`) on stderr.
+fn report_error(json: bool, code: u8, kind: &str, message: &str) {
+    if json {
+        let v = serde_json::json!({"error": message, "kind": kind, "exit": code});
+        eprintln!("{v}");
+    } else {
+        eprintln!("error: {message}");
     }
 }
 
@@ -70,7 +120,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .collect();
     let line = parts.join(" ");
     let line = line.strip_prefix("error: ").unwrap_or(&line);
-    eprintln!("error: {line} (see --help)");
+    let json = std::env::args().skip(1).any(|a| a == "--json");
+    report_error(json, 2, "usage", &format!("{line} (see --help)"));
     ExitCode::from(2)
 }
 

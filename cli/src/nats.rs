@@ -489,7 +489,13 @@ pub async fn demo(nats: &NatsArgs, dir: &Path, seed: u64, events: u64) -> Result
         log.name(),
         start.elapsed().as_secs_f64()
     );
-    let mut p = crate::project::catch_up(dir, &AnyLog::Nats(log), 50_000, false).await?;
+    let mut p = crate::project::catch_up(
+        dir,
+        &AnyLog::Nats(log),
+        50_000,
+        crate::project::Open::Shared,
+    )
+    .await?;
     let digest = p.digest_hex()?;
     println!("  projected to position {}; digest {}", p.position, digest);
     println!(

@@ -406,18 +406,21 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                 )
                 .await;
             let emitted = result.map_err(|e| {
+                let refused = e.downcast_ref::<crate::producer::Refused>().is_some();
                 let msg = format!("{e:#}");
                 // Map "event N rejected" back to the file's line number; an
                 // error about no event (a key, the ledger) names no line.
                 match msg.strip_prefix("event ").and_then(|r| r.split_once(' ')) {
-                    Some((n, rest)) if n.parse::<usize>().is_ok_and(|n| n >= 1) => {
+                    Some((n, rest)) if refused && n.parse::<usize>().is_ok_and(|n| n >= 1) => {
                         let line = lines[n.parse::<usize>().unwrap_or(1) - 1];
-                        anyhow!("{}: line {line}: {rest}", a.file.display())
+                        let why = format!("{}: line {line}: {rest}", a.file.display());
+                        crate::producer::Refused(why).into()
                     }
-                    _ if msg.starts_with("rejected") => {
-                        anyhow!("{}: line {}: {msg}", a.file.display(), lines[0])
+                    _ if refused => {
+                        let why = format!("{}: line {}: {msg}", a.file.display(), lines[0]);
+                        crate::producer::Refused(why).into()
                     }
-                    _ => anyhow!("{}: {msg}", a.file.display()),
+                    _ => e.context(a.file.display().to_string()),
                 }
             })?;
             print_emitted(json, &emitted);

@@ -29,6 +29,18 @@ use crate::project::projector_dir;
 /// holds it), so the next command does not fold them again.
 const SAVE_AFTER: u64 = 1_000;
 
+/// The ledger's rules refuse an event (nothing appended): exit code 4.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// What an emit stored, or (dry run) would store.
 pub struct Emitted {
     /// The events with their positions (`None` in a dry run).
@@ -152,11 +164,15 @@ impl<L: Log> Producer<L> {
                                 already_stored: true,
                             });
                         }
-                        bail!("rejected, nothing appended: {r}")
+                        return Err(Refused(format!("rejected, nothing appended: {r}")).into());
                     }
-                    bail!("event {} rejected, nothing appended: {r}", i + 1)
+                    let why = format!("event {} rejected, nothing appended: {r}", i + 1);
+                    return Err(Refused(why).into());
                 }
-                Outcome::Duplicate => bail!("event {} duplicates one already in the log", i + 1),
+                Outcome::Duplicate => {
+                    let why = format!("event {} duplicates one already in the log", i + 1);
+                    return Err(Refused(why).into());
+                }
             }
             events.push(event);
         }

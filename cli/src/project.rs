@@ -71,19 +71,29 @@ fn progress_printer() -> impl FnMut(Progress) {
     }
 }
 
+/// How a command opens its projector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Open {
+    /// Emptied (a rebuild does not read what the store held: it may be damaged).
+    Rebuild,
+    /// Holding its lock, waiting for it (catch-up, the follower): it saves.
+    Write,
+    /// Read-only if another process holds it (reports, status, digest).
+    Shared,
+}
+
 /// Catches up the projector of `dir`; returns it.
 pub async fn catch_up<L: Log>(
     dir: &Path,
     log: &L,
     save_every: u64,
-    rebuild: bool,
+    open: Open,
 ) -> Result<Projector> {
-    // A rebuild does not read what the store held: it may be damaged. Any
-    // other command reads it read-only while a follower holds it.
-    let mut p = if rebuild {
-        Projector::open_empty(&projector_dir(dir), OPEN_WAIT)?
-    } else {
-        Projector::open_shared(&projector_dir(dir))?
+    let pdir = projector_dir(dir);
+    let mut p = match open {
+        Open::Rebuild => Projector::open_empty(&pdir, OPEN_WAIT)?,
+        Open::Write => Projector::open(&pdir, OPEN_WAIT)?,
+        Open::Shared => Projector::open_shared(&pdir)?,
     };
     p.save_every = save_every;
     let start = std::time::Instant::now();
@@ -115,7 +125,7 @@ pub async fn projector(
             checkpoints,
         }) => {
             let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
-            let mut p = catch_up(dir, &log, save_every, false).await?;
+            let mut p = catch_up(dir, &log, save_every, Open::Write).await?;
             if let Some(i) = issuer.as_mut() {
                 i.maybe_sign(p.rules_state(), p.position, Instant::now())
                     .await?;
@@ -125,7 +135,7 @@ pub async fn projector(
             crate::bench::report_peak_memory();
         }
         ProjectorCommand::Rebuild(ProjectorArgs { save_every, .. }) => {
-            let mut p = catch_up(dir, &log, save_every, true).await?;
+            let mut p = catch_up(dir, &log, save_every, Open::Rebuild).await?;
             let digest = p.digest_hex()?;
             println!("position {}  digest {}", p.position, digest);
         }
@@ -143,13 +153,8 @@ pub async fn projector(
                 log => log,
             };
             let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
-            let mut p = catch_up(dir, &log, save_every, false).await?;
-            if p.is_read_only() {
-                anyhow::bail!(
-                    "another process already follows {} (its projector is in use)",
-                    dir.display()
-                );
-            }
+            // Waits for a producer holding the projector for a moment.
+            let mut p = catch_up(dir, &log, save_every, Open::Write).await?;
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
                 dir.display(),
@@ -185,7 +190,7 @@ pub async fn projector(
 /// `digest`: catches up first, so the digest reflects the whole log.
 pub async fn digest(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let log = any_log(nats, dir).await?;
-    let mut p = catch_up(dir, &log, 50_000, false).await?;
+    let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
     let d = p.digest_hex()?;
     if json {
         println!("{}", json!({"position": p.position, "digest": d}));
@@ -250,7 +255,7 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
         anyhow!("unknown view {:?}; use one of {}", a.view, names.join(", "))
     })?;
     let log = any_log(nats, dir).await?;
-    let mut p = catch_up(dir, &log, 50_000, false).await?;
+    let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
     let (model, today) = match &a.as_of {
         Some(d) => {
             let day = crate::flags::date("as-of", d)?;
@@ -355,7 +360,7 @@ pub async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     let log = Store::open(&log_dir(&dir), OPEN_WAIT)?;
-    let mut p = catch_up(&dir, &log, 50_000, false).await?;
+    let mut p = catch_up(&dir, &log, 50_000, Open::Shared).await?;
     drop(log);
     let today = p.overview().latest.date();
     let params = Params {

@@ -77,6 +77,10 @@ pub enum LogError {
     /// The ledger directory is held by another process.
     #[error("the ledger at {0} is in use by another process")]
     Locked(String),
+    /// The backend cannot take the request now (a cluster electing a
+    /// leader); nothing was stored, and it can be retried.
+    #[error("{0}")]
+    Unavailable(String),
     /// The stored data is damaged.
     #[error("stored log is corrupt: {0}")]
     Corrupt(String),

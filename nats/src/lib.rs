@@ -141,6 +141,9 @@ pub enum NatsError {
     /// publish was stored; it can be retried.
     #[error("no stream {0} answered the publish (nothing of it was stored): during a leader election this passes in seconds, retry; if it persists, is the ledger created (`tallinn init --nats URL`)?")]
     Unavailable(String),
+    /// A read found no server answering (a stream leader or replica moving).
+    #[error("{0}; retry: a leader election passes in seconds")]
+    NotAnswering(String),
     /// No stream name was given and none (or several) could be found.
     #[error("{0}")]
     NoStreamChosen(String),
@@ -166,7 +169,12 @@ pub enum NatsError {
 
 impl From<NatsError> for LogError {
     fn from(e: NatsError) -> LogError {
-        LogError::Backend(e.to_string())
+        match e {
+            NatsError::Unavailable(_) | NatsError::NotAnswering(_) => {
+                LogError::Unavailable(e.to_string())
+            }
+            e => LogError::Backend(e.to_string()),
+        }
     }
 }
 

@@ -58,7 +58,7 @@ impl NatsLog {
                 // A replica that has not yet stored what the leader reported.
                 empty += 1;
                 if empty >= EMPTY_ATTEMPTS {
-                    return Err(NatsError::Unavailable(format!(
+                    return Err(NatsError::NotAnswering(format!(
                         "reading {}: no server answered with position {next} (of {len})",
                         self.name
                     )));
@@ -132,7 +132,7 @@ impl NatsLog {
                     if let Some(e) = self.conn.server_error() {
                         return Err(self.conn.explain(e));
                     }
-                    return Err(NatsError::Unavailable(format!(
+                    return Err(NatsError::NotAnswering(format!(
                         "reading {}: no answer for position {from} within {}s",
                         self.name,
                         MESSAGE_TIMEOUT.as_secs()
@@ -144,7 +144,7 @@ impl NatsLog {
                 // The end of the batch (204), or nothing at or after `from` (404).
                 Some(s) if s.as_u16() == 204 || s == StatusCode::NOT_FOUND => return Ok(out),
                 Some(StatusCode::NO_RESPONDERS) => {
-                    return Err(NatsError::Unavailable(format!(
+                    return Err(NatsError::NotAnswering(format!(
                         "reading {}: no server answered (a leader election?)",
                         self.name
                     )))

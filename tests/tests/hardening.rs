@@ -318,7 +318,11 @@ fn a_full_disk_is_a_clean_error_and_the_ledger_reads_afterwards() {
         if !out.status.success() {
             let err = String::from_utf8(out.stderr).unwrap();
             assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-            assert_one_line(&err, &["No space left on device"]);
+            if args.contains(&"--json") {
+                assert_json_error(&err, &["No space left on device"]);
+            } else {
+                assert_one_line(&err, &["No space left on device"]);
+            }
         }
     }
     std::fs::remove_file(&filler).unwrap();

@@ -189,3 +189,41 @@ fn a_retry_and_a_dry_run_append_nothing_twice() {
     assert_one_line(&err, &["already used"]);
     assert_eq!(fx.log_json().len(), 2);
 }
+
+/// The documented exit codes, and errors as one JSON object under `--json`.
+#[test]
+fn exit_codes_and_json_errors() {
+    let fx = Fixture::new();
+    let args = need_args(&fx, UA, "X-1");
+    fx.ok(&args);
+    let mut other = need_args(&fx, UA, "X-1");
+    let d = other.iter().position(|a| a == "live").unwrap();
+    other[d] = "other".into();
+    // 4: refused by the rules, nothing appended.
+    let out = fx.run(&other);
+    assert_eq!(out.status.code(), Some(4));
+    assert_one_line(&String::from_utf8_lossy(&out.stderr), &["already used"]);
+    let mut json = vec!["--json".to_string()];
+    json.extend(other);
+    let out = fx.run(&json);
+    assert_eq!(out.status.code(), Some(4));
+    let v = assert_json_error(&String::from_utf8_lossy(&out.stderr), &["already used"]);
+    assert_eq!(v["kind"], "refused");
+    assert_eq!(v["exit"], 4);
+    // 2: usage, also as JSON.
+    let out = fx.run(["--json", "need", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = assert_json_error(&String::from_utf8_lossy(&out.stderr), &["--no-such-flag"]);
+    assert_eq!(v["kind"], "usage");
+    // 1: any other error (here: no ledger in the directory).
+    let out = tallinn()
+        .arg("--dir")
+        .arg(fx.path("nowhere"))
+        .args(["--json", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = assert_json_error(&String::from_utf8_lossy(&out.stderr), &["no ledger"]);
+    assert_eq!(v["kind"], "error");
+    assert_eq!(fx.log_json().len(), 2, "nothing appended by any of them");
+}

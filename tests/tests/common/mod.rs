@@ -286,6 +286,26 @@ impl Fixture {
     }
 }
 
+/// Asserts `stderr` is exactly one JSON error object (what `--json` prints),
+/// whose `error` contains every needle; returns it.
+#[allow(dead_code)]
+pub fn assert_json_error(stderr: &str, needles: &[&str]) -> serde_json::Value {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one JSON error line, got:\n{stderr}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let msg = v["error"].as_str().expect("an error field");
+    for n in needles {
+        assert!(msg.contains(n), "error {msg:?} does not mention {n:?}");
+    }
+    assert!(v["exit"].as_u64().is_some_and(|c| c > 0), "{v}");
+    v
+}
+
 /// Asserts `stderr` is exactly one `error: ...` line containing every needle.
 pub fn assert_one_line(stderr: &str, needles: &[&str]) {
     let lines: Vec<&str> = stderr.trim_end().lines().collect();
