@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Ledger directory [default: ./tallinn-data; `demo`: a new temporary directory].
-    #[arg(long = "dir", global = true, env = "TALLINN_DIR")]
+    #[arg(long = "dir", global = true, env = "TALLINN_DIR", value_name = "DIR")]
     pub dir_flag: Option<PathBuf>,
     /// The ledger directory (resolved: `--dir`, `TALLINN_DIR` or `./tallinn-data`).
     #[arg(skip = PathBuf::from("./tallinn-data"))]
@@ -107,6 +107,14 @@ pub enum Command {
     /// coordinator, members), and the streams' creation by the administrator.
     #[command(subcommand)]
     Deploy(crate::deploy::DeployCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Example: `tallinn completions bash > /etc/bash_completion.d/tallinn`
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Projector commands.
@@ -135,6 +143,7 @@ pub struct ProjectorArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The view.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(projector::views::View::ALL.map(|v| v.name())))]
     pub view: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]

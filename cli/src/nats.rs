@@ -21,6 +21,7 @@ pub mod checkpoints;
 
 /// NATS connection options (every command; `--nats` switches the log to JetStream).
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "NATS JetStream (with --nats; the `nats` CLI's options)")]
 pub struct NatsArgs {
     /// NATS server URL(s), comma-separated: use the JetStream stream as the log.
     #[arg(

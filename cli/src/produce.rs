@@ -453,6 +453,14 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Checkpoint(c) => crate::checkpoint::run(&g.nats, dir, json, now()?.0, c).await,
         Command::Audit(c) => crate::audit::run(&g.nats, dir, json, c).await,
         Command::Deploy(c) => crate::deploy::run(&g.nats, dir, c).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = crate::args::Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "tallinn", &mut script);
+            std::io::stdout().write_all(&script)?;
+            Ok(())
+        }
     }
 }
 

@@ -30,6 +30,7 @@ fn every_printing_command_ends_quietly_on_a_broken_pipe() {
         "--json status",
         "--json log",
         "--json report donors",
+        "completions bash",
     ]
     .iter()
     .map(|c| c.split(' ').map(String::from).collect())
