@@ -29,7 +29,8 @@ use ledger::checkpoint::{verify_note, Checkpoint, CheckpointError, Note, Verifie
 use ledger::ids::Digest;
 use ledger::merkle::FullTree;
 
-use crate::{check_config, map_get_stream, Connection, NatsError, NatsLog};
+use crate::spec::{check_config, map_get_stream};
+use crate::{Connection, NatsError, NatsLog};
 
 /// The suffix of a checkpoint stream's name after its events stream's name.
 pub const CHECKPOINTS_SUFFIX: &str = "_CHECKPOINTS";

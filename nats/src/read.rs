@@ -13,7 +13,8 @@ use async_nats::StatusCode;
 use futures_util::StreamExt;
 use ledger::log::Entry;
 
-use crate::{appended_at, parse_version, subject_member, NatsError, NatsLog};
+use crate::connection::parse_version;
+use crate::{appended_at, subject_member, NatsError, NatsLog};
 
 /// The first server version that answers a direct get with a batch.
 const BATCH_SERVER: (u64, u64) = (2, 11);
