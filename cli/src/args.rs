@@ -188,6 +188,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },
+    /// One producer command (`need`), `member list` and `status` on a large
+    /// embedded ledger, as child processes: wall time and peak memory, beside a
+    /// command that replays the whole log.
+    Producer {
+        /// Events in the demo ledger.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Runs of each command (medians are printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 /// Key commands.

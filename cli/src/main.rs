@@ -5,10 +5,12 @@ mod args;
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_producer;
 mod checkpoint;
 mod context;
 mod demo;
 mod deploy;
+mod evidence;
 mod flags;
 mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]
@@ -33,7 +35,11 @@ fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let json = cli.global.json;
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // For the benchmarks that run commands as children.
+            bench::report_peak_memory();
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

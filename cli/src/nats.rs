@@ -575,31 +575,44 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let have = local.len_sync()?;
     // The stream must still hold every entry (nothing removed), and the last
     // mirrored entry must still be the stream's (nothing rewritten).
+    // Each refusal keeps its evidence (see `crate::evidence`).
+    let evidence = |loss| crate::evidence::keep(dir, &local, &log, log.name(), loss);
     if let Some(hole) = log.lost_entries().await? {
+        let kept = match crate::evidence::first_missing(&log, have).await? {
+            Some(p) => {
+                let path = evidence(crate::evidence::Loss::Hole(p)).await?;
+                format!("; evidence in {}", path.display())
+            }
+            None => String::new(),
+        };
         bail!(
-            "{hole}: history was deleted; the copy in {} keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+            "{hole}: history was deleted; the copy in {} keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`){kept}",
             dir.display(),
             dir.display()
         );
     }
     let theirs_len = log.len().await?;
     if theirs_len < have {
+        let path = evidence(crate::evidence::Loss::Shorter(theirs_len)).await?;
         bail!(
             "stream {} holds {theirs_len} entries, this copy in {} holds {have}: history was deleted or the stream replaced; \
-             the copy keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+             the copy keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`); evidence in {}",
             log.name(),
             dir.display(),
-            dir.display()
+            dir.display(),
+            path.display()
         );
     }
     if have > 0 {
         let theirs = log.read(have, 1).await?;
         let ours = local.read_sync(have, 1)?;
         if theirs.first().map(|e| &e.bytes) != ours.first().map(|e| &e.bytes) {
+            let path = evidence(crate::evidence::Loss::Rewritten(have)).await?;
             bail!(
-                "position {have} differs between {} and stream {}: the stream was rewritten or this is another ledger",
+                "position {have} differs between {} and stream {}: the stream was rewritten or this is another ledger; evidence in {}",
                 dir.display(),
-                log.name()
+                log.name(),
+                path.display()
             );
         }
     }

@@ -450,6 +450,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Bench(crate::args::BenchCommand::Audit { events }) => {
             crate::bench_audit::audit(events).await
         }
+        Command::Bench(crate::args::BenchCommand::Producer { events, runs }) => {
+            crate::bench_producer::producer(events, runs).await
+        }
         Command::Checkpoint(c) => crate::checkpoint::run(&g.nats, dir, json, now()?.0, c).await,
         Command::Audit(c) => crate::audit::run(&g.nats, dir, json, c).await,
         Command::Deploy(c) => crate::deploy::run(&g.nats, dir, c).await,

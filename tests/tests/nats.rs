@@ -2165,8 +2165,41 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
     let err = fail(mirror_cmd());
     assert_one_line(
         &err,
-        &["2 entries were removed", "history was deleted", "keeps it"],
+        &[
+            "2 entries were removed",
+            "history was deleted",
+            "keeps it",
+            "evidence in",
+        ],
     );
+    // The evidence checks with the coordinator's key alone: the mirror's
+    // signed checkpoint, and the inclusion proof of the first removed entry
+    // (position 2: O-1, gone with max_msgs_per_subject 1) under its root.
+    let path = err.rsplit("evidence in ").next().unwrap().trim();
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(ev["kind"], "history_removed", "{ev}");
+    assert_eq!(ev["position"], 2, "{ev}");
+    let coord_key = ledger::keyfile::read(&fx.key(COORD)).unwrap();
+    let policy = ledger::checkpoint::Policy {
+        log: ledger::checkpoint::Verifier::new(COORD, coord_key.public_key()).unwrap(),
+        witnesses: vec![],
+        threshold: 0,
+    };
+    let cp = policy
+        .verify(ev["mirror_checkpoint"].as_str().unwrap())
+        .expect("the mirror's checkpoint verifies under the coordinator's key")
+        .checkpoint;
+    assert_eq!(cp.size, 4);
+    let hex = |v: &serde_json::Value| v.as_str().unwrap().parse::<ledger::ids::Digest>().unwrap();
+    let proof: Vec<ledger::ids::Digest> = ev["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hex)
+        .collect();
+    ledger::merkle::verify_inclusion(&hex(&ev["leaf_hash"]), 1, cp.size, &proof, &cp.root)
+        .expect("the removed entry is in the signed tree");
     let mut c = tallinn();
     c.arg("--json")
         .arg("--dir")
