@@ -11,6 +11,9 @@ use anyhow::{bail, Result};
 
 use crate::bench::PEAK_MEMORY_ENV;
 
+/// A command's arguments for its run number.
+type ArgsOf = Box<dyn Fn(usize) -> Vec<String>>;
+
 /// One command's figures over its runs.
 struct Figures {
     name: String,
@@ -87,7 +90,7 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
         .map(String::from)
         .to_vec()
     };
-    let commands: Vec<(&str, Box<dyn Fn(usize) -> Vec<String>>)> = vec![
+    let commands: Vec<(&str, ArgsOf)> = vec![
         ("need", Box::new(need)),
         (
             "member list",
