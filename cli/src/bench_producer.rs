@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use crate::bench::PEAK_MEMORY_ENV;
 
 /// A command's arguments for its run number.
-type ArgsOf = Box<dyn Fn(usize) -> Vec<String>>;
+type ArgsOf<'a> = Box<dyn Fn(usize) -> Vec<String> + 'a>;
 
 /// One command's figures over its runs.
 struct Figures {
@@ -90,7 +90,7 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
         .map(String::from)
         .to_vec()
     };
-    let commands: Vec<(&str, ArgsOf)> = vec![
+    let commands: Vec<(&str, ArgsOf<'_>)> = vec![
         ("need", Box::new(need)),
         (
             "member list",
