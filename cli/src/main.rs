@@ -32,6 +32,10 @@ fn main() -> ExitCode {
     if let Some(d) = cli.global.dir_flag.clone() {
         cli.global.dir = d;
     }
+    if let Err(e) = cli.global.nats.apply_nats_environment() {
+        report_error(cli.global.json, 2, "usage", &one_line(&e));
+        return ExitCode::from(2);
+    }
     init_tracing(cli.global.verbose);
     quiet_on_broken_pipe();
     let json = cli.global.json;

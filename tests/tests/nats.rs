@@ -2258,3 +2258,63 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(run_as(&ee, &refs));
 }
+
+/// The `nats` CLI's environment: `NATS_URL` alone switches to JetStream, and
+/// the current context (its url, user and password) is honoured.
+#[test]
+fn the_nats_cli_environment_and_context_are_honoured() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let env_log = tallinn()
+        .env("NATS_URL", &url)
+        .arg("--dir")
+        .arg(fx.path("unused-1"))
+        .args(["--json", "log"])
+        .output()
+        .unwrap();
+    assert!(
+        env_log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&env_log.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&env_log.stdout).lines().count(),
+        1,
+        "the genesis"
+    );
+    // A context selected in the nats CLI's configuration directory.
+    let config = fx.path("config");
+    std::fs::create_dir_all(config.join("nats/context")).unwrap();
+    std::fs::write(config.join("nats/context.txt"), "ledger\n").unwrap();
+    std::fs::write(
+        config.join("nats/context/ledger.json"),
+        serde_json::json!({"url": url, "description": "the ledger"}).to_string(),
+    )
+    .unwrap();
+    let ctx_log = tallinn()
+        .env("XDG_CONFIG_HOME", &config)
+        .arg("--dir")
+        .arg(fx.path("unused-2"))
+        .args(["--json", "log"])
+        .output()
+        .unwrap();
+    assert!(
+        ctx_log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ctx_log.stderr)
+    );
+    assert_eq!(ctx_log.stdout, env_log.stdout);
+    // A context that does not exist is a clear usage error.
+    let out = tallinn()
+        .env("XDG_CONFIG_HOME", &config)
+        .env("NATS_CONTEXT", "nope")
+        .args(["log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line(
+        &String::from_utf8_lossy(&out.stderr),
+        &["nats context \"nope\""],
+    );
+}
