@@ -188,6 +188,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },
+    /// One producer command (`need`), `member list` and `status` on a large
+    /// embedded ledger, as child processes: wall time and peak memory, beside a
+    /// command that replays the whole log.
+    Producer {
+        /// Events in the demo ledger.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Runs of each command (medians are printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 /// Key commands.
@@ -212,13 +223,21 @@ pub enum KeyCommand {
 
 /// `init`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tallinn init --template > members.json   # every field, keys by file\n  tallinn key new --name TM-SECRETARIAT --out keys/TM-SECRETARIAT.key\n  tallinn --dir ./ledger init --key keys/TM-SECRETARIAT.key --members members.json"
+)]
 pub struct InitArgs {
     /// The coordinator's key file.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// JSON file: {"origin": ..., "coordinator": MEMBER, "members": [MEMBER...]} (schemas/genesis.schema.json).
-    #[arg(long)]
-    pub members: PathBuf,
+    #[arg(long, required_unless_present = "template")]
+    pub key: Option<PathBuf>,
+    /// JSON file: {"origin": ..., "coordinator": MEMBER, "members": [MEMBER...]}
+    /// (schemas/genesis.schema.json); a member may give `key_file` (its .pub
+    /// file, relative to this file) instead of `key`.
+    #[arg(long, required_unless_present = "template")]
+    pub members: Option<PathBuf>,
+    /// Print a members file with every field to fill in, and create nothing.
+    #[arg(long, conflicts_with_all = ["key", "members"])]
+    pub template: bool,
 }
 
 /// The signer of a producer command.

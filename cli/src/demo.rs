@@ -137,6 +137,8 @@ struct Player {
     rng: Rng,
     /// The first append that failed: nothing is written after it.
     failed: Option<anyhow::Error>,
+    /// Playing volume cycles (business dates do not move the clock).
+    volume: bool,
     /// The Merkle frontier and subjects chain of the entries appended.
     tree: ledger::merkle::MerkleTree,
     subjects: ledger::subjects::Subjects,
@@ -188,7 +190,11 @@ impl Player {
             _ => None,
         };
         if let Some(d) = business {
-            self.now = self.now.max(d.start().add_ms(17 * HOUR));
+            // In volume cycles a business date is the recording day, which
+            // the rules allow: the clock is not moved (it must not run ahead).
+            if !self.volume || d > self.now.date() {
+                self.now = self.now.max(d.start().add_ms(17 * HOUR));
+            }
         }
         let who = m(who);
         let env = next_envelope(&self.state, ORIGIN, &who, body, self.now);
@@ -313,6 +319,7 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         failed: None,
         tree: ledger::merkle::MerkleTree::default(),
         subjects: ledger::subjects::Subjects::new(),
+        volume: false,
     };
     p.emit(
         COORDINATOR,
@@ -336,10 +343,15 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         Body::MemberAdmitted(MemberAdmitted { member: grid }),
     );
     scripted_year(&mut p);
-    // Volume: more coordination cycles until `events` are reached.
+    // Volume: more coordination cycles until `events` are reached, spread
+    // over the months after the scripted year so that the clock never passes
+    // `VOLUME_END`, in the past (a ledger never records the future).
+    let cycles = events.saturating_sub(p.events).div_ceil(EVENTS_PER_CYCLE);
+    let step = volume_step(p.now, cycles);
+    p.volume = true;
     let mut cycle = 0u64;
     while p.events < events && p.failed.is_none() {
-        volume_cycle(&mut p, cycle);
+        volume_cycle(&mut p, cycle, step);
         cycle += 1;
     }
     p.flush_pending()?;
@@ -1150,9 +1162,29 @@ fn scripted_year(p: &mut Player) {
     p.tick(24 * 10);
 }
 
+/// Events of a volume cycle, about (for spreading them over time).
+const EVENTS_PER_CYCLE: u64 = 6;
+
+/// Steps of the clock in one volume cycle.
+const STEPS_PER_CYCLE: u64 = 6;
+
+/// The volume cycles end before this time (in the past): spread over the
+/// months after the scripted year, at any volume.
+const VOLUME_END: &str = "2026-04-01T00:00:00Z";
+
+/// The clock step (ms) of `cycles` volume cycles starting at `from`: an hour,
+/// or less so that they end by [`VOLUME_END`] (at least a millisecond).
+fn volume_step(from: Timestamp, cycles: u64) -> i64 {
+    let end: Timestamp = VOLUME_END.parse().expect("a valid time");
+    let span = (end.0 - from.0).max(0);
+    let steps = (cycles * STEPS_PER_CYCLE).max(1) as i64;
+    (span / steps).clamp(1, HOUR)
+}
+
 /// One volume cycle: a need, an offer, a commitment with two tranches, two
-/// deliveries and their receipts (about nine events).
-fn volume_cycle(p: &mut Player, cycle: u64) {
+/// deliveries and their receipts (about nine events), the clock moving by
+/// `step` ms between them.
+fn volume_cycle(p: &mut Player, cycle: u64, step: i64) {
     let donor = DONORS[p.rng.below(11) as usize].0;
     let (recipient, _) = RECIPIENTS[p.rng.below(4) as usize];
     let stater = if recipient == "UA-GRIDCO" {
@@ -1167,7 +1199,7 @@ fn volume_cycle(p: &mut Player, cycle: u64) {
     let need_id = format!("{stater}/N-V{cycle}");
     let offer_id = format!("{donor}/O-V{cycle}");
     let c_id = format!("{donor}/C-V{cycle}");
-    p.tick(1);
+    p.now = p.now.add_ms(step);
     let today = p.now.date();
     let by = today.add_days(180).to_string();
     p.emit(
@@ -1184,7 +1216,7 @@ fn volume_cycle(p: &mut Player, cycle: u64) {
             &by,
         ),
     );
-    p.tick(1);
+    p.now = p.now.add_ms(step);
     p.emit(
         donor,
         offer(
@@ -1199,7 +1231,7 @@ fn volume_cycle(p: &mut Player, cycle: u64) {
             None,
         ),
     );
-    p.tick(1);
+    p.now = p.now.add_ms(step);
     let half = units / 2;
     let t1 = today.add_days(30).to_string();
     let t2 = today.add_days(60).to_string();
@@ -1222,14 +1254,14 @@ fn volume_cycle(p: &mut Player, cycle: u64) {
     );
     let on = today.to_string();
     for (i, qty) in [half, units - half].into_iter().enumerate() {
-        p.tick(1);
+        p.now = p.now.add_ms(step);
         let d_id = format!("{donor}/D-V{cycle}-{i}");
         p.emit(
             donor,
             deliver(&d_id, &c_id, qty, eur(qty * unit_price), &on),
         );
         if p.rng.below(10) < 8 {
-            p.tick(1);
+            p.now = p.now.add_ms(step);
             let r_id = format!("{recipient}/R-V{cycle}-{i}");
             p.emit(recipient, receipt(&r_id, &d_id, qty, &on, None));
         }

@@ -5,11 +5,14 @@ mod args;
 mod audit;
 mod bench;
 mod bench_audit;
+mod bench_producer;
 mod checkpoint;
 mod context;
 mod demo;
 mod deploy;
+mod evidence;
 mod flags;
+mod members_file;
 mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]
 mod produce;
@@ -29,11 +32,19 @@ fn main() -> ExitCode {
     if let Some(d) = cli.global.dir_flag.clone() {
         cli.global.dir = d;
     }
+    if let Err(e) = cli.global.nats.apply_nats_environment() {
+        report_error(cli.global.json, 2, "usage", &one_line(&e));
+        return ExitCode::from(2);
+    }
     init_tracing(cli.global.verbose);
     quiet_on_broken_pipe();
     let json = cli.global.json;
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // For the benchmarks that run commands as children.
+            bench::report_peak_memory();
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;

@@ -54,13 +54,18 @@ pub struct NatsArgs {
     )]
     pub inbox: Option<String>,
     /// CA certificate (PEM) to verify the server's TLS certificate.
-    #[arg(long, global = true, env = "TALLINN_NATS_CA", value_name = "FILE")]
+    #[arg(long, global = true, env = "TALLINN_NATS_TLS_CA", value_name = "FILE")]
     pub tlsca: Option<PathBuf>,
     /// TLS client certificate (PEM).
-    #[arg(long, global = true, env = "TALLINN_NATS_CERT", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "TALLINN_NATS_TLS_CERT",
+        value_name = "FILE"
+    )]
     pub tlscert: Option<PathBuf>,
     /// TLS client key (PEM).
-    #[arg(long, global = true, env = "TALLINN_NATS_KEY", value_name = "FILE")]
+    #[arg(long, global = true, env = "TALLINN_NATS_TLS_KEY", value_name = "FILE")]
     pub tlskey: Option<PathBuf>,
     /// The ledger's stream [default: at `init`, TALLINN_<ORIGIN>; else the only TALLINN_* stream].
     #[arg(long, global = true, env = "TALLINN_NATS_STREAM", value_name = "NAME")]
@@ -89,6 +94,47 @@ pub struct NatsArgs {
 }
 
 impl NatsArgs {
+    /// Fills what the flags and `TALLINN_NATS_*` left unset from the `nats`
+    /// CLI's environment, as that tool reads it: `NATS_URL`, `NATS_CREDS`,
+    /// and the current context (`NATS_CONTEXT`, else the name in
+    /// `$XDG_CONFIG_HOME/nats/context.txt`, the file
+    /// `$XDG_CONFIG_HOME/nats/context/<name>.json`; `~/.config` without
+    /// `XDG_CONFIG_HOME`) for the URL, credentials and TLS files. A URL from
+    /// any of them switches the log to JetStream, as `--nats` does.
+    pub fn apply_nats_environment(&mut self) -> Result<()> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let context = nats_context()?;
+        let ctx = |k: &str| {
+            context
+                .as_ref()
+                .and_then(|c| c.get(k))
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+        };
+        if self.url.is_none() {
+            self.url = var("NATS_URL").or_else(|| ctx("url"));
+        }
+        let no_auth = self.creds.is_none()
+            && self.nkey.is_none()
+            && self.user.is_none()
+            && self.password.is_none();
+        if no_auth {
+            self.creds = var("NATS_CREDS")
+                .or_else(|| ctx("creds"))
+                .map(PathBuf::from);
+            self.nkey = ctx("nkey").map(PathBuf::from);
+            self.user = ctx("user");
+            self.password = ctx("password");
+        }
+        if self.tlsca.is_none() && self.tlscert.is_none() && self.tlskey.is_none() {
+            self.tlsca = ctx("ca").map(PathBuf::from);
+            self.tlscert = ctx("cert").map(PathBuf::from);
+            self.tlskey = ctx("key").map(PathBuf::from);
+        }
+        Ok(())
+    }
+
     /// Whether `--nats` was given.
     pub fn enabled(&self) -> bool {
         self.url.is_some()
@@ -134,6 +180,34 @@ impl NatsArgs {
         log.set_batches(self.batches);
         log
     }
+}
+
+/// The `nats` CLI's current context, if one is selected and readable.
+fn nats_context() -> Result<Option<serde_json::Value>> {
+    let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".config"),
+            None => return Ok(None),
+        },
+    };
+    let dir = config.join("nats");
+    let name = match std::env::var("NATS_CONTEXT").ok().filter(|v| !v.is_empty()) {
+        Some(n) => n,
+        None => match std::fs::read_to_string(dir.join("context.txt")) {
+            Ok(n) if !n.trim().is_empty() => n.trim().to_string(),
+            _ => return Ok(None),
+        },
+    };
+    if name.contains('/') || name.contains("..") {
+        bail!("nats context {name:?}: not a context name");
+    }
+    let path = dir.join("context").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("nats context {name:?} ({})", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("nats context {name:?} ({})", path.display()))?;
+    Ok(Some(v))
 }
 
 /// The log of a command: the embedded store of `--dir`, or JetStream with `--nats`.
@@ -575,31 +649,44 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let have = local.len_sync()?;
     // The stream must still hold every entry (nothing removed), and the last
     // mirrored entry must still be the stream's (nothing rewritten).
+    // Each refusal keeps its evidence (see `crate::evidence`).
+    let evidence = |loss| crate::evidence::keep(dir, &local, &log, log.name(), loss);
     if let Some(hole) = log.lost_entries().await? {
+        let kept = match crate::evidence::first_missing(&log, have).await? {
+            Some(p) => {
+                let path = evidence(crate::evidence::Loss::Hole(p)).await?;
+                format!("; evidence in {}", path.display())
+            }
+            None => String::new(),
+        };
         bail!(
-            "{hole}: history was deleted; the copy in {} keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+            "{hole}: history was deleted; the copy in {} keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`){kept}",
             dir.display(),
             dir.display()
         );
     }
     let theirs_len = log.len().await?;
     if theirs_len < have {
+        let path = evidence(crate::evidence::Loss::Shorter(theirs_len)).await?;
         bail!(
             "stream {} holds {theirs_len} entries, this copy in {} holds {have}: history was deleted or the stream replaced; \
-             the copy keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`)",
+             the copy keeps it (verify it with `tallinn --dir {} audit verify`; re-seed a new stream from it with `tallinn deploy reseed`); evidence in {}",
             log.name(),
             dir.display(),
-            dir.display()
+            dir.display(),
+            path.display()
         );
     }
     if have > 0 {
         let theirs = log.read(have, 1).await?;
         let ours = local.read_sync(have, 1)?;
         if theirs.first().map(|e| &e.bytes) != ours.first().map(|e| &e.bytes) {
+            let path = evidence(crate::evidence::Loss::Rewritten(have)).await?;
             bail!(
-                "position {have} differs between {} and stream {}: the stream was rewritten or this is another ledger",
+                "position {have} differs between {} and stream {}: the stream was rewritten or this is another ledger; evidence in {}",
                 dir.display(),
-                log.name()
+                log.name(),
+                path.display()
             );
         }
     }

@@ -1,6 +1,6 @@
 //! Command dispatch: keys, genesis, membership, coordination bodies, publish, log.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ledger::body::{
@@ -26,6 +26,10 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Key(KeyCommand::New { name, out }) => {
             let signer = Signer::generate(&name)?;
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
             ledger::keyfile::write(&out, &signer)?;
             if json {
                 println!(
@@ -42,17 +46,24 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Init(a) => {
-            let signer = signer(&a.key)?;
-            let text = std::fs::read_to_string(&a.members)
-                .with_context(|| format!("reading {}", a.members.display()))?;
-            let genesis: Genesis =
-                parse_json(&text).with_context(|| format!("{}", a.members.display()))?;
+            if a.template {
+                if std::io::stderr().is_terminal() {
+                    eprintln!("{}", crate::members_file::TEMPLATE_GUIDE);
+                }
+                print!("{}", crate::members_file::template());
+                return Ok(());
+            }
+            let (Some(key), Some(members)) = (&a.key, &a.members) else {
+                bail!("init: --key and --members are required (or --template)");
+            };
+            let signer = signer(key)?;
+            let genesis: Genesis = crate::members_file::load(members)?;
             if genesis.coordinator.key != signer.public_key()
                 || genesis.coordinator.id.as_str() != signer.name()
             {
                 bail!(
                     "{}: the coordinator's id and key must be those of --key ({})",
-                    a.members.display(),
+                    members.display(),
                     signer.vkey()
                 );
             }
@@ -449,6 +460,9 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Bench(crate::args::BenchCommand::Audit { events }) => {
             crate::bench_audit::audit(events).await
+        }
+        Command::Bench(crate::args::BenchCommand::Producer { events, runs }) => {
+            crate::bench_producer::producer(events, runs).await
         }
         Command::Checkpoint(c) => crate::checkpoint::run(&g.nats, dir, json, now()?.0, c).await,
         Command::Audit(c) => crate::audit::run(&g.nats, dir, json, c).await,

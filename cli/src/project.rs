@@ -132,7 +132,6 @@ pub async fn projector(
             }
             let digest = p.digest_hex()?;
             println!("position {}  digest {}", p.position, digest);
-            crate::bench::report_peak_memory();
         }
         ProjectorCommand::Rebuild(ProjectorArgs { save_every, .. }) => {
             let mut p = catch_up(dir, &log, save_every, Open::Rebuild).await?;

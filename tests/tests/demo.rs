@@ -156,3 +156,95 @@ fn readme_demo_digest_is_reproduced() {
     let json = run(&dir, &["--json", "digest"]);
     assert!(json.contains(expected), "tallinn digest: {json}");
 }
+
+/// At volume the demo's clock stays in the past (before April 2026): every
+/// event but the four planted ones is accepted, and every "Try next" line
+/// works as printed, a producer command with the real clock included.
+#[test]
+fn a_volume_demo_never_records_the_future_and_its_try_next_lines_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let out = tallinn()
+        .args(["demo", "--seed", "5", "--events", "6000", "--dir"])
+        .arg(&dir)
+        .env_remove("TALLINN_NOW")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let log = run(&dir, &["--json", "log"]);
+    let mut latest = String::new();
+    let mut refused = 0;
+    for line in log.lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let at = e["recorded_at"].as_str().unwrap_or_default().to_string();
+        latest = latest.max(at);
+        if e["outcome"] != "accepted" {
+            refused += 1;
+        }
+    }
+    assert!(log.lines().count() >= 6000);
+    assert_eq!(refused, 4, "only the planted events");
+    assert!(
+        latest.as_str() < "2026-05-01",
+        "latest recorded_at {latest}"
+    );
+    // Every "Try next" line, run as printed (with the real clock).
+    let tries: Vec<&str> = stdout
+        .split("Try next:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tallinn "))
+        .collect();
+    assert!(tries.len() >= 6, "{stdout}");
+    let text = stdout
+        .split("Try next:")
+        .nth(1)
+        .unwrap()
+        .replace("\\\n", " ");
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("tallinn "))
+    {
+        let args = shell_words(line.strip_prefix("tallinn ").unwrap());
+        let out = tallinn()
+            .env_remove("TALLINN_NOW")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Splits a command line printed by the demo (words, and "double quoted" ones).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}

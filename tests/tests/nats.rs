@@ -2165,8 +2165,41 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
     let err = fail(mirror_cmd());
     assert_one_line(
         &err,
-        &["2 entries were removed", "history was deleted", "keeps it"],
+        &[
+            "2 entries were removed",
+            "history was deleted",
+            "keeps it",
+            "evidence in",
+        ],
     );
+    // The evidence checks with the coordinator's key alone: the mirror's
+    // signed checkpoint, and the inclusion proof of the first removed entry
+    // (position 2: O-1, gone with max_msgs_per_subject 1) under its root.
+    let path = err.rsplit("evidence in ").next().unwrap().trim();
+    let ev: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(ev["kind"], "history_removed", "{ev}");
+    assert_eq!(ev["position"], 2, "{ev}");
+    let coord_key = ledger::keyfile::read(&fx.key(COORD)).unwrap();
+    let policy = ledger::checkpoint::Policy {
+        log: ledger::checkpoint::Verifier::new(COORD, coord_key.public_key()).unwrap(),
+        witnesses: vec![],
+        threshold: 0,
+    };
+    let cp = policy
+        .verify(ev["mirror_checkpoint"].as_str().unwrap())
+        .expect("the mirror's checkpoint verifies under the coordinator's key")
+        .checkpoint;
+    assert_eq!(cp.size, 4);
+    let hex = |v: &serde_json::Value| v.as_str().unwrap().parse::<ledger::ids::Digest>().unwrap();
+    let proof: Vec<ledger::ids::Digest> = ev["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(hex)
+        .collect();
+    ledger::merkle::verify_inclusion(&hex(&ev["leaf_hash"]), 1, cp.size, &proof, &cp.root)
+        .expect("the removed entry is in the signed tree");
     let mut c = tallinn();
     c.arg("--json")
         .arg("--dir")
@@ -2224,4 +2257,64 @@ fn an_administrator_erasing_history_is_caught_and_a_mirror_reseeds_it() {
     let args = offer_args(&fx, EE, "O-4");
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     ok(run_as(&ee, &refs));
+}
+
+/// The `nats` CLI's environment: `NATS_URL` alone switches to JetStream, and
+/// the current context (its url, user and password) is honoured.
+#[test]
+fn the_nats_cli_environment_and_context_are_honoured() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let fx = nats_fixture(&url);
+    let env_log = tallinn()
+        .env("NATS_URL", &url)
+        .arg("--dir")
+        .arg(fx.path("unused-1"))
+        .args(["--json", "log"])
+        .output()
+        .unwrap();
+    assert!(
+        env_log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&env_log.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&env_log.stdout).lines().count(),
+        1,
+        "the genesis"
+    );
+    // A context selected in the nats CLI's configuration directory.
+    let config = fx.path("config");
+    std::fs::create_dir_all(config.join("nats/context")).unwrap();
+    std::fs::write(config.join("nats/context.txt"), "ledger\n").unwrap();
+    std::fs::write(
+        config.join("nats/context/ledger.json"),
+        serde_json::json!({"url": url, "description": "the ledger"}).to_string(),
+    )
+    .unwrap();
+    let ctx_log = tallinn()
+        .env("XDG_CONFIG_HOME", &config)
+        .arg("--dir")
+        .arg(fx.path("unused-2"))
+        .args(["--json", "log"])
+        .output()
+        .unwrap();
+    assert!(
+        ctx_log.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ctx_log.stderr)
+    );
+    assert_eq!(ctx_log.stdout, env_log.stdout);
+    // A context that does not exist is a clear usage error.
+    let out = tallinn()
+        .env("XDG_CONFIG_HOME", &config)
+        .env("NATS_CONTEXT", "nope")
+        .args(["log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line(
+        &String::from_utf8_lossy(&out.stderr),
+        &["nats context \"nope\""],
+    );
 }

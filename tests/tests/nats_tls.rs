@@ -99,9 +99,9 @@ fn tls_with_a_ca_file_and_a_client_certificate() {
     // The same settings from the environment, as the nats CLI reads them.
     let mut cmd = fx.cmd(["--json", "log"]);
     cmd.env("TALLINN_NATS_URL", &url)
-        .env("TALLINN_NATS_CA", &pki.ca)
-        .env("TALLINN_NATS_CERT", &pki.client)
-        .env("TALLINN_NATS_KEY", &pki.client_key);
+        .env("TALLINN_NATS_TLS_CA", &pki.ca)
+        .env("TALLINN_NATS_TLS_CERT", &pki.client)
+        .env("TALLINN_NATS_TLS_KEY", &pki.client_key);
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),

@@ -98,7 +98,12 @@ pub fn tallinn() -> Command {
     cmd.env("TALLINN_NOW", NOW)
         .env_remove("TALLINN_DIR")
         .env_remove("TALLINN_KEY")
-        .env_remove("RUST_LOG");
+        .env_remove("RUST_LOG")
+        // Nothing of the `nats` CLI's environment of whoever runs the tests.
+        .env_remove("NATS_URL")
+        .env_remove("NATS_CREDS")
+        .env_remove("NATS_CONTEXT")
+        .env("XDG_CONFIG_HOME", "/nonexistent/tallinn-tests-config");
     cmd
 }
 

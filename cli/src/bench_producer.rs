@@ -1,0 +1,139 @@
+//! `tallinn bench producer`: what one producer command costs on a large
+//! ledger (wall time and peak memory of the real binary, run as a child
+//! process), beside a command that still replays the whole log, measured in
+//! the same run on the same ledger.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use crate::bench::PEAK_MEMORY_ENV;
+
+/// A command's arguments for its run number.
+type ArgsOf<'a> = Box<dyn Fn(usize) -> Vec<String> + 'a>;
+
+/// One command's figures over its runs.
+struct Figures {
+    name: String,
+    walls: Vec<f64>,
+    peaks: Vec<f64>,
+}
+
+impl Figures {
+    fn median_wall(&self) -> f64 {
+        median(&self.walls)
+    }
+    fn median_peak(&self) -> f64 {
+        median(&self.peaks)
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Runs `tallinn --dir DIR ARGS` as a child; its wall time (s) and peak memory (MiB).
+fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64)> {
+    let t = Instant::now();
+    let out = Command::new(exe)
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .env(PEAK_MEMORY_ENV, "1")
+        .env_remove("TALLINN_NOW")
+        .output()?;
+    let wall = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("tallinn {}: {}", args.join(" "), stderr.trim());
+    }
+    let peak = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-memory-mib "))
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    Ok((wall, peak))
+}
+
+/// Runs the benchmark on a fresh demo ledger of at least `events` events.
+pub async fn producer(events: u64, runs: usize) -> Result<()> {
+    let (dir, _) = crate::bench::demo_ledger(events)?;
+    let exe = std::env::current_exe()?;
+    // The projector the producer commands read, caught up once.
+    let (wall, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;
+    println!("  projector caught up in {wall:.2}s");
+    let key = dir.join("keys").join("UA-SSSCIP.key");
+    let need = |i: usize| -> Vec<String> {
+        let id = format!("BENCH-{i}");
+        let key = key.display().to_string();
+        [
+            "need",
+            "--key",
+            &key,
+            "--id",
+            &id,
+            "--category",
+            "hardware",
+            "--description",
+            "bench",
+            "--quantity",
+            "1",
+            "--unit",
+            "pcs",
+            "--value",
+            "10",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let commands: Vec<(&str, ArgsOf<'_>)> = vec![
+        ("need", Box::new(need)),
+        (
+            "member list",
+            Box::new(|_| vec!["member".into(), "list".into()]),
+        ),
+        ("status", Box::new(|_| vec!["status".into()])),
+        // Still a replay of the whole log (the cost every producer command had).
+        (
+            "log --limit 1 (replays)",
+            Box::new(|_| vec!["log".into(), "--limit".into(), "1".into()]),
+        ),
+    ];
+    let mut all = Vec::new();
+    for (name, args) in &commands {
+        let mut f = Figures {
+            name: name.to_string(),
+            walls: vec![],
+            peaks: vec![],
+        };
+        for i in 0..runs {
+            let (wall, peak) = run(&exe, &dir, &args(i))?;
+            f.walls.push(wall);
+            f.peaks.push(peak);
+        }
+        all.push(f);
+    }
+    let replay = all.last().map_or(f64::NAN, Figures::median_wall);
+    println!(
+        "\nproducer commands on a {events}-event embedded ledger ({runs} runs each, medians):"
+    );
+    println!(
+        "  {:<26} {:>9} {:>11} {:>14}",
+        "command", "wall", "peak RSS", "vs a replay"
+    );
+    for f in &all {
+        println!(
+            "  {:<26} {:>8.3}s {:>8.1} MiB {:>13.1}x",
+            f.name,
+            f.median_wall(),
+            f.median_peak(),
+            replay / f.median_wall()
+        );
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
