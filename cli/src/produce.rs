@@ -42,7 +42,12 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Key(KeyCommand::Show { key }) => {
-            println!("{}", signer(&key)?.vkey());
+            let s = signer(&key)?;
+            if json {
+                println!("{}", json!({"member": s.name(), "vkey": s.vkey()}));
+            } else {
+                println!("{}", s.vkey());
+            }
             Ok(())
         }
         Command::Init(a) => {
@@ -441,7 +446,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Projector(c) => crate::project::projector(&g.nats, dir, c, g.now.as_deref()).await,
         Command::Digest => crate::project::digest(&g.nats, dir, json).await,
         Command::Status => crate::project::status(&g.nats, dir, json).await,
-        Command::Report(a) => crate::project::report(&g.nats, dir, a).await,
+        Command::Report(mut a) => {
+            // `--json` asks for JSON wherever it is given.
+            if json {
+                a.format = crate::render::Format::Json;
+            }
+            crate::project::report(&g.nats, dir, a).await
+        }
         Command::Demo(a) if g.nats.enabled() => {
             if !g.dir_given() {
                 bail!("--dir: demo --nats needs a directory for its projector and keys");

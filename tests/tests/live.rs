@@ -227,3 +227,40 @@ fn exit_codes_and_json_errors() {
     assert_eq!(v["kind"], "error");
     assert_eq!(fx.log_json().len(), 2, "nothing appended by any of them");
 }
+
+/// `--json` is honoured by every command that prints: each line of output
+/// parses as JSON.
+#[test]
+fn json_output_parses_for_every_printing_command() {
+    let fx = Fixture::new();
+    let mut need = vec!["--json".to_string()];
+    need.extend(need_args(&fx, UA, "J-1"));
+    let key = fx.key_str(UA);
+    let commands: Vec<Vec<String>> = vec![
+        need,
+        ["--json", "status"].map(String::from).to_vec(),
+        ["--json", "log"].map(String::from).to_vec(),
+        ["--json", "member", "list"].map(String::from).to_vec(),
+        ["--json", "digest"].map(String::from).to_vec(),
+        ["--json", "report", "needs"].map(String::from).to_vec(),
+        ["--json", "report", "integrity"].map(String::from).to_vec(),
+        vec![
+            "--json".into(),
+            "key".into(),
+            "show".into(),
+            "--key".into(),
+            key,
+        ],
+    ];
+    for args in commands {
+        let out = fx.ok(&args);
+        // A pretty JSON document, or JSON Lines.
+        if serde_json::from_str::<serde_json::Value>(&out).is_err() {
+            for line in out.lines() {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .unwrap_or_else(|e| panic!("{args:?}: {e}: {line}"));
+            }
+        }
+        assert!(!out.trim().is_empty(), "{args:?} printed nothing");
+    }
+}
