@@ -1,19 +1,17 @@
-//! Opening a ledger directory and appending checked events: the producer's shell.
+//! Opening a ledger directory and replaying it (for the commands that still need every verdict: `log`, `checkpoint`, the JetStream `publish`); the producer step is `crate::producer`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use ledger::body::Body;
+use anyhow::{anyhow, Context, Result};
 use ledger::calendar::Timestamp;
 use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::keys::Signer;
 use ledger::log::Entry;
 use ledger::log::Log;
-use ledger::producer::next_event;
 use ledger::replay::Judged;
-use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use ledger::rules::Outcome;
 use ledger::state::State;
 use ledger::store::Store;
 
@@ -167,66 +165,6 @@ impl<L: Log> Ledger<L> {
     /// The member a signer signs for, checked to be admitted with that key active.
     pub fn producer(&self, signer: &Signer) -> Result<MemberId> {
         crate::producer::member_of(&self.state, signer)
-    }
-
-    /// Builds, signs and pre-checks `bodies` in order (each against the state the
-    /// previous ones leave), then appends them all in one atomic append. Nothing is
-    /// written unless every one is accepted.
-    pub async fn emit(
-        &mut self,
-        signer: &Signer,
-        bodies: Vec<Body>,
-        now: Timestamp,
-    ) -> Result<Vec<(Event, u64)>> {
-        // Another writer holding the same key may extend the chain first: then
-        // recover the chain head from the log, re-check and re-sign, and retry.
-        let mut attempts = 0;
-        loop {
-            match self.emit_once(signer, bodies.clone(), now).await {
-                Err(e)
-                    if attempts < CONFLICT_RETRIES
-                        && e.downcast_ref::<ledger::log::LogError>().is_some_and(|l| {
-                            matches!(l, ledger::log::LogError::Conflict { .. })
-                        }) =>
-                {
-                    attempts += 1;
-                    tracing::info!("{e}; recovering the chain head and retrying");
-                    self.refresh().await?;
-                }
-                r => return r,
-            }
-        }
-    }
-
-    async fn emit_once(
-        &mut self,
-        signer: &Signer,
-        bodies: Vec<Body>,
-        now: Timestamp,
-    ) -> Result<Vec<(Event, u64)>> {
-        let origin = self.origin()?.to_string();
-        let producer = self.producer(signer)?;
-        let mut state = self.state.clone();
-        let mut events = Vec::with_capacity(bodies.len());
-        for (i, body) in bodies.into_iter().enumerate() {
-            let event = next_event(&state, &origin, &producer, body, now, signer)?;
-            match evaluate(&state, &event, Some(&producer), SignatureCheck::Verify) {
-                Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
-                Outcome::Rejected(r) if events.is_empty() && i == 0 => {
-                    bail!("rejected, nothing appended: {r}")
-                }
-                Outcome::Rejected(r) => bail!("event {} rejected, nothing appended: {r}", i + 1),
-                Outcome::Duplicate => bail!("event {} duplicates one already in the log", i + 1),
-            }
-            events.push(event);
-        }
-        // The expected last position is the one of the chain head these events were
-        // signed on (never a fresher `last_of`: the state might lag behind it).
-        let expected = self.last_position_of(&producer);
-        let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
-        let positions = self.store.append(&producer, expected, &bytes, now).await?;
-        self.state = state;
-        Ok(events.into_iter().zip(positions).collect())
     }
 }
 

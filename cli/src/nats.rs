@@ -468,10 +468,8 @@ async fn publish_once(
     now: Timestamp,
 ) -> std::result::Result<Vec<(Event, u64)>, (Vec<(Event, u64)>, anyhow::Error)> {
     let AnyLog::Nats(log) = &l.store else {
-        return l
-            .emit(signer, bodies.to_vec(), now)
-            .await
-            .map_err(|e| (vec![], e));
+        // The embedded `publish` goes through the producer step (`crate::producer`).
+        return Err((vec![], anyhow!("publish through JetStream needs --nats")));
     };
     let log = log.clone();
     let origin = l.origin().map_err(|e| (vec![], e))?.to_string();
