@@ -19,6 +19,8 @@ struct Figures {
     name: String,
     walls: Vec<f64>,
     peaks: Vec<f64>,
+    /// Entries read from the log, in the last run.
+    read: u64,
 }
 
 impl Figures {
@@ -36,14 +38,16 @@ fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Runs `tallinn --dir DIR ARGS` as a child; its wall time (s) and peak memory (MiB).
-fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64)> {
+/// Runs `tallinn --dir DIR ARGS` as a child; its wall time (s), peak memory
+/// (MiB) and the entries it read from the log.
+fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64, u64)> {
     let t = Instant::now();
     let out = Command::new(exe)
         .arg("--dir")
         .arg(dir)
         .args(args)
         .env(PEAK_MEMORY_ENV, "1")
+        .env("TALLINN_STATS", "1")
         .env_remove("TALLINN_NOW")
         .output()?;
     let wall = t.elapsed().as_secs_f64();
@@ -56,7 +60,12 @@ fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64)> {
         .find_map(|l| l.strip_prefix("peak-memory-mib "))
         .and_then(|m| m.trim().parse().ok())
         .unwrap_or(f64::NAN);
-    Ok((wall, peak))
+    let read = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("stats entries-read "))
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(0);
+    Ok((wall, peak, read))
 }
 
 /// Runs the benchmark on a fresh demo ledger of at least `events` events.
@@ -64,7 +73,7 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
     let (dir, _) = crate::bench::demo_ledger(events)?;
     let exe = std::env::current_exe()?;
     // The projector the producer commands read, caught up once.
-    let (wall, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;
+    let (wall, _, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;
     println!("  projector caught up in {wall:.2}s");
     let key = dir.join("keys").join("UA-SSSCIP.key");
     let need = |i: usize| -> Vec<String> {
@@ -109,11 +118,13 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
             name: name.to_string(),
             walls: vec![],
             peaks: vec![],
+            read: 0,
         };
         for i in 0..runs {
-            let (wall, peak) = run(&exe, &dir, &args(i))?;
+            let (wall, peak, read) = run(&exe, &dir, &args(i))?;
             f.walls.push(wall);
             f.peaks.push(peak);
+            f.read = read;
         }
         all.push(f);
     }
@@ -122,15 +133,16 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
         "\nproducer commands on a {events}-event embedded ledger ({runs} runs each, medians):"
     );
     println!(
-        "  {:<26} {:>9} {:>11} {:>14}",
-        "command", "wall", "peak RSS", "vs a replay"
+        "  {:<26} {:>9} {:>11} {:>13} {:>12}",
+        "command", "wall", "peak RSS", "entries read", "vs a replay"
     );
     for f in &all {
         println!(
-            "  {:<26} {:>8.3}s {:>8.1} MiB {:>13.1}x",
+            "  {:<26} {:>8.3}s {:>7.1} MiB {:>13} {:>11.1}x",
             f.name,
             f.median_wall(),
             f.median_peak(),
+            f.read,
             replay / f.median_wall()
         );
     }

@@ -41,8 +41,11 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     match run(cli) {
         Ok(()) => {
-            // For the benchmarks that run commands as children.
+            // For the benchmarks that run commands as children, and tests.
             bench::report_peak_memory();
+            if std::env::var_os("TALLINN_STATS").is_some() {
+                eprintln!("stats entries-read {}", nats::entries_read());
+            }
             ExitCode::SUCCESS
         }
         Err(err) => {

@@ -223,6 +223,19 @@ pub enum AnyLog {
     Nats(NatsLog),
 }
 
+/// Entries this process read from its log (through [`AnyLog`]).
+static ENTRIES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_read(n: usize) {
+    ENTRIES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many entries this process read from its log: what a command costs
+/// that does not grow with the ledger (printed with `TALLINN_STATS=1`).
+pub fn entries_read() -> u64 {
+    ENTRIES_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Log for AnyLog {
     async fn append(
         &self,
@@ -239,19 +252,23 @@ impl Log for AnyLog {
     }
 
     async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
-        match self {
+        let entries = match self {
             AnyLog::Embedded(s) => s.read(from, max).await,
             AnyLog::Shared(s) => s.read(from, max).await,
             AnyLog::Nats(n) => n.read(from, max).await,
-        }
+        }?;
+        count_read(entries.len());
+        Ok(entries)
     }
 
     async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
-        match self {
+        let entry = match self {
             AnyLog::Embedded(s) => s.last_of(producer).await,
             AnyLog::Shared(s) => s.last_of(producer).await,
             AnyLog::Nats(n) => n.last_of(producer).await,
-        }
+        }?;
+        count_read(usize::from(entry.is_some()));
+        Ok(entry)
     }
 
     async fn len(&self) -> Result<u64, LogError> {

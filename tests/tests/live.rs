@@ -264,3 +264,59 @@ fn json_output_parses_for_every_printing_command() {
         assert!(!out.trim().is_empty(), "{args:?} printed nothing");
     }
 }
+
+/// What a command reads does not grow with the ledger: on a 20,000-event
+/// ledger whose projector is caught up, `need`, `member list` and `status`
+/// read a handful of entries (the projector's head, the new ones, the
+/// producer's last), where a replay (`log`) reads them all.
+#[test]
+fn producer_commands_read_only_what_they_need() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    let run = |args: &[&str]| {
+        let out = tallinn()
+            .arg("--dir")
+            .arg(&dir)
+            .args(args)
+            .env("TALLINN_STATS", "1")
+            .env_remove("TALLINN_NOW")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("stats entries-read "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{args:?}: no stats line: {stderr}"))
+    };
+    run(&["demo", "--seed", "3", "--events", "20000"]);
+    run(&["projector", "catch-up"]);
+    let key = dir.join("keys").join("UA-SSSCIP.key");
+    let key = key.to_str().unwrap();
+    for i in 0..3 {
+        let id = format!("S-{i}");
+        let read = run(&[
+            "need",
+            "--key",
+            key,
+            "--id",
+            &id,
+            "--category",
+            "hardware",
+            "--description",
+            "stats",
+            "--quantity",
+            "1",
+            "--unit",
+            "pcs",
+            "--value",
+            "10",
+        ]);
+        assert!(read <= 10, "need {i} read {read} entries");
+    }
+    assert!(run(&["member", "list"]) <= 10);
+    assert!(run(&["status"]) <= 10);
+    let replay = run(&["log", "--limit", "1"]);
+    assert!(replay >= 20_000, "a replay reads every entry ({replay})");
+}
