@@ -11,13 +11,18 @@ use sha2::{Digest as _, Sha256};
 
 use crate::args::MoneyArgs;
 
-/// Decimal places of a currency's minor unit (ISO 4217; 2 unless listed).
-fn exponent(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "UGX" | "XAF" | "XOF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
-        _ => 2,
-    }
+/// Decimal places of the minor unit of an ISO 4217 currency (`iso_currency`,
+/// the standard's own table); a code that is not an ISO 4217 currency of
+/// account (`XYZ`, or gold `XAU`) is refused.
+fn exponent(currency: &str) -> Result<u32> {
+    iso_currency::Currency::from_code(currency)
+        .and_then(|c| c.exponent())
+        .map(u32::from)
+        .ok_or_else(|| {
+            anyhow!(
+                "--currency: {currency:?} is not an ISO 4217 currency code (e.g. EUR, USD, UAH)"
+            )
+        })
 }
 
 /// Parses `125000.50` into minor units of a currency with `exp` decimals.
@@ -55,7 +60,7 @@ pub fn money(args: &MoneyArgs) -> Result<Money> {
 /// A value, currency and optional EUR equivalent into [`Money`].
 pub fn money_of(value: &str, currency: &str, eur: Option<&str>) -> Result<Money> {
     let currency = currency.to_ascii_uppercase();
-    let amount_minor = minor_units("value", value, exponent(&currency))?;
+    let amount_minor = minor_units("value", value, exponent(&currency)?)?;
     let eur_minor = match (eur, currency.as_str()) {
         (Some(e), _) => minor_units("eur", e, 2)?,
         (None, "EUR") => amount_minor,
@@ -79,7 +84,7 @@ pub fn tranche(text: &str, currency: &str) -> Result<Tranche> {
         quantity: q
             .parse()
             .map_err(|_| anyhow!("--tranche: quantity {q:?} is not a whole number"))?,
-        amount_minor: minor_units("tranche", v, exponent(&currency.to_ascii_uppercase()))?,
+        amount_minor: minor_units("tranche", v, exponent(&currency.to_ascii_uppercase())?)?,
     })
 }
 

@@ -320,3 +320,44 @@ fn producer_commands_read_only_what_they_need() {
     let replay = run(&["log", "--limit", "1"]);
     assert!(replay >= 20_000, "a replay reads every entry ({replay})");
 }
+
+/// Currencies are ISO 4217 codes, with the standard's decimals.
+#[test]
+fn currencies_are_iso_4217_with_their_decimals() {
+    let fx = Fixture::new();
+    let offer = |id: &str, value: &str, currency: &str| -> Vec<String> {
+        [
+            "offer",
+            "--key",
+            &fx.key_str(EE),
+            "--id",
+            id,
+            "--category",
+            "hardware",
+            "--modality",
+            "goods",
+            "--description",
+            "x",
+            "--quantity",
+            "1",
+            "--unit",
+            "pcs",
+            "--value",
+            value,
+            "--currency",
+            currency,
+            "--eur",
+            "10",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let err = fx.fail(offer("O-1", "10", "XYZ"));
+    assert_one_line(&err, &["--currency", "XYZ", "ISO 4217"]);
+    // The Paraguayan guarani has no minor unit; the Kuwaiti dinar three.
+    let err = fx.fail(offer("O-1", "1000.5", "PYG"));
+    assert_one_line(&err, &["--value", "at most 0 decimals"]);
+    fx.ok(offer("O-1", "1000", "PYG"));
+    fx.ok(offer("O-2", "10.125", "kwd"));
+    assert_eq!(fx.log_json().len(), 3);
+}
