@@ -216,6 +216,17 @@ impl NatsLog {
                     attempt += 1;
                     tracing::debug!(stream = %self.name, attempt, "stream info timed out; retrying");
                 }
+                Err(e)
+                    if e.kind() == async_nats::jetstream::context::RequestErrorKind::TimedOut =>
+                {
+                    return Err(match self.conn.explain(e) {
+                        NatsError::JetStream(text) => NatsError::NotAnswering(format!(
+                            "stream {}: {text} (no leader answered)",
+                            self.name
+                        )),
+                        other => other,
+                    })
+                }
                 Err(e) => return Err(self.conn.explain(e)),
             }
         }

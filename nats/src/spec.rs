@@ -211,12 +211,13 @@ impl NatsLog {
                 }
             }
         };
-        let mut stream = conn
-            .js
-            .get_stream(&name)
-            .await
-            .map_err(|e| map_get_stream(conn, &name, e))?;
-        let info = stream.info().await.map_err(|e| conn.explain(e))?;
+        let mut stream = get_existing_stream(conn, &name).await?;
+        let info = stream.info().await.map_err(|e| match conn.explain(e) {
+            NatsError::JetStream(t) if t.contains("timed out") => {
+                NatsError::NotAnswering(format!("stream {name}: {t} (no leader answered)"))
+            }
+            other => other,
+        })?;
         let subj = info.config.subjects.first().cloned().unwrap_or_default();
         let Some(prefix) = subj.strip_suffix(".events.>") else {
             return Err(NatsError::ConfigMismatch {
@@ -262,6 +263,62 @@ impl NatsLog {
             batch_counter: Arc::new(AtomicU64::new(0)),
         }
     }
+}
+
+/// Attempts at the stream's info while the server lists the stream but none
+/// of its replicas answers (a leader election), with growing pauses.
+const ELECTION_ATTEMPTS: u32 = 6;
+
+/// The stream `name`. A "stream not found" while the server still lists the
+/// stream among its streams is a stream without a leader (a cluster electing
+/// one): retried for a few seconds, then reported as a retryable
+/// unavailability, never as a missing ledger.
+async fn get_existing_stream(
+    conn: &Connection,
+    name: &str,
+) -> Result<jetstream::stream::Stream, NatsError> {
+    let mut attempt = 0;
+    loop {
+        let e = match conn.js.get_stream(name).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => map_get_stream(conn, name, e),
+        };
+        let timed_out = matches!(&e, NatsError::JetStream(t) if t.contains("timed out"));
+        if !matches!(e, NatsError::MissingStream(_)) && !timed_out {
+            return Err(e);
+        }
+        // A timeout is retried as such; a "not found" only while listed.
+        let listed = timed_out
+            || listed_streams(conn)
+                .await
+                .is_ok_and(|names| names.iter().any(|n| n == name));
+        if !listed {
+            return Err(e);
+        }
+        attempt += 1;
+        if attempt >= ELECTION_ATTEMPTS {
+            return Err(NatsError::NotAnswering(format!(
+                "stream {name} exists but none of its servers answers (a leader election?)"
+            )));
+        }
+        tracing::debug!(
+            stream = name,
+            attempt,
+            "stream listed but not answering; retrying"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250 << attempt.min(3))).await;
+    }
+}
+
+/// The names of every stream the server lists.
+async fn listed_streams(conn: &Connection) -> Result<Vec<String>, NatsError> {
+    use futures_util::StreamExt;
+    let mut names = conn.js.stream_names();
+    let mut out = Vec::new();
+    while let Some(n) = names.next().await {
+        out.push(n.map_err(|e| conn.explain(e))?);
+    }
+    Ok(out)
 }
 
 pub(crate) fn map_get_stream(

@@ -760,6 +760,25 @@ fn cluster_of_three_with_a_node_killed_during_publishing() {
     let victim: usize = leader.trim_start_matches('n').parse().unwrap();
     eprintln!("killing the leader {leader} after {:?}", t0.elapsed());
     cluster.nodes[victim].kill();
+    // Readers during the election wait for a leader or say to retry (exit 5);
+    // none is told the ledger is missing.
+    let alive: Vec<String> = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.running())
+        .map(|n| n.url())
+        .collect();
+    for _ in 0..3 {
+        let out = on(&fx, &alive.join(","), &["--json", "log"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || (out.status.code() == Some(5) && !stderr.contains("init")),
+            "a reader during the election: {:?} {stderr}",
+            out.status.code()
+        );
+    }
     let produced: Vec<Vec<String>> = producers
         .into_iter()
         .map(|h| {
