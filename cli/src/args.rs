@@ -55,21 +55,42 @@ impl Global {
 pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn key new --name EE-MFA --out keys/EE-MFA.key\n  tallinn key show --key keys/EE-MFA.key"
+    )]
     Key(KeyCommand),
     /// Create a ledger: sign its genesis from a members file.
     Init(InitArgs),
     /// Admit members and manage their keys (coordinator).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn member list\n  tallinn member admit --key coord.key --id IT-MAECI --name \"Italian MFA\" --kind ministry \\\n      --country IT --role donor --vkey it.key.pub"
+    )]
     Member(MemberCommand),
     /// State a need (recipient institution).
+    #[command(
+        after_help = "Examples:\n  tallinn need --key ua.key --id N-1 --category hardware --description \"200 laptops\" \\\n      --quantity 200 --unit laptops --value 180000 --priority high --needed-by 2027-03-01\n  tallinn --dry-run need ...   # check only, append nothing"
+    )]
     Need(NeedArgs),
     /// Make an offer (donor).
+    #[command(
+        after_help = "Examples:\n  tallinn offer --key ee.key --id O-1 --category hardware --modality goods --description laptops \\\n      --quantity 150 --unit laptops --value 120000 --answers UA-SSSCIP/N-1"
+    )]
     Offer(OfferArgs),
     /// Make a commitment (donor).
+    #[command(
+        after_help = "Examples:\n  tallinn commit --key ee.key --id C-1 --offer O-1 --needs UA-SSSCIP/N-1 --recipient UA-SSSCIP \\\n      --category hardware --description laptops --quantity 100 --unit laptops --value 80000 \\\n      --tranche 2027-01-15:50:40000 --tranche 2027-02-15:50:40000"
+    )]
     Commit(CommitArgs),
     /// Record a delivery on one of your commitments (donor).
+    #[command(
+        after_help = "Examples:\n  tallinn deliver --key ee.key --id D-1 --commitment C-1 --quantity 50 --value 40000 --date 2026-11-27"
+    )]
     Deliver(DeliverArgs),
     /// Acknowledge receipt of a delivery (the commitment's recipient).
+    #[command(
+        after_help = "Examples:\n  tallinn receipt --key ua.key --id R-1 --delivery EE-MFA/D-1 --quantity-accepted 48 \\\n      --date 2026-11-30 --discrepancy \"2 units damaged in transit\""
+    )]
     Receipt(ReceiptArgs),
     /// Amend an item: the real world changed.
     Amend(ChangeArgs),
@@ -78,34 +99,65 @@ pub enum Command {
     /// Cancel a need, an offer, or a commitment (whole or remaining balance).
     Cancel(CancelArgs),
     /// Validate and append a file of JSON bodies, one per line, all or nothing.
+    #[command(
+        after_help = "Examples:\n  tallinn publish --key ee.key offers.jsonl            # all or nothing; a rerun resumes\n  tallinn --dry-run publish --key ee.key offers.jsonl"
+    )]
     Publish(PublishArgs),
     /// List the events in the log.
+    #[command(
+        after_help = "Examples:\n  tallinn log --member EE-MFA --limit 20\n  tallinn --json log --from 100"
+    )]
     Log(LogArgs),
     /// Build and follow the read models.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn projector run                                # follow; Ctrl-C or SIGTERM stops\n  tallinn projector catch-up\n  tallinn projector rebuild"
+    )]
     Projector(ProjectorCommand),
     /// Print the SHA-256 digest of the read models (compare projectors in one line).
+    #[command(
+        after_help = "Examples:\n  tallinn digest                                       # equal on every honest projector"
+    )]
     Digest,
     /// Log size, projector position and lag, chain heads.
+    #[command(after_help = "Examples:\n  tallinn status\n  tallinn --json status")]
     Status,
     /// Print a report view: donors, categories, recipients, months, needs,
     /// commitments, overdue, pipeline, changes, integrity.
+    #[command(
+        after_help = "Examples:\n  tallinn report donors\n  tallinn report donors --as-of 2026-06-30 --format csv > donors.csv\n  tallinn --json report overdue"
+    )]
     Report(ReportArgs),
     /// Play a deterministic year of coordination into a fresh ledger, project it, report.
+    #[command(
+        after_help = "Examples:\n  tallinn demo --seed 7\n  tallinn demo --events 100000 --dir ./big"
+    )]
     Demo(DemoArgs),
     /// Benchmarks (figures, not tests).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn bench producer --events 100000\n  tallinn bench projection --events 100000"
+    )]
     Bench(BenchCommand),
     /// Signed checkpoints of the log (C2SP) and witness cosignatures.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn checkpoint sign --key coord.key\n  tallinn checkpoint cosign --key ee.key\n  tallinn checkpoint verify --threshold 1"
+    )]
     Checkpoint(crate::checkpoint::CheckpointCommand),
     /// Audit: export a bundle, verify it or the live ledger, prove inclusion,
     /// equivocation proofs, mirror a JetStream stream.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn audit export --out bundle.json\n  tallinn audit verify bundle.json\n  tallinn --nats nats://host:4222 --dir ./copy audit mirror"
+    )]
     Audit(crate::audit::AuditCommand),
     /// Deployment: the nats-server access control for a ledger (admin,
     /// coordinator, members), and the streams' creation by the administrator.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tallinn deploy nats-config --members members.json > deploy/nats-access-control.conf\n  tallinn --nats URL --user ledger-admin deploy create-streams --origin ORIGIN"
+    )]
     Deploy(crate::deploy::DeployCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///

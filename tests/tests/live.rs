@@ -361,3 +361,38 @@ fn currencies_are_iso_4217_with_their_decimals() {
     fx.ok(offer("O-2", "10.125", "kwd"));
     assert_eq!(fx.log_json().len(), 3);
 }
+
+/// Every command's help ends with examples.
+#[test]
+fn every_command_has_examples_in_its_help() {
+    for c in [
+        "key",
+        "init",
+        "member",
+        "need",
+        "offer",
+        "commit",
+        "deliver",
+        "receipt",
+        "publish",
+        "log",
+        "projector",
+        "digest",
+        "status",
+        "report",
+        "demo",
+        "bench",
+        "checkpoint",
+        "audit",
+        "deploy",
+        "completions",
+    ] {
+        let out = tallinn().args([c, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{c} --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Example") && help.contains(&format!("tallinn {c}")),
+            "{c} --help has no example:\n{help}"
+        );
+    }
+}
