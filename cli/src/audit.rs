@@ -217,8 +217,9 @@ pub const DEFAULT_AUDIT_THRESHOLD: usize = 1;
 
 /// Exit code of `audit verify` when the evidence is broken (AUDIT FAILED).
 pub const EXIT_EVIDENCE_BROKEN: u8 = 3;
-/// Exit code of `audit verify --fail-on-refused` when the evidence holds but
-/// the log holds entries the ledger refused.
+/// Exit code of refusals: a producer command the ledger's rules refuse
+/// (nothing appended), and `audit verify --fail-on-refused` when the evidence
+/// holds but the log holds entries the ledger refused.
 pub const EXIT_REFUSED: u8 = 4;
 
 fn trust(p: &PolicyArgs) -> Result<Trust> {

@@ -1162,7 +1162,9 @@ fn scripted_year(p: &mut Player) {
     p.tick(24 * 10);
 }
 
-/// Events of a volume cycle, about (for spreading them over time).
+/// Events of a volume cycle, at least (for spreading them over time): a
+/// need, an offer, a commitment, two deliveries, and a receipt for about four
+/// in five deliveries.
 const EVENTS_PER_CYCLE: u64 = 6;
 
 /// Steps of the clock in one volume cycle.
@@ -1182,7 +1184,7 @@ fn volume_step(from: Timestamp, cycles: u64) -> i64 {
 }
 
 /// One volume cycle: a need, an offer, a commitment with two tranches, two
-/// deliveries and their receipts (about nine events), the clock moving by
+/// deliveries and most of their receipts (six or seven events), the clock moving by
 /// `step` ms between them.
 fn volume_cycle(p: &mut Player, cycle: u64, step: i64) {
     let donor = DONORS[p.rng.below(11) as usize].0;

@@ -63,8 +63,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Exit code 4: the ledger's rules refuse the event (nothing appended).
-pub const EXIT_REFUSED: u8 = 4;
 /// Exit code 5: temporarily unavailable (another process holds the
 /// embedded ledger, or the JetStream cluster is electing a leader): retry.
 pub const EXIT_UNAVAILABLE: u8 = 5;
@@ -75,7 +73,7 @@ fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
     if let Some(exit) = err.downcast_ref::<Exit>() {
         return (
             exit.code,
-            if exit.code == 3 {
+            if exit.code == audit::EXIT_EVIDENCE_BROKEN {
                 "audit_failed"
             } else {
                 "refused"
@@ -84,7 +82,7 @@ fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
     }
     for cause in err.chain() {
         if cause.downcast_ref::<producer::Refused>().is_some() {
-            return (EXIT_REFUSED, "refused");
+            return (audit::EXIT_REFUSED, "refused");
         }
         let busy = match cause.downcast_ref::<LogError>() {
             Some(LogError::Locked(_) | LogError::Unavailable(_)) => true,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use ledger::body::Genesis;
 use ledger::member::Member;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use serde_json::Value;
 const MAX_FILE: u64 = 1 << 20;
 
 /// Largest verifier-key file read (one line).
-const MAX_KEY_FILE: u64 = 4096;
+const MAX_KEY_FILE: u64 = ledger::keyfile::MAX_KEY_FILE_BYTES;
 
 /// A members file with every field, for `tallinn init --template`: the
 /// coordinator and one member of each common kind, keys named by file.
@@ -67,7 +67,7 @@ or key_file (the path of that .pub file, relative to the members file).";
 /// member checked, all problems in one error.
 pub fn load(path: &Path) -> Result<Genesis> {
     let shown = path.display();
-    let text = read_bounded(path, MAX_FILE)?;
+    let text = read_small(path, MAX_FILE)?;
     let mut doc: Value =
         serde_json::from_str(&text).map_err(|e| anyhow!("{shown}: not JSON: {e}"))?;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -151,21 +151,11 @@ fn check_member(m: &mut Value, at: &str, base: &Path, problems: &mut Vec<String>
 
 /// The verifier key in a `.pub` file.
 fn key_text(path: &Path) -> Result<String> {
-    Ok(read_bounded(path, MAX_KEY_FILE)?.trim().to_string())
+    Ok(read_small(path, MAX_KEY_FILE)?.trim().to_string())
 }
 
-/// Reads a regular file of at most `max` bytes.
-fn read_bounded(path: &Path, max: u64) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
-    if !meta.is_file() {
-        bail!("{}: not a regular file", path.display());
-    }
-    if meta.len() > max {
-        bail!(
-            "{}: {} bytes, more than the {max} a members or key file may have",
-            path.display(),
-            meta.len()
-        );
-    }
-    std::fs::read_to_string(path).with_context(|| path.display().to_string())
+/// A regular file of at most `max` bytes (`keyfile::read_small`: a FIFO or
+/// a huge file is refused before it is read).
+fn read_small(path: &Path, max: u64) -> Result<String> {
+    Ok(ledger::keyfile::read_small(path, max)?)
 }

@@ -421,23 +421,16 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
                     g.dry_run,
                 )
                 .await;
-            let emitted = result.map_err(|e| {
-                let refused = e.downcast_ref::<crate::producer::Refused>().is_some();
-                let msg = format!("{e:#}");
-                // Map "event N rejected" back to the file's line number; an
-                // error about no event (a key, the ledger) names no line.
-                match msg.strip_prefix("event ").and_then(|r| r.split_once(' ')) {
-                    Some((n, rest)) if refused && n.parse::<usize>().is_ok_and(|n| n >= 1) => {
-                        let line = lines[n.parse::<usize>().unwrap_or(1) - 1];
-                        let why = format!("{}: line {line}: {rest}", a.file.display());
-                        crate::producer::Refused(why).into()
-                    }
-                    _ if refused => {
-                        let why = format!("{}: line {}: {msg}", a.file.display(), lines[0]);
-                        crate::producer::Refused(why).into()
-                    }
-                    _ => e.context(a.file.display().to_string()),
+            // A refused event is named by its line of the file.
+            let emitted = result.map_err(|e| match e.downcast::<crate::producer::Refused>() {
+                Ok(r) => {
+                    let line = lines[r.index.unwrap_or(0)];
+                    anyhow::Error::new(crate::producer::Refused {
+                        index: None,
+                        what: format!("{}: line {line}: {}", a.file.display(), r.what),
+                    })
                 }
+                Err(e) => e.context(a.file.display().to_string()),
             })?;
             print_emitted(json, &emitted);
             Ok(())

@@ -31,11 +31,19 @@ const SAVE_AFTER: u64 = 1_000;
 
 /// The ledger's rules refuse an event (nothing appended): exit code 4.
 #[derive(Debug)]
-pub struct Refused(pub String);
+pub struct Refused {
+    /// Which event of the batch (0-based), when the batch had several.
+    pub index: Option<usize>,
+    /// Why, e.g. "rejected, nothing appended: ...".
+    pub what: String,
+}
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self.index {
+            Some(i) => write!(f, "event {} {}", i + 1, self.what),
+            None => f.write_str(&self.what),
+        }
     }
 }
 
@@ -69,9 +77,7 @@ impl<L: Log> Producer<L> {
 
     /// Folds what was appended since (by other writers too).
     async fn refresh(&mut self) -> Result<()> {
-        let before = self.projector.position;
-        let folded = self.projector.advance(&self.log, |_| {}).await?;
-        if folded > 0 && self.projector.position - before >= SAVE_AFTER {
+        if self.projector.advance(&self.log, |_| {}).await? >= SAVE_AFTER {
             self.projector.save_if_behind()?;
         }
         Ok(())
@@ -164,14 +170,19 @@ impl<L: Log> Producer<L> {
                                 already_stored: true,
                             });
                         }
-                        return Err(Refused(format!("rejected, nothing appended: {r}")).into());
                     }
-                    let why = format!("event {} rejected, nothing appended: {r}", i + 1);
-                    return Err(Refused(why).into());
+                    return Err(Refused {
+                        index: (!single).then_some(i),
+                        what: format!("rejected, nothing appended: {r}"),
+                    }
+                    .into());
                 }
                 Outcome::Duplicate => {
-                    let why = format!("event {} duplicates one already in the log", i + 1);
-                    return Err(Refused(why).into());
+                    return Err(Refused {
+                        index: Some(i),
+                        what: "duplicates one already in the log".into(),
+                    }
+                    .into())
                 }
             }
             events.push(event);

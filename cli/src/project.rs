@@ -178,7 +178,7 @@ pub async fn projector(
                 anyhow::Ok(())
             })
             .await?;
-            p.save_if_behind()?;
+            // `follow` saved at shutdown.
             let digest = p.digest_hex()?;
             println!("position {}  digest {}", p.position, digest);
         }

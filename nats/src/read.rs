@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use ledger::log::Entry;
 
 use crate::connection::parse_version;
-use crate::{appended_at, subject_member, NatsError, NatsLog};
+use crate::{appended_at, ms_of, subject_member, NatsError, NatsLog};
 
 /// The first server version that answers a direct get with a batch.
 const BATCH_SERVER: (u64, u64) = (2, 11);
@@ -48,9 +48,10 @@ impl NatsLog {
         let mut out = Vec::with_capacity((until - from + 1) as usize);
         let mut next = from;
         let mut empty = 0;
+        let batched = self.batched_reads();
         while next <= until {
             let want = ((until - next + 1) as usize).min(BATCH);
-            let got = if self.batched_reads() {
+            let got = if batched {
                 self.direct_batch(next, want).await?
             } else {
                 self.direct_one(next).await?
@@ -78,10 +79,9 @@ impl NatsLog {
                         self.name, m.sequence
                     )));
                 }
-                let server_ms = (m.time.unix_timestamp_nanos() / 1_000_000) as i64;
                 out.push(Entry {
                     position: m.sequence,
-                    appended_at: appended_at(Some(&m.headers), server_ms),
+                    appended_at: appended_at(Some(&m.headers), ms_of(&m)),
                     member: Some(subject_member(&self.prefix, &m.subject)),
                     bytes: m.payload.to_vec(),
                 });

@@ -106,7 +106,7 @@ pub struct ProjectorStore {
     dir: PathBuf,
     rows_path: PathBuf,
     /// The OS lock; `None` for a read-only store.
-    _lock: Option<File>,
+    lock: Option<File>,
     reader: File,
     /// Where new records go: the row file, or (read-only) memory.
     writer: Sink,
@@ -164,19 +164,14 @@ impl ProjectorStore {
             Err(e) => return Err(io(&rows_path)(e)),
         };
         if committed > 0 {
-            let len = reader.metadata().map_err(io(&rows_path))?.len();
-            if len < committed {
-                return Err(StoreError::Corrupt(format!(
-                    "rows.log has {len} bytes, the snapshot covers {committed}"
-                )));
-            }
+            rows_len(&reader, committed, &rows_path)?;
         }
         let index = scan(&reader, committed, &rows_path)?;
         Ok((
             ProjectorStore {
                 dir: dir.to_path_buf(),
                 rows_path,
-                _lock: None,
+                lock: None,
                 reader,
                 writer: Sink::Memory {
                     base: committed,
@@ -193,7 +188,7 @@ impl ProjectorStore {
 
     /// Whether this store was opened read-only.
     pub fn is_read_only(&self) -> bool {
-        self._lock.is_none()
+        self.lock.is_none()
     }
 
     fn open_inner(
@@ -243,12 +238,7 @@ impl ProjectorStore {
             .write(true)
             .open(&rows_path)
             .map_err(io(&rows_path))?;
-        let len = reader.metadata().map_err(io(&rows_path))?.len();
-        if len < committed {
-            return Err(StoreError::Corrupt(format!(
-                "rows.log has {len} bytes, the snapshot covers {committed}"
-            )));
-        }
+        let len = rows_len(&reader, committed, &rows_path)?;
         if len > committed {
             // Records written after the last commit: never part of a snapshot.
             reader.set_len(committed).map_err(io(&rows_path))?;
@@ -262,7 +252,7 @@ impl ProjectorStore {
             ProjectorStore {
                 dir: dir.to_path_buf(),
                 rows_path,
-                _lock: Some(lock),
+                lock: Some(lock),
                 reader,
                 writer: Sink::File(BufWriter::with_capacity(1 << 20, writer)),
                 flushed: committed,
@@ -349,7 +339,7 @@ impl ProjectorStore {
         state: &State,
         model: &Model,
     ) -> Result<(), StoreError> {
-        if self._lock.is_none() {
+        if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
         self.flush()?;
@@ -446,6 +436,18 @@ impl ProjectorStore {
         let body = checked_body(header[4], &body, offset)?;
         decode_exact(body, &format!("rows.log: record at {offset}"))
     }
+}
+
+/// The length of the row file, which must hold the `committed` bytes the
+/// snapshot names.
+fn rows_len(reader: &File, committed: u64, path: &Path) -> Result<u64, StoreError> {
+    let len = reader.metadata().map_err(io(path))?.len();
+    if len < committed {
+        return Err(StoreError::Corrupt(format!(
+            "rows.log has {len} bytes, the snapshot covers {committed}"
+        )));
+    }
+    Ok(len)
 }
 
 /// The record at `offset` of a read-only store's in-memory records, which
