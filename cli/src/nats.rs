@@ -293,6 +293,14 @@ impl Log for AnyLog {
             AnyLog::Nats(n) => Ok(n.lost_entries().await?),
         }
     }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
+        match self {
+            AnyLog::Embedded(s) => s.latest_checkpoint().await,
+            AnyLog::Shared(s) => s.latest_checkpoint().await,
+            AnyLog::Nats(n) => n.latest_checkpoint().await,
+        }
+    }
 }
 
 /// Opens the log of a command: JetStream with `--nats`, else the ledger in `dir`.

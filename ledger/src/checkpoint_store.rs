@@ -35,6 +35,9 @@ pub enum CheckpointStoreError {
     Conflict(u64),
 }
 
+/// The sled tree of the checkpoint notes, keyed by big-endian tree size.
+pub const CHECKPOINTS_TREE: &str = "checkpoints";
+
 /// The checkpoint trees of one ledger.
 #[derive(Clone)]
 pub struct CheckpointStore {
@@ -60,7 +63,7 @@ impl CheckpointStore {
     pub fn open(db: &sled::Db) -> Result<CheckpointStore, CheckpointStoreError> {
         Ok(CheckpointStore {
             db: db.clone(),
-            checkpoints: db.open_tree("checkpoints")?,
+            checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             witnesses: db.open_tree("witnesses")?,
             evidence: db.open_tree("evidence")?,
             meta: db.open_tree("checkpoint_meta")?,

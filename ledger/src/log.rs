@@ -132,4 +132,12 @@ pub trait Log {
     fn lost_entries(&self) -> impl Future<Output = Result<Option<String>, LogError>> + Send {
         async { Ok(None) }
     }
+
+    /// The signed checkpoint note of the largest tree size the log keeps, as
+    /// stored (unverified: the caller checks its signature), if any: what a
+    /// projector checks the Merkle root of the prefix it folded against.
+    /// Backends that keep no checkpoints keep the default.
+    fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<Vec<u8>>, LogError>> + Send {
+        async { Ok(None) }
+    }
 }

@@ -99,6 +99,10 @@ impl Log for SharedStore {
         self.with(|s| s.len_sync())
     }
 
+    async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
+        self.with(|s| s.latest_checkpoint_sync())
+    }
+
     /// Closes the store while it waits, and opens it again when the
     /// database file changes (another process wrote) or at the timeout.
     async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {

@@ -201,6 +201,23 @@ impl State {
         State::default()
     }
 
+    /// The members with the coordinator role, who sign the log's checkpoints.
+    pub fn coordinators(&self) -> impl Iterator<Item = (&MemberId, &MemberState)> {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.member.roles.contains(&Role::Coordinator))
+    }
+
+    /// Every key a coordinator has held (active or rotated away, with its
+    /// member id): the keys a stored checkpoint may be signed with. Only for
+    /// checkpoints whose root is also checked against the log, so that a key
+    /// rotated away can vouch only for the truth.
+    pub fn coordinator_keys_ever(&self) -> impl Iterator<Item = (&MemberId, PublicKey)> {
+        // `past_keys` holds every key a member has held, the active one included.
+        self.coordinators()
+            .flat_map(|(id, m)| m.past_keys.iter().map(move |k| (id, *k)))
+    }
+
     /// The key that must sign `member`'s next event.
     pub fn active_key(&self, member: &MemberId) -> Option<PublicKey> {
         self.members.get(member).and_then(|m| m.active_key)

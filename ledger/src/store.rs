@@ -307,6 +307,17 @@ impl Store {
         Ok(self.len_sync()? == 0)
     }
 
+    /// The note of the largest checkpoint kept beside the log (in the tree
+    /// `checkpoint_store` writes), as stored; opens no tree that does not exist.
+    pub fn latest_checkpoint_sync(&self) -> Result<Option<Vec<u8>>, LogError> {
+        let name = crate::checkpoint_store::CHECKPOINTS_TREE.as_bytes();
+        if !self.db.tree_names().iter().any(|n| n.as_ref() == name) {
+            return Ok(None);
+        }
+        let tree = self.db.open_tree(name).map_err(backend)?;
+        Ok(tree.last().map_err(backend)?.map(|(_, v)| v.to_vec()))
+    }
+
     /// The underlying database, for adapters that keep their own trees beside the log.
     pub fn db(&self) -> &sled::Db {
         &self.db
@@ -344,6 +355,10 @@ impl Log for Store {
         }
         let _ = tokio::time::timeout(timeout, subscriber).await;
         self.len_sync()
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
+        self.latest_checkpoint_sync()
     }
 }
 

@@ -275,6 +275,37 @@ pub enum PublishOutcome {
     AlreadyPublished(u64),
 }
 
+/// The payload of the last message on `log`'s checkpoint subject (unchecked),
+/// if the ledger has a checkpoint stream holding one: two requests the first
+/// time (the stream is looked up once per [`NatsLog`]), one direct get after.
+pub async fn latest_note(log: &NatsLog) -> Result<Option<Vec<u8>>, NatsError> {
+    let conn = log.connection();
+    let stream = log
+        .checkpoints
+        .get_or_try_init(|| async {
+            let name = stream_name(log.name());
+            match conn.js.get_stream(&name).await {
+                Ok(s) => Ok(Some(s)),
+                Err(e) => match map_get_stream(conn, &name, e) {
+                    NatsError::MissingStream(_) => Ok(None),
+                    other => Err(other),
+                },
+            }
+        })
+        .await?;
+    let Some(stream) = stream else {
+        return Ok(None);
+    };
+    match stream
+        .direct_get_last_for_subject(checkpoint_subject(log.prefix()))
+        .await
+    {
+        Ok(m) => Ok(Some(m.payload.to_vec())),
+        Err(e) if matches!(e.kind(), jetstream::stream::DirectGetErrorKind::NotFound) => Ok(None),
+        Err(e) => Err(conn.explain(e)),
+    }
+}
+
 /// The checkpoint stream of one ledger.
 #[derive(Clone)]
 pub struct CheckpointStream {

@@ -73,6 +73,8 @@ pub struct NatsLog {
     /// Batch ids: `<nuid of this log>-<counter>`.
     batch_nonce: Arc<str>,
     batch_counter: Arc<AtomicU64>,
+    /// The checkpoint stream, once looked up (`None`: there is none).
+    checkpoints: Arc<tokio::sync::OnceCell<Option<stream::Stream<stream::Info>>>>,
 }
 
 impl std::fmt::Debug for NatsLog {
@@ -261,6 +263,10 @@ impl Log for NatsLog {
 
     async fn lost_entries(&self) -> Result<Option<String>, LogError> {
         Ok(NatsLog::lost_entries(self).await?)
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(checkpoints::latest_note(self).await?)
     }
 
     async fn len(&self) -> Result<u64, LogError> {

@@ -261,6 +261,7 @@ impl NatsLog {
             batch_max: Arc::new(AtomicUsize::new(MAX_ATOMIC_BATCH)),
             batch_nonce: nonce.into(),
             batch_counter: Arc::new(AtomicU64::new(0)),
+            checkpoints: Arc::default(),
         }
     }
 }

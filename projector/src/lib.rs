@@ -24,4 +24,5 @@ pub mod model;
 pub mod run;
 pub mod store;
 pub mod timebounds;
+pub mod tree;
 pub mod views;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use ledger::calendar::Timestamp;
+use ledger::checkpoint::{verify_note, Checkpoint, Note, Verifier};
 use ledger::event::{leaf_hash, Event};
 use ledger::ids::{Digest, ItemId};
 use ledger::log::{Log, LogError};
@@ -81,6 +82,9 @@ pub struct Projector {
     head: Option<Digest>,
     /// Whether the log was checked to hold `head` at `position`.
     bound: bool,
+    /// The largest size of a signed checkpoint of the log whose root was
+    /// found equal to the root of the entries folded up to that size.
+    checked: u64,
 }
 
 /// Items per working-set generation by default.
@@ -145,6 +149,7 @@ impl Projector {
             saved: saved.position,
             head: saved.head,
             bound: false,
+            checked: 0,
         }
     }
 
@@ -180,8 +185,48 @@ impl Projector {
             (None, _) => return Err(other(format!("no entry at position {}", self.position))),
             _ => {}
         }
+        self.check_checkpoint(log).await?;
         self.bound = true;
         Ok(())
+    }
+
+    /// Checks the log's latest signed checkpoint, if it covers no more than
+    /// the entries folded, against the Merkle root of the first `size`
+    /// entries this projector folded (read from its tree): a log whose prefix
+    /// was rewritten (entries reordered or replaced before the position,
+    /// the entry at the position kept) and signed again is refused with
+    /// [`RunError::OtherHistory`]. A checkpoint that is not signed by a key a
+    /// coordinator of the folded state has held is not evidence and is passed
+    /// over (the audit reports it); one beyond the position is checked once
+    /// the projector has folded that far.
+    pub async fn check_checkpoint<L: Log>(&mut self, log: &L) -> Result<(), RunError> {
+        let Some(bytes) = log.latest_checkpoint().await? else {
+            return Ok(());
+        };
+        let Some((cp, signer)) = signed_checkpoint(&bytes, &self.state) else {
+            tracing::warn!("the log's latest checkpoint is not signed by a coordinator key this projector knows; not checked");
+            return Ok(());
+        };
+        if cp.size > self.position || cp.size <= self.checked {
+            return Ok(());
+        }
+        let folded = self.store.tree().root_at(cp.size)?;
+        if folded != cp.root {
+            return Err(RunError::OtherHistory {
+                position: self.position,
+                reason: format!(
+                    "the log's checkpoint of size {} signed by {signer} has root {}, the entries the projector folded up to that size have root {folded}",
+                    cp.size, cp.root
+                ),
+            });
+        }
+        self.checked = cp.size;
+        Ok(())
+    }
+
+    /// The Merkle root of the entries folded.
+    pub fn root(&self) -> Digest {
+        self.store.tree().root()
     }
 
     /// Forgets everything saved: the next catch-up rebuilds from position 1.
@@ -357,10 +402,15 @@ impl Projector {
                 &mut |_, _, _, _| {},
             );
             self.position = last;
-            self.head = Some(match decoded.last() {
-                Some(Ok(ev)) => ev.id(),
-                _ => leaf_hash(&entries[entries.len() - 1].bytes),
-            });
+            let tree = self.store.tree_mut();
+            for (entry, event) in entries.iter().zip(&decoded) {
+                let leaf = match event {
+                    Ok(ev) => ev.id(),
+                    Err(_) => leaf_hash(&entry.bytes),
+                };
+                tree.push(leaf)?;
+                self.head = Some(leaf);
+            }
             if self.state.items.len() > self.working_set {
                 self.write_back()?;
             }
@@ -376,6 +426,9 @@ impl Projector {
                 target,
                 rate: (self.position - first) as f64 / secs,
             });
+        }
+        if self.position > first {
+            self.check_checkpoint(log).await?;
         }
         Ok(self.position - first)
     }
@@ -418,6 +471,23 @@ impl Projector {
             on_step(self).await?;
         }
     }
+}
+
+/// The checkpoint in `bytes` with the name of its signer, if it parses and is
+/// signed by a key a coordinator of `state` has held.
+fn signed_checkpoint(bytes: &[u8], state: &State) -> Option<(Checkpoint, String)> {
+    let note = Note::parse(bytes).ok()?;
+    let cp = Checkpoint::parse_body(&note.text).ok()?;
+    if state.origin.as_deref() != Some(cp.origin.as_str()) {
+        return None;
+    }
+    let verifiers: Vec<Verifier> = state
+        .coordinator_keys_ever()
+        .filter_map(|(id, key)| Verifier::new(id.as_str(), key).ok())
+        .collect();
+    let signers = verify_note(&note, &verifiers).ok()?;
+    let name = signers.first()?.name.clone();
+    Some((cp, name))
 }
 
 /// The model as of `as_of`: a fresh replay of positions 1..=`until` in which the

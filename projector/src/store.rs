@@ -9,8 +9,11 @@
 //!   id is its value. A record whose CRC does not match is a clear error naming
 //!   the file and offset, never a wrong report. Records past the snapshot's
 //!   `rows` length were not committed and are cut off on open.
-//! - `snapshot`: magic, bincode `(position, rows, head, State, Model)` (`head`:
-//!   the id of the entry at `position`, which binds the state to its log) with the item
+//! - `tree.log`: the Merkle tree of the `position` entries folded (see
+//!   [`crate::tree`]), appended, fsynced before each snapshot.
+//! - `snapshot`: magic, bincode `(position, rows, head, root, State, Model)`
+//!   (`head`: the id of the entry at `position`; `root`: the Merkle root of
+//!   the entries folded; both bind the state to its log) with the item
 //!   tables left out (the rules state's members, keys and chains, the model's
 //!   members, changes, heads, rejected events and counters), then the SHA-256 of
 //!   everything before it. Replaced atomically (write, fsync, rename, fsync the
@@ -38,8 +41,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::index::{ItemIndex, Slot};
 use crate::model::{Model, Row, RowRef};
+use crate::tree::TreeFile;
 
-const MAGIC: &[u8] = b"tallinn projector snapshot v3\n";
+const MAGIC: &[u8] = b"tallinn projector snapshot v4\n";
 /// What every snapshot's magic starts with, whatever its version.
 const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
 /// Bytes of a record's checksum.
@@ -80,6 +84,8 @@ pub struct Saved {
     pub position: u64,
     /// The id of the entry at `position` (checked against the log on open).
     pub head: Option<Digest>,
+    /// The Merkle root of the `position` entries folded.
+    pub root: Option<Digest>,
     /// The rules state without its items.
     pub state: State,
     /// The read model without its item tables.
@@ -116,6 +122,8 @@ pub struct ProjectorStore {
     end: u64,
     index: ItemIndex,
     scratch: Vec<u8>,
+    /// The Merkle tree of the entries folded.
+    tree: TreeFile,
 }
 
 /// Where a store appends records.
@@ -167,6 +175,7 @@ impl ProjectorStore {
             rows_len(&reader, committed, &rows_path)?;
         }
         let index = scan(&reader, committed, &rows_path)?;
+        let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, false)?;
         Ok((
             ProjectorStore {
                 dir: dir.to_path_buf(),
@@ -181,9 +190,20 @@ impl ProjectorStore {
                 end: committed,
                 index,
                 scratch: Vec::new(),
+                tree,
             },
             saved,
         ))
+    }
+
+    /// The Merkle tree of the entries folded.
+    pub fn tree(&self) -> &TreeFile {
+        &self.tree
+    }
+
+    /// The tree, to append the leaves of entries folded.
+    pub fn tree_mut(&mut self) -> &mut TreeFile {
+        &mut self.tree
     }
 
     /// Whether this store was opened read-only.
@@ -220,7 +240,7 @@ impl ProjectorStore {
         remove_sled_store(dir);
         remove_older_format(dir);
         if empty {
-            for name in ["snapshot", "rows.log"] {
+            for name in ["snapshot", "rows.log", "tree.log"] {
                 match std::fs::remove_file(dir.join(name)) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(io(&dir.join(name))(e))
@@ -244,6 +264,7 @@ impl ProjectorStore {
             reader.set_len(committed).map_err(io(&rows_path))?;
         }
         let index = scan(&reader, committed, &rows_path)?;
+        let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, true)?;
         let writer = OpenOptions::new()
             .append(true)
             .open(&rows_path)
@@ -259,6 +280,7 @@ impl ProjectorStore {
                 end: committed,
                 index,
                 scratch: Vec::new(),
+                tree,
             },
             saved,
         ))
@@ -342,8 +364,16 @@ impl ProjectorStore {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
+        if self.tree.size() != position {
+            return Err(StoreError::Corrupt(format!(
+                "committing position {position} with a tree of {} entries",
+                self.tree.size()
+            )));
+        }
         self.flush()?;
         self.reader.sync_data().map_err(io(&self.rows_path))?;
+        self.tree.sync()?;
+        let root = (position > 0).then(|| self.tree.root());
         let tmp = self.dir.join("snapshot.tmp");
         let file = File::create(&tmp).map_err(io(&tmp))?;
         let mut out = HashingWriter {
@@ -353,7 +383,7 @@ impl ProjectorStore {
         out.write_all(MAGIC).map_err(io(&tmp))?;
         debug_assert!(state.items.is_empty() && model.tables_empty());
         bincode::serde::encode_into_std_write(
-            (position, self.end, head, state, model),
+            (position, self.end, head, root, state, model),
             &mut out,
             bincode::config::standard(),
         )
@@ -387,7 +417,7 @@ impl ProjectorStore {
         self.reader.sync_all().map_err(io(rows))?;
         self.index = ItemIndex::new();
         (self.flushed, self.end) = (0, 0);
-        Ok(())
+        self.tree.clear()
     }
 
     /// Every stored item with its row, in no particular order.
@@ -556,13 +586,15 @@ fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
     if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
         return Err(StoreError::Corrupt("snapshot checksum".into()));
     }
-    let (position, rows, head, state, model): (u64, u64, Option<Digest>, State, Model) =
+    type Parts = (u64, u64, Option<Digest>, Option<Digest>, State, Model);
+    let (position, rows, head, root, state, model): Parts =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         rows,
         Saved {
             position,
             head,
+            root,
             state,
             model,
         },
@@ -581,6 +613,7 @@ fn remove_older_format(dir: &Path) {
     tracing::info!(dir = %dir.display(), "removing a projector store of an earlier format; it will be rebuilt from the log");
     let _ = std::fs::remove_file(&snapshot);
     let _ = std::fs::remove_file(dir.join("rows.log"));
+    let _ = std::fs::remove_file(dir.join("tree.log"));
 }
 
 /// Removes the files of the sled database earlier versions kept here (the

@@ -336,3 +336,110 @@ fn a_full_disk_is_a_clean_error_and_the_ledger_reads_afterwards() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
 }
+
+/// The log at `from` rewritten into a new embedded log at `to`: the same
+/// entries, with the entries at positions `i` and `i + 1` (of two members)
+/// swapped, so that every member's chain and the entry at the end are
+/// unchanged and only the log order (which decides verdicts) differs.
+fn swapped_copy(from: &std::path::Path, to: &std::path::Path, i: usize) {
+    use ledger::log::Log as _;
+    let wait = std::time::Duration::from_secs(5);
+    let source = ledger::store::Store::open(from, wait).unwrap();
+    let mut entries = source.read_sync(1, usize::MAX).unwrap();
+    drop(source);
+    let producer = |e: &ledger::log::Entry| {
+        projector::fold::decode(e)
+            .unwrap()
+            .envelope()
+            .producer
+            .clone()
+    };
+    assert_ne!(producer(&entries[i - 1]), producer(&entries[i]));
+    entries.swap(i - 1, i);
+    let target = ledger::store::Store::open(to, wait).unwrap();
+    let mut last = std::collections::HashMap::new();
+    for e in &entries {
+        let p = producer(e);
+        let at = target
+            .append_sync(&p, last.get(&p).copied(), &[e.bytes.clone()], e.appended_at)
+            .unwrap();
+        last.insert(p, at[0]);
+    }
+    let _ = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(target.len())
+        .unwrap();
+}
+
+/// A projector records the Merkle root of the prefix it folded and checks it
+/// against the log's signed checkpoints: a log whose order was rewritten
+/// before the projector's position (the entry at the position kept, so the
+/// position check alone passes) and signed again is refused as another
+/// history; an honest checkpoint of the same size is accepted.
+#[test]
+fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    demo(&a, "7");
+    let key = a.join("keys").join("TM-SECRETARIAT.key");
+    let key = key.to_str().unwrap();
+    // Positions 20 and 21: two members' events, each chain's order kept.
+    let out = run_in(&a, &["log", "--json"]);
+    let members: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["member"].clone())
+        .collect();
+    assert_eq!(members.len(), 52);
+    let i = (20..51).find(|&i| members[i - 1] != members[i]).unwrap();
+    swapped_copy(&a.join("log"), &b.join("log"), i);
+    copy_dir(&a.join("projector"), &b.join("projector"));
+    // Same entry at the projector's position: the position check passes.
+    let out = run_in(&b, &["status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The rewritten log signed by the coordinator: refused by the prefix root.
+    let out = run_in(&b, &["checkpoint", "sign", "--key", key]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [&["status"][..], &["report", "donors"], &["digest"]] {
+        let out = run_in(&b, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_one_line(
+            &String::from_utf8(out.stderr).unwrap(),
+            &[
+                "another history",
+                "checkpoint of size 52 signed by TM-SECRETARIAT",
+                "projector rebuild",
+            ],
+        );
+        assert!(out.stdout.is_empty());
+    }
+    // The honest log signed at the same size: accepted.
+    let out = run_in(&a, &["checkpoint", "sign", "--key", key]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_in(&a, &["status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Rebuilt from the rewritten log, the projector agrees with its checkpoint.
+    let out = run_in(&b, &["projector", "rebuild"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run_in(&b, &["status"]).status.success());
+}
