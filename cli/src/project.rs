@@ -90,14 +90,21 @@ pub async fn catch_up<L: Log>(
     open: Open,
 ) -> Result<Projector> {
     let pdir = projector_dir(dir);
-    let mut p = match open {
-        Open::Rebuild => Projector::open_empty(&pdir, OPEN_WAIT)?,
-        Open::Write => Projector::open(&pdir, OPEN_WAIT)?,
-        Open::Shared => Projector::open_shared(&pdir)?,
-    };
-    p.save_every = save_every;
     let start = std::time::Instant::now();
-    let n = p.catch_up(log, progress_printer()).await?;
+    let (p, n) = match open {
+        Open::Rebuild | Open::Write => {
+            let mut p = match open {
+                Open::Rebuild => Projector::open_empty(&pdir, OPEN_WAIT)?,
+                _ => Projector::open(&pdir, OPEN_WAIT)?,
+            };
+            p.save_every = save_every;
+            let n = p.catch_up(log, progress_printer()).await?;
+            (p, n)
+        }
+        Open::Shared => {
+            Projector::catch_up_shared(&pdir, log, save_every, progress_printer()).await?
+        }
+    };
     if std::io::stderr().is_terminal() && n > 0 {
         eprintln!(
             "\r  folded {n} events in {:.2}s{:30}",

@@ -66,12 +66,55 @@ fn entry(position: u64, value: &[u8]) -> Result<Entry, LogError> {
     })
 }
 
+/// Bytes the embedded log keeps in reserve in the file `reserve` beside the
+/// database: sled 0.34 writes when it opens (it zeroes the rest of its last
+/// segment, up to 512 KiB), so on a full disk even a reader could not open the
+/// log. An open that fails for lack of space frees the reserve and tries
+/// again; the next open that has the space writes it back.
+const RESERVE: usize = 1 << 20;
+const RESERVE_FILE: &str = "reserve";
+
+/// Frees the reserve of the log in `dir`; whether there was one.
+fn release_reserve(dir: &Path) -> bool {
+    let freed = std::fs::remove_file(dir.join(RESERVE_FILE)).is_ok();
+    if freed {
+        tracing::info!(
+            "the disk holding {} is full: freed the log's {} KiB reserve to open it",
+            dir.display(),
+            RESERVE >> 10
+        );
+    }
+    freed
+}
+
+/// Writes the reserve of the log in `dir` if it is missing (real bytes, not a
+/// sparse file, so that the space is held); on failure (a full disk) leaves none.
+fn keep_reserve(dir: &Path) {
+    let path = dir.join(RESERVE_FILE);
+    if path.exists() {
+        return;
+    }
+    let tmp = dir.join("reserve.tmp");
+    let written = std::fs::write(&tmp, vec![0u8; RESERVE])
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+fn is_storage_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
+}
+
 impl Store {
     /// Opens (creating if needed) the log in `dir`. If another process holds it,
-    /// retries for up to `wait`, then fails with [`LogError::Locked`].
+    /// retries for up to `wait`, then fails with [`LogError::Locked`]. On a
+    /// full disk it frees the log's reserve (see [`RESERVE`]) to open.
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, LogError> {
         let start = Instant::now();
         let mut cleaned = false;
+        let mut freed = false;
         loop {
             match sled::Config::new()
                 .path(dir)
@@ -80,7 +123,14 @@ impl Store {
                 .cache_capacity(16 << 20)
                 .open()
             {
-                Ok(db) => return Store::from_db(db, dir),
+                Ok(db) => {
+                    let store = Store::from_db(db, dir)?;
+                    keep_reserve(dir);
+                    return Ok(store);
+                }
+                Err(sled::Error::Io(e)) if is_storage_full(&e) && !freed && release_reserve(dir) => {
+                    freed = true;
+                }
                 Err(sled::Error::Corruption { .. })
                     if !cleaned && remove_partial_snapshots(dir) =>
                 {
@@ -375,7 +425,7 @@ pub fn remove_partial_snapshots(dir: &Path) -> bool {
         let name = e.file_name();
         let name = name.to_string_lossy();
         if name.starts_with("snap.") && name.ends_with(".generating") {
-            tracing::warn!("removing the partial sled snapshot {name}");
+            tracing::info!("removing the partial sled snapshot {name}");
             removed |= std::fs::remove_file(e.path()).is_ok();
         }
     }

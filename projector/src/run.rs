@@ -42,6 +42,14 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// Whether the projector's store could not be written for lack of space.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, RunError::Store(StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28))
+    }
+}
+
 /// Where a catch-up is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
@@ -120,6 +128,35 @@ impl Projector {
         match Projector::open(dir, Duration::ZERO) {
             Err(RunError::Store(StoreError::Locked(_))) => Projector::open_read_only(dir),
             r => r,
+        }
+    }
+
+    /// Opens the projector in `dir` as [`Projector::open_shared`] does and
+    /// catches it up, for a reader: if its store cannot be written because
+    /// the disk is full, it is opened again read-only and catches up in
+    /// memory (nothing is written), so reports keep working on a full disk.
+    /// Returns the projector and the entries folded.
+    pub async fn catch_up_shared<L: Log>(
+        dir: &Path,
+        log: &L,
+        save_every: u64,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<(Projector, u64), RunError> {
+        let mut p = Projector::open_shared(dir)?;
+        p.save_every = save_every;
+        match p.catch_up(log, &mut progress).await {
+            Ok(n) => Ok((p, n)),
+            Err(e) if e.is_storage_full() => {
+                drop(p);
+                tracing::warn!(
+                    "the disk holding {} is full: projecting in memory",
+                    dir.display()
+                );
+                let mut p = Projector::open_read_only(dir)?;
+                let n = p.catch_up(log, progress).await?;
+                Ok((p, n))
+            }
+            Err(e) => Err(e),
         }
     }
 
