@@ -419,7 +419,12 @@ fn swapped_copy(from: &std::path::Path, to: &std::path::Path, i: usize) {
     for e in &entries {
         let p = producer(e);
         let at = target
-            .append_sync(&p, last.get(&p).copied(), &[e.bytes.clone()], e.appended_at)
+            .append_sync(
+                &p,
+                last.get(&p).copied(),
+                std::slice::from_ref(&e.bytes),
+                e.appended_at,
+            )
             .unwrap();
         last.insert(p, at[0]);
     }
