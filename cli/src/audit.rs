@@ -73,6 +73,18 @@ pub enum AuditCommand {
         /// The proof file.
         file: PathBuf,
     },
+    /// Restore the embedded log of --dir from a bundle FILE whose evidence holds
+    /// (the way back when the log is lost or damaged and another party keeps a
+    /// bundle): verified, written, read back and audited again, then put in
+    /// place; --dir must hold no log yet. Exit codes: 0 restored; 3 the
+    /// bundle's evidence is broken (nothing written); 1 other errors.
+    Restore {
+        /// The bundle.
+        file: PathBuf,
+        /// Which keys checkpoints must be signed by, and by how many witnesses.
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
     /// Copy the JetStream stream (--nats URL) into the embedded log of --dir,
     /// incrementally, verifying every entry with the rules as it goes, then the
     /// checkpoints of its checkpoint stream that hold against the copied log.
@@ -254,6 +266,9 @@ async fn input(nats: &NatsArgs, dir: &Path, file: Option<&Path>) -> Result<Audit
 /// the ledger's JetStream streams).
 pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
     match cmd {
+        AuditCommand::Restore { file, policy } => {
+            crate::restore::restore(dir, &file, &trust(&policy)?, json).await
+        }
         AuditCommand::Mirror => {
             anyhow::bail!("audit mirror: --nats URL (or TALLINN_NATS_URL) names the stream to copy")
         }

@@ -19,6 +19,7 @@ mod produce;
 mod producer;
 mod project;
 mod render;
+mod restore;
 
 use std::process::ExitCode;
 

@@ -502,3 +502,103 @@ fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
     );
     assert!(run_in(&b, &["status"]).status.success());
 }
+
+/// A lost embedded log comes back from an audit bundle another party keeps:
+/// `audit restore` verifies the bundle, writes the log, reads it back and
+/// audits it again before it puts it in place; the ledger then reads to the
+/// same digest and takes new events. A bundle whose evidence is broken
+/// restores nothing (exit 3); an existing log is never overwritten.
+#[test]
+fn a_lost_log_is_restored_from_a_verified_bundle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    demo(&dir, "7");
+    let key = dir.join("keys").join("TM-SECRETARIAT.key");
+    assert!(run_in(
+        &dir,
+        &["checkpoint", "sign", "--key", key.to_str().unwrap()]
+    )
+    .status
+    .success());
+    let bundle = tmp.path().join("bundle.json");
+    assert!(run_in(
+        &dir,
+        &["audit", "export", "--out", bundle.to_str().unwrap()]
+    )
+    .status
+    .success());
+    let digest = run_in(&dir, &["digest"]).stdout;
+    // An existing log is not overwritten.
+    let out = run_in(&dir, &["audit", "restore", bundle.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line(&String::from_utf8(out.stderr).unwrap(), &["exists"]);
+    // A broken bundle (one event's stated seq changed): nothing written.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let seq = doc["events"][5]["seq"].as_u64().unwrap();
+    doc["events"][5]["seq"] = (seq + 1).into();
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::remove_dir_all(dir.join("log")).unwrap();
+    std::fs::remove_dir_all(dir.join("projector")).unwrap();
+    let out = run_in(&dir, &["audit", "restore", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &["evidence is broken", "nothing restored"],
+    );
+    assert!(!dir.join("log").exists() && !dir.join("log.restoring").exists());
+    // The honest bundle: the same log, digest and checkpoint.
+    let out = run_in(
+        &dir,
+        &["--json", "audit", "restore", bundle.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"], 52);
+    assert_eq!(v["checkpoints"], 1);
+    assert_eq!(run_in(&dir, &["digest"]).stdout, digest);
+    let out = run_in(&dir, &["audit", "verify", "--threshold", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // And takes new events.
+    let ua = dir.join("keys").join("UA-NCCC.key");
+    let out = run_in(
+        &dir,
+        &[
+            "need",
+            "--key",
+            ua.to_str().unwrap(),
+            "--id",
+            "N-AFTER",
+            "--category",
+            "hardware",
+            "--description",
+            "x",
+            "--quantity",
+            "1",
+            "--unit",
+            "lot",
+            "--value",
+            "1000",
+            "--needed-by",
+            "2027-12-31",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&run_in(&dir, &["--json", "status"]).stdout).unwrap();
+    assert_eq!(status["log_length"], 53);
+    assert_eq!(status["projector"]["lag"], 0);
+}
