@@ -294,6 +294,35 @@ impl Log for AnyLog {
         }
     }
 
+    async fn member_entries(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        let entries = match self {
+            AnyLog::Embedded(s) => s.member_entries(member, from, max).await,
+            AnyLog::Shared(s) => s.member_entries(member, from, max).await,
+            AnyLog::Nats(n) => n.member_entries(member, from, max).await,
+        }?;
+        count_read(entries.len());
+        Ok(entries)
+    }
+
+    async fn member_last_entries(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        let entries = match self {
+            AnyLog::Embedded(s) => s.member_last_entries(member, max).await,
+            AnyLog::Shared(s) => s.member_last_entries(member, max).await,
+            AnyLog::Nats(n) => n.member_last_entries(member, max).await,
+        }?;
+        count_read(entries.len());
+        Ok(entries)
+    }
+
     async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
         match self {
             AnyLog::Embedded(s) => s.latest_checkpoint().await,

@@ -87,6 +87,35 @@ pub enum LogError {
     /// The backend failed.
     #[error("storage error: {0}")]
     Backend(String),
+    /// An append failed after its first events were stored: `stored` are
+    /// their positions (a prefix of the batch, in order; at least these, as
+    /// acknowledgements lost in a failure do not tell), `source` why the rest
+    /// were not.
+    #[error("the first {} events of the append were stored, the rest not: {source}", stored.len())]
+    Partial {
+        /// Positions of the events stored.
+        stored: Vec<u64>,
+        /// Why the rest were not.
+        source: Box<LogError>,
+    },
+}
+
+impl LogError {
+    /// The positions of the events an append stored before it failed.
+    pub fn stored(&self) -> &[u64] {
+        match self {
+            LogError::Partial { stored, .. } => stored,
+            _ => &[],
+        }
+    }
+
+    /// Why the append failed, past what it stored.
+    pub fn cause(&self) -> &LogError {
+        match self {
+            LogError::Partial { source, .. } => source.cause(),
+            e => e,
+        }
+    }
 }
 
 /// A log backend. Methods return `Send` futures so backends can be used from any runtime task.
@@ -140,4 +169,22 @@ pub trait Log {
     fn latest_checkpoint(&self) -> impl Future<Output = Result<Option<Vec<u8>>, LogError>> + Send {
         async { Ok(None) }
     }
+
+    /// Up to `max` of the entries on `member`'s chain (subject) at positions
+    /// from `from` on, in order: what `log --member` shows, read through an
+    /// index (embedded) or the subject (JetStream), not a scan of the log.
+    fn member_entries(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Entry>, LogError>> + Send;
+
+    /// The last `max` entries on `member`'s chain, in order: what an earlier
+    /// run of a producer stored (a rerun of `publish` resumes after them).
+    fn member_last_entries(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<Entry>, LogError>> + Send;
 }

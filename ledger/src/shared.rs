@@ -103,6 +103,23 @@ impl Log for SharedStore {
         self.with(|s| s.latest_checkpoint_sync())
     }
 
+    async fn member_entries(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        self.with(|s| s.member_entries_sync(member, from, max))
+    }
+
+    async fn member_last_entries(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        self.with(|s| s.member_last_entries_sync(member, max))
+    }
+
     /// Closes the store while it waits, and opens it again when the
     /// database file changes (another process wrote) or at the timeout.
     async fn wait_for(&self, after: u64, timeout: Duration) -> Result<u64, LogError> {

@@ -9,6 +9,7 @@
 //! the new last position and length) followed by a flush before it is acknowledged.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -29,8 +30,26 @@ pub struct Store {
     last: sled::Tree,
     meta: sled::Tree,
     subjects: sled::Tree,
+    /// The index of each member's entries (`member 0xff position`), opened
+    /// when first needed (so that opening a log writes nothing new).
+    by_member: Arc<OnceLock<sled::Tree>>,
     path: PathBuf,
     flush: bool,
+}
+
+/// The tree of the member index.
+const BY_MEMBER: &str = "by_member";
+/// In `meta`: the member index covers every entry (set once it was built for
+/// a log written before it existed).
+const BY_MEMBER_BUILT: &[u8] = b"by_member_built";
+
+/// The member index key of `member`'s entry at `position`.
+fn member_key(member: &MemberId, position: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(member.as_str().len() + 9);
+    k.extend_from_slice(member.as_str().as_bytes());
+    k.push(0xff);
+    k.extend_from_slice(&position.to_be_bytes());
+    k
 }
 
 impl std::fmt::Debug for Store {
@@ -168,6 +187,7 @@ impl Store {
             last: db.open_tree("last").map_err(backend)?,
             meta: db.open_tree("meta").map_err(backend)?,
             subjects: db.open_tree("subject").map_err(backend)?,
+            by_member: Arc::default(),
             db,
             path: dir.to_path_buf(),
             flush: true,
@@ -246,8 +266,9 @@ impl Store {
         if events.is_empty() {
             return Ok(vec![]);
         }
-        let trees = (&self.log, &self.last, &self.meta, &self.subjects);
-        let result = trees.transaction(|(log, last, meta, subjects)| {
+        let by_member = self.by_member()?;
+        let trees = (&self.log, &self.last, &self.meta, &self.subjects, by_member);
+        let result = trees.transaction(|(log, last, meta, subjects, by_member)| {
             let actual = last
                 .get(producer.as_str().as_bytes())?
                 .map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
@@ -268,11 +289,16 @@ impl Store {
                 if foreign.get(i).copied().unwrap_or(false) {
                     subjects.insert(&pos.to_be_bytes(), producer.as_str().as_bytes())?;
                 }
+                by_member.insert(member_key(producer, pos), &[])?;
                 positions.push(pos);
             }
             let new_len = len + events.len() as u64;
             last.insert(producer.as_str().as_bytes(), &new_len.to_be_bytes())?;
             meta.insert(LEN_KEY, &new_len.to_be_bytes())?;
+            if len == 0 {
+                // A new log: every entry is indexed by its append.
+                meta.insert(BY_MEMBER_BUILT, &[1])?;
+            }
             Ok(positions)
         });
         let positions = match result {
@@ -344,6 +370,100 @@ impl Store {
         Ok(Some(e))
     }
 
+    /// The member index, opened (created) on first use.
+    fn by_member(&self) -> Result<&sled::Tree, LogError> {
+        if let Some(t) = self.by_member.get() {
+            return Ok(t);
+        }
+        let tree = self.db.open_tree(BY_MEMBER).map_err(backend)?;
+        let _ = self.by_member.set(tree);
+        Ok(self.by_member.get().expect("just set"))
+    }
+
+    /// The member index, built first for a log written before it existed (one
+    /// scan; entries appended meanwhile are indexed by their append).
+    fn member_index(&self) -> Result<&sled::Tree, LogError> {
+        let tree = self.by_member()?;
+        if self.meta.get(BY_MEMBER_BUILT).map_err(backend)?.is_some() {
+            return Ok(tree);
+        }
+        let len = self.len_sync()?;
+        let mut from = 1;
+        while from <= len {
+            let entries = self.read_sync(from, 8192)?;
+            let Some(last) = entries.last() else { break };
+            from = last.position + 1;
+            let mut batch = sled::Batch::default();
+            for e in &entries {
+                let member = match &e.member {
+                    Some(m) => Some(m.clone()),
+                    None => Event::from_bytes(&e.bytes)
+                        .ok()
+                        .map(|ev| ev.envelope().producer.clone()),
+                };
+                if let Some(m) = member {
+                    batch.insert(member_key(&m, e.position), &[]);
+                }
+            }
+            tree.apply_batch(batch).map_err(backend)?;
+        }
+        self.meta.insert(BY_MEMBER_BUILT, &[1]).map_err(backend)?;
+        Ok(tree)
+    }
+
+    /// Up to `max` of `member`'s entries at positions from `from` on, in order.
+    pub fn member_entries_sync(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        let index = self.member_index()?;
+        let keys = index
+            .range(member_key(member, from)..member_key(member, u64::MAX))
+            .keys()
+            .take(max);
+        self.entries_at(keys, member)
+    }
+
+    /// `member`'s last `max` entries, in order.
+    pub fn member_last_entries_sync(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        let index = self.member_index()?;
+        let mut keys: Vec<_> = index
+            .range(member_key(member, 0)..member_key(member, u64::MAX))
+            .keys()
+            .rev()
+            .take(max)
+            .collect();
+        keys.reverse();
+        self.entries_at(keys.into_iter(), member)
+    }
+
+    /// The entries whose member index keys are `keys`.
+    fn entries_at(
+        &self,
+        keys: impl Iterator<Item = sled::Result<sled::IVec>>,
+        member: &MemberId,
+    ) -> Result<Vec<Entry>, LogError> {
+        keys.map(|k| {
+            let k = k.map_err(backend)?;
+            let pos = u64_of(&k[k.len().saturating_sub(8)..])?;
+            let value = self
+                .log
+                .get(pos.to_be_bytes())
+                .map_err(backend)?
+                .ok_or_else(|| LogError::Corrupt(format!("{member}'s entry {pos} is missing")))?;
+            let mut e = entry(pos, &value)?;
+            e.member = self.subject_at(pos)?;
+            Ok(e)
+        })
+        .collect()
+    }
+
     /// Synchronous [`Log::len`].
     pub fn len_sync(&self) -> Result<u64, LogError> {
         match self.meta.get(LEN_KEY).map_err(backend)? {
@@ -409,6 +529,23 @@ impl Log for Store {
 
     async fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, LogError> {
         self.latest_checkpoint_sync()
+    }
+
+    async fn member_entries(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        self.member_entries_sync(member, from, max)
+    }
+
+    async fn member_last_entries(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        self.member_last_entries_sync(member, max)
     }
 }
 

@@ -181,6 +181,36 @@ impl NatsLog {
         }
     }
 
+    /// Up to `max` messages on `member`'s subject at sequences in `from..end`,
+    /// in order: one direct get each.
+    async fn subject_messages(
+        &self,
+        member: &MemberId,
+        from: u64,
+        end: u64,
+        max: usize,
+    ) -> Result<Vec<jetstream::message::StreamMessage>, NatsError> {
+        let subj = subject(&self.prefix, member);
+        let mut out = Vec::new();
+        let mut next = from;
+        while out.len() < max && next < end {
+            match self
+                .stream
+                .direct_get_next_for_subject(subj.clone(), Some(next))
+                .await
+            {
+                Ok(m) if m.sequence < end => {
+                    next = m.sequence + 1;
+                    out.push(m);
+                }
+                Ok(_) => break,
+                Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => break,
+                Err(e) => return Err(self.conn.explain(e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether entries were removed from the stream (purged, deleted, or
     /// dropped by a changed limit): a log only grows, so the stream must hold
     /// every sequence from 1 to its last. `Some(what)` describes the hole.
@@ -245,7 +275,13 @@ impl Log for NatsLog {
     ) -> Result<Vec<u64>, LogError> {
         self.append_events(producer, expected_last, events, appended_at)
             .await
-            .map_err(|(_, e)| e)
+            .map_err(|(stored, e)| match stored.is_empty() {
+                true => e,
+                false => LogError::Partial {
+                    stored,
+                    source: Box::new(e),
+                },
+            })
     }
 
     async fn read(&self, from: u64, max: usize) -> Result<Vec<Entry>, LogError> {
@@ -253,12 +289,49 @@ impl Log for NatsLog {
     }
 
     async fn last_of(&self, producer: &MemberId) -> Result<Option<Entry>, LogError> {
-        Ok(self.last_message(producer).await?.map(|m| Entry {
-            position: m.sequence,
-            appended_at: appended_at(Some(&m.headers), ms_of(&m)),
-            member: Some(producer.clone()),
-            bytes: m.payload.to_vec(),
-        }))
+        Ok(self
+            .last_message(producer)
+            .await?
+            .map(|m| entry_of(&m, producer)))
+    }
+
+    async fn member_entries(
+        &self,
+        member: &MemberId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        Ok(self
+            .subject_messages(member, from.max(1), u64::MAX, max)
+            .await?
+            .iter()
+            .map(|m| entry_of(m, member))
+            .collect())
+    }
+
+    async fn member_last_entries(
+        &self,
+        member: &MemberId,
+        max: usize,
+    ) -> Result<Vec<Entry>, LogError> {
+        let Some(last) = self.last_message(member).await? else {
+            return Ok(vec![]);
+        };
+        // Windows before the last message, four times larger each time, read
+        // forward on the subject until `max` entries are found.
+        let mut found = vec![last];
+        let (mut end, mut window) = (found[0].sequence, (max as u64).max(16) * 4);
+        while found.len() < max && end > 1 {
+            let start = end.saturating_sub(window).max(1);
+            let mut before = self
+                .subject_messages(member, start, end, usize::MAX)
+                .await?;
+            before.append(&mut found);
+            found = before;
+            (end, window) = (start, window.saturating_mul(4));
+        }
+        let skip = found.len().saturating_sub(max);
+        Ok(found[skip..].iter().map(|m| entry_of(m, member)).collect())
     }
 
     async fn lost_entries(&self) -> Result<Option<String>, LogError> {
@@ -282,6 +355,16 @@ impl Log for NatsLog {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// The entry of a message on `member`'s subject.
+fn entry_of(m: &jetstream::message::StreamMessage, member: &MemberId) -> Entry {
+    Entry {
+        position: m.sequence,
+        appended_at: appended_at(Some(&m.headers), ms_of(m)),
+        member: Some(member.clone()),
+        bytes: m.payload.to_vec(),
     }
 }
 

@@ -584,3 +584,55 @@ async fn a_follower_saves_when_the_log_is_quiet_and_at_shutdown() {
         })
         .await;
 }
+
+/// A member's entries come from an index, forward from a position and the
+/// last few, and the index is built for a log written before it existed.
+#[test]
+fn a_members_entries_are_read_through_its_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let (store, mut state) = genesis_store(&dir);
+    append_needs(&store, &mut state, "m", 5);
+    let positions = |v: Vec<ledger::log::Entry>| v.iter().map(|e| e.position).collect::<Vec<_>>();
+    let check = |store: &Store| {
+        let (ua, coord) = (mid(UA), mid(COORD));
+        assert_eq!(
+            positions(store.member_entries_sync(&ua, 1, 3).unwrap()),
+            [2, 3, 4]
+        );
+        assert_eq!(
+            positions(store.member_entries_sync(&ua, 4, 10).unwrap()),
+            [4, 5, 6]
+        );
+        assert_eq!(
+            positions(store.member_last_entries_sync(&ua, 2).unwrap()),
+            [5, 6]
+        );
+        assert_eq!(
+            positions(store.member_last_entries_sync(&coord, 5).unwrap()),
+            [1]
+        );
+        assert!(store
+            .member_entries_sync(&mid("XX-NONE"), 1, 5)
+            .unwrap()
+            .is_empty());
+        let last = store.member_last_entries_sync(&ua, 1).unwrap();
+        assert_eq!(
+            last[0].bytes,
+            store.last_of_sync(&ua).unwrap().unwrap().bytes
+        );
+    };
+    check(&store);
+    // A log written before the index: the index and its mark removed.
+    store.db().drop_tree("by_member").unwrap();
+    store
+        .db()
+        .open_tree("meta")
+        .unwrap()
+        .remove("by_member_built")
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(&dir, Duration::from_secs(5)).unwrap();
+    check(&store);
+}
