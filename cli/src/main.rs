@@ -12,6 +12,7 @@ mod demo;
 mod deploy;
 mod evidence;
 mod flags;
+mod log_cmd;
 mod members_file;
 mod nats;
 #[allow(clippy::type_complexity, clippy::write_literal)]

@@ -13,7 +13,7 @@ use ledger::member::{member_vkey, Member};
 use ledger::money::Quantity;
 use serde_json::json;
 
-use crate::args::{ChangeArgs, Cli, Command, KeyCommand, LogArgs, MemberCommand};
+use crate::args::{ChangeArgs, Cli, Command, KeyCommand, MemberCommand};
 use crate::context::{now, signer, Ledger};
 use crate::flags;
 
@@ -435,7 +435,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             print_emitted(json, &emitted);
             Ok(())
         }
-        Command::Log(a) => log(&g.nats, dir, json, a).await,
+        Command::Log(a) => crate::log_cmd::log(&g.nats, dir, json, a).await,
         Command::Projector(c) => crate::project::projector(&g.nats, dir, c, g.now.as_deref()).await,
         Command::Digest => crate::project::digest(&g.nats, dir, json).await,
         Command::Status => crate::project::status(&g.nats, dir, json).await,
@@ -579,94 +579,6 @@ fn print_event(json: bool, event: &Event, position: u64) {
     } else {
         println!("{}", event.id());
     }
-}
-
-async fn log(
-    nats: &crate::nats::NatsArgs,
-    dir: &std::path::Path,
-    json: bool,
-    a: LogArgs,
-) -> Result<()> {
-    let l = crate::nats::open_ledger(nats, dir).await?;
-    let member = a
-        .member
-        .as_deref()
-        .map(|m| flags::member("member", m))
-        .transpose()?;
-    let mut out = std::io::stdout().lock();
-    if !json {
-        writeln!(
-            out,
-            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
-            "POS", "ID", "MEMBER", "SEQ", "KIND", "OUTCOME"
-        )?;
-    }
-    let mut shown = 0;
-    for j in l.judged.iter().filter(|j| j.position >= a.from) {
-        if a.limit.is_some_and(|n| shown >= n) {
-            break;
-        }
-        let outcome = match &j.outcome {
-            Some(ledger::rules::Outcome::Accepted) => "accepted".to_string(),
-            Some(ledger::rules::Outcome::Duplicate) => "duplicate".to_string(),
-            Some(ledger::rules::Outcome::Rejected(r)) => format!("rejected: {r}"),
-            None => format!(
-                "malformed: {}",
-                j.event
-                    .as_ref()
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_default()
-            ),
-        };
-        match &j.event {
-            Ok(ev) => {
-                let env = ev.envelope();
-                if member.as_ref().is_some_and(|m| m != &env.producer) {
-                    continue;
-                }
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"position": j.position, "id": ev.id(), "member": env.producer, "seq": env.seq,
-                            "kind": env.body.kind().name(), "recorded_at": env.recorded_at, "outcome": outcome, "body": env.body})
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
-                        j.position,
-                        ev.id().short(),
-                        env.producer,
-                        env.seq,
-                        env.body.kind().name(),
-                        outcome
-                    )?;
-                }
-            }
-            Err(_) => {
-                if member.is_some() {
-                    continue;
-                }
-                if json {
-                    writeln!(
-                        out,
-                        "{}",
-                        json!({"position": j.position, "outcome": outcome})
-                    )?;
-                } else {
-                    writeln!(
-                        out,
-                        "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
-                        j.position, "-", "-", "-", "-", outcome
-                    )?;
-                }
-            }
-        }
-        shown += 1;
-    }
-    Ok(())
 }
 
 /// The member named by `--flag`, or the signer itself when the flag is absent.

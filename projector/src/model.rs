@@ -196,6 +196,17 @@ pub struct RejectedRow {
     pub in_chain: bool,
 }
 
+/// An entry's outcome as the read model records it ([`Model::outcome_at`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntryOutcome<'a> {
+    /// Accepted.
+    Accepted,
+    /// A copy of an event already judged, skipped.
+    Duplicate,
+    /// Rejected, or bytes that do not decode (`code` "malformed").
+    Rejected(&'a RejectedRow),
+}
+
 /// The read-model row of one item, whichever its kind: what the projector's
 /// store keeps on disk beside the item's rules state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +267,9 @@ pub struct Model {
     pub accepted: u64,
     /// Duplicates skipped.
     pub duplicates: u64,
+    /// The positions of the duplicates skipped, in log order (not part of the
+    /// digest: what `log` shows as an entry's outcome).
+    pub duplicate_positions: Vec<u64>,
     /// Latest `recorded_at` among accepted events: the log's own "now".
     pub latest: Timestamp,
     /// The ids of `rejected`, indexed as rows arrive (rebuilt after a load).
@@ -399,6 +413,22 @@ impl Model {
         });
     }
 
+    /// What the projector decided for the entry at `position` (folded
+    /// already): rejected (with its row: malformed bytes too), a duplicate
+    /// skipped, or accepted.
+    pub fn outcome_at(&self, position: u64) -> EntryOutcome<'_> {
+        if let Ok(i) = self
+            .rejected
+            .binary_search_by_key(&position, |r| r.position)
+        {
+            return EntryOutcome::Rejected(&self.rejected[i]);
+        }
+        if self.duplicate_positions.binary_search(&position).is_ok() {
+            return EntryOutcome::Duplicate;
+        }
+        EntryOutcome::Accepted
+    }
+
     /// Folds one judged event at `position`.
     pub fn fold(&mut self, position: u64, event: &Event, outcome: &Outcome) {
         self.position = position;
@@ -406,6 +436,7 @@ impl Model {
         match outcome {
             Outcome::Duplicate => {
                 self.duplicates += 1;
+                self.duplicate_positions.push(position);
                 return;
             }
             Outcome::Rejected(r) => {
@@ -413,6 +444,7 @@ impl Model {
                 // duplicate; rejected events are rare, so a scan is cheap.
                 if !r.in_chain() && self.rejected_before(&event.id()) {
                     self.duplicates += 1;
+                    self.duplicate_positions.push(position);
                     return;
                 }
                 if r.in_chain() {

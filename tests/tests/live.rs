@@ -266,9 +266,10 @@ fn json_output_parses_for_every_printing_command() {
 }
 
 /// What a command reads does not grow with the ledger: on a 20,000-event
-/// ledger whose projector is caught up, `need`, `member list` and `status`
-/// read a handful of entries (the projector's head, the new ones, the
-/// producer's last), where a replay (`log`) reads them all.
+/// ledger whose projector is caught up, `need`, `member list`, `status` and
+/// `log` (with `--member`: through the member index) read a handful of
+/// entries (the projector's head, the new ones, the producer's last, those
+/// shown), where an audit reads them all.
 #[test]
 fn producer_commands_read_only_what_they_need() {
     let tmp = tempfile::tempdir().unwrap();
@@ -317,8 +318,22 @@ fn producer_commands_read_only_what_they_need() {
     }
     assert!(run(&["member", "list"]) <= 10);
     assert!(run(&["status"]) <= 10);
-    let replay = run(&["log", "--limit", "1"]);
-    assert!(replay >= 20_000, "a replay reads every entry ({replay})");
+    // `log` reads the entries it shows (a member's through its index).
+    assert!(run(&["log", "--limit", "3"]) <= 10);
+    assert!(run(&["log", "--member", "UA-SSSCIP", "--limit", "3"]) <= 10);
+    assert!(
+        run(&[
+            "log",
+            "--member",
+            "UA-SSSCIP",
+            "--from",
+            "15000",
+            "--limit",
+            "3"
+        ]) <= 10
+    );
+    let audit = run(&["audit", "verify", "--threshold", "0"]);
+    assert!(audit >= 20_000, "an audit reads every entry ({audit})");
 }
 
 /// Currencies are ISO 4217 codes, with the standard's decimals.

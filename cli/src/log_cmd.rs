@@ -1,0 +1,102 @@
+//! `tallinn log`: the entries of the log with their outcomes, read from the
+//! log (only the entries shown: `--from`/`--limit`, or a member's through its
+//! index with `--member`) and the outcomes from the projector, caught up
+//! first: nothing is replayed.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use ledger::event::Event;
+use ledger::log::{Entry, Log};
+use projector::model::{EntryOutcome, Model};
+use projector::run::Projector;
+use serde_json::json;
+
+use crate::args::LogArgs;
+use crate::flags;
+use crate::nats::{open_log, NatsArgs};
+use crate::project::projector_dir;
+
+/// Entries read from the log at a time.
+const PAGE: usize = 4096;
+
+/// `log`.
+pub async fn log(nats: &NatsArgs, dir: &Path, json: bool, a: LogArgs) -> Result<()> {
+    let log = open_log(nats, dir).await?;
+    let (p, _) = Projector::catch_up_shared(&projector_dir(dir), &log, 50_000, |_| {}).await?;
+    let member = a
+        .member
+        .as_deref()
+        .map(|m| flags::member("member", m))
+        .transpose()?;
+    let mut out = std::io::stdout().lock();
+    if !json {
+        writeln!(
+            out,
+            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+            "POS", "ID", "MEMBER", "SEQ", "KIND", "OUTCOME"
+        )?;
+    }
+    let mut left = a.limit.unwrap_or(usize::MAX);
+    let mut from = a.from.max(1);
+    while left > 0 && from <= p.position {
+        let want = left.min(PAGE);
+        let entries = match &member {
+            Some(m) => log.member_entries(m, from, want).await?,
+            None => log.read(from, want).await?,
+        };
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        for e in entries.iter().filter(|e| e.position <= p.position) {
+            print_entry(&mut out, json, e, p.overview())?;
+            left -= 1;
+        }
+    }
+    Ok(())
+}
+
+/// One line (or JSON object) of `log`.
+fn print_entry(out: &mut impl Write, json: bool, e: &Entry, model: &Model) -> Result<()> {
+    let outcome = match model.outcome_at(e.position) {
+        EntryOutcome::Accepted => "accepted".to_string(),
+        EntryOutcome::Duplicate => "duplicate".to_string(),
+        EntryOutcome::Rejected(r) if r.code == "malformed" => format!("malformed: {}", r.reason),
+        EntryOutcome::Rejected(r) => format!("rejected: {}", r.reason),
+    };
+    match Event::from_bytes(&e.bytes) {
+        Ok(ev) => {
+            let env = ev.envelope();
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"position": e.position, "id": ev.id(), "member": env.producer, "seq": env.seq,
+                        "kind": env.body.kind().name(), "recorded_at": env.recorded_at, "outcome": outcome, "body": env.body})
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+                    e.position,
+                    ev.id().short(),
+                    env.producer,
+                    env.seq,
+                    env.body.kind().name(),
+                    outcome
+                )?;
+            }
+        }
+        Err(_) if json => writeln!(
+            out,
+            "{}",
+            json!({"position": e.position, "outcome": outcome})
+        )?,
+        Err(_) => writeln!(
+            out,
+            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+            e.position, "-", "-", "-", "-", outcome
+        )?,
+    }
+    Ok(())
+}
