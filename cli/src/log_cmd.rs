@@ -34,8 +34,8 @@ pub async fn log(nats: &NatsArgs, dir: &Path, json: bool, a: LogArgs) -> Result<
     if !json {
         writeln!(
             out,
-            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
-            "POS", "ID", "MEMBER", "SEQ", "KIND", "OUTCOME"
+            "{:>6}  {:<12}  {:<16} {:>5}  {:<20} OUTCOME",
+            "POS", "ID", "MEMBER", "SEQ", "KIND"
         )?;
     }
     let mut left = a.limit.unwrap_or(usize::MAX);
