@@ -139,21 +139,6 @@ impl<L: Log> Ledger<L> {
         Ok(())
     }
 
-    /// The position of the last replayed entry on `producer`'s subject,
-    /// whatever it holds (its own events, garbage, a copy of another's event):
-    /// the log's append condition is on the subject, so this is what an
-    /// append must expect, and nothing anyone else sends can move it.
-    pub fn last_position_of(&self, producer: &MemberId) -> Option<u64> {
-        self.judged
-            .iter()
-            .rev()
-            .find(|j| match &j.member {
-                Some(m) => m == producer,
-                None => matches!(&j.event, Ok(e) if &e.envelope().producer == producer),
-            })
-            .map(|j| j.position)
-    }
-
     /// The ledger origin (after genesis).
     pub fn origin(&self) -> Result<&str> {
         self.state

@@ -19,6 +19,7 @@ mod nats;
 mod produce;
 mod producer;
 mod project;
+mod publish;
 mod render;
 mod restore;
 

@@ -1,6 +1,6 @@
 //! Command dispatch: keys, genesis, membership, coordination bodies, publish, log.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ledger::body::{
@@ -382,58 +382,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             .await
         }
         Command::Publish(a) => {
-            let signer = signer(&a.key.key)?;
-            let file = std::fs::File::open(&a.file)
-                .with_context(|| format!("opening {}", a.file.display()))?;
-            let mut bodies = Vec::new();
-            for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-                let line = line.with_context(|| format!("{}: line {}", a.file.display(), i + 1))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let body: Body = parse_json(&line)
-                    .with_context(|| format!("{}: line {}", a.file.display(), i + 1))?;
-                body.validate()
-                    .map_err(|e| anyhow!("{}: line {}: {e}", a.file.display(), i + 1))?;
-                bodies.push((i + 1, body));
-            }
-            if bodies.is_empty() {
-                bail!("{}: no events", a.file.display());
-            }
-            let lines: Vec<usize> = bodies.iter().map(|(n, _)| *n).collect();
-            if g.nats.enabled() && !g.dry_run {
-                let mut l = crate::nats::open_ledger(&g.nats, dir).await?;
-                let bodies = bodies.into_iter().map(|(_, b)| b).collect();
-                let events =
-                    crate::nats::publish(&mut l, &signer, bodies, &lines, &a.file, now()?).await?;
-                for (event, pos) in &events {
-                    print_event(json, event, *pos);
-                }
-                return Ok(());
-            }
-            let log = crate::nats::open_log(&g.nats, dir).await?;
-            let mut p = crate::producer::Producer::open(log, dir).await?;
-            let result = p
-                .emit(
-                    &signer,
-                    bodies.into_iter().map(|(_, b)| b).collect(),
-                    now()?,
-                    g.dry_run,
-                )
-                .await;
-            // A refused event is named by its line of the file.
-            let emitted = result.map_err(|e| match e.downcast::<crate::producer::Refused>() {
-                Ok(r) => {
-                    let line = lines[r.index.unwrap_or(0)];
-                    anyhow::Error::new(crate::producer::Refused {
-                        index: None,
-                        what: format!("{}: line {line}: {}", a.file.display(), r.what),
-                    })
-                }
-                Err(e) => e.context(a.file.display().to_string()),
-            })?;
-            print_emitted(json, &emitted);
-            Ok(())
+            crate::publish::publish(&g.nats, dir, json, g.dry_run, now()?, a).await
         }
         Command::Log(a) => crate::log_cmd::log(&g.nats, dir, json, a).await,
         Command::Projector(c) => crate::project::projector(&g.nats, dir, c, g.now.as_deref()).await,
@@ -517,7 +466,7 @@ fn change(a: ChangeArgs, me: &ledger::ids::MemberId) -> Result<Change> {
 }
 
 /// Parses JSON, naming the field path of the first error.
-fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -549,7 +498,7 @@ async fn emit_one(
 }
 
 /// Prints what an emit stored (or, dry run, would store; or found stored).
-fn print_emitted(json: bool, emitted: &crate::producer::Emitted) {
+pub fn print_emitted(json: bool, emitted: &crate::producer::Emitted) {
     for (event, pos) in &emitted.events {
         let env = event.envelope();
         if json {

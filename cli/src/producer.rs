@@ -49,6 +49,37 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// An append that failed: the events it stored before the failure (a
+/// prefix of the batch, in order; at least these), and why the rest were not.
+#[derive(Debug)]
+pub struct AppendFailed {
+    /// The events stored, with their positions.
+    pub stored: Vec<(Event, u64)>,
+    /// Why the rest were not.
+    pub error: LogError,
+}
+
+impl std::fmt::Display for AppendFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.stored.last() {
+            None => write!(f, "nothing stored: {}", self.error.cause()),
+            Some((ev, _)) => write!(
+                f,
+                "the first {} events were stored (the last as {}), the rest not: {}",
+                self.stored.len(),
+                ev.id(),
+                self.error.cause()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AppendFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 /// What an emit stored, or (dry run) would store.
 pub struct Emitted {
     /// The events with their positions (`None` in a dry run).
@@ -107,21 +138,41 @@ impl<L: Log> Producer<L> {
         dry_run: bool,
     ) -> Result<Emitted> {
         let mut attempts = 0;
+        let mut stored: Vec<(Event, u64)> = Vec::new();
         loop {
-            match self.emit_once(signer, bodies.clone(), now, dry_run).await {
-                Err(e)
-                    if attempts < CONFLICT_RETRIES
-                        && e.downcast_ref::<LogError>()
-                            .is_some_and(|l| matches!(l, LogError::Conflict { .. })) =>
-                {
-                    // Another writer holding the same key extended the chain
-                    // first: fold it, re-check, re-sign and retry.
-                    attempts += 1;
-                    tracing::info!("{e}; recovering the chain head and retrying");
-                    self.refresh().await?;
+            let rest = bodies[stored.len()..].to_vec();
+            let failed = match self.emit_once(signer, rest, now, dry_run).await {
+                Ok(mut emitted) if !stored.is_empty() => {
+                    let mut events: Vec<_> =
+                        stored.into_iter().map(|(e, p)| (e, Some(p))).collect();
+                    events.append(&mut emitted.events);
+                    return Ok(Emitted {
+                        events,
+                        already_stored: false,
+                    });
                 }
-                r => return r,
+                Ok(emitted) => return Ok(emitted),
+                Err(e) => match e.downcast::<AppendFailed>() {
+                    Ok(failed) => failed,
+                    Err(e) => return Err(e),
+                },
+            };
+            stored.extend(failed.stored);
+            if attempts < CONFLICT_RETRIES
+                && matches!(failed.error.cause(), LogError::Conflict { .. })
+            {
+                // Another writer holding the same key extended the chain
+                // first: fold it, re-check, re-sign the rest and retry.
+                attempts += 1;
+                tracing::info!("{}; recovering the chain head and retrying", failed.error);
+                self.refresh().await?;
+                continue;
             }
+            return Err(AppendFailed {
+                stored,
+                error: failed.error,
+            }
+            .into());
         }
     }
 
@@ -195,7 +246,13 @@ impl<L: Log> Producer<L> {
         }
         let bytes: Vec<Vec<u8>> = events.iter().map(|e| e.bytes().to_vec()).collect();
         let expected = last.map(|e| e.position);
-        let positions = self.log.append(&producer, expected, &bytes, now).await?;
+        let positions = match self.log.append(&producer, expected, &bytes, now).await {
+            Ok(positions) => positions,
+            Err(error) => {
+                let stored = events.into_iter().zip(error.stored().to_vec()).collect();
+                return Err(AppendFailed { stored, error }.into());
+            }
+        };
         Ok(Emitted {
             events: events
                 .into_iter()

@@ -573,8 +573,23 @@ fn publish_is_all_or_nothing_and_names_the_line() {
             format!("UA-SSSCIP/P-{}", k + 1)
         );
     }
-    // Publishing the same file again is refused: the ids are used.
-    fx.refused(["publish", "--key", &ua, &f], &["line 1", "already used"]);
+    // Publishing the same file again is a retry, as on JetStream: nothing
+    // appended, the stored events printed.
+    let again = fx.ok(["--json", "publish", "--key", &ua, &f]);
+    let again: Vec<Value> = again
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        again.iter().map(|v| &v["id"]).collect::<Vec<_>>(),
+        printed.iter().map(|v| &v["id"]).collect::<Vec<_>>()
+    );
+    assert_eq!(fx.log_json().len(), n + 5);
+    // A file whose first line is the last stored event (skipped) and whose
+    // second reuses an id with another body is refused, naming the line.
+    let lines = jsonl(&[need("P-5", 5), need("P-2", 9)]);
+    let f = write_lines(&fx, "reused.jsonl", &lines);
+    fx.refused(["publish", "--key", &ua, &f], &["line 2", "already used"]);
 }
 
 #[test]
