@@ -149,7 +149,7 @@ pub enum Command {
     /// equivocation proofs, mirror a JetStream stream.
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  tallinn audit export --out bundle.json\n  tallinn audit verify bundle.json\n  tallinn --nats nats://host:4222 --dir ./copy audit mirror"
+        after_help = "Examples:\n  tallinn audit export --out bundle.json\n  tallinn audit verify bundle.json\n  tallinn --nats nats://host:4222 --dir ./copy audit mirror\n  tallinn --dir ./restored audit restore bundle.json   # a lost log back from a bundle"
     )]
     Audit(crate::audit::AuditCommand),
     /// Deployment: the nats-server access control for a ledger (admin,
