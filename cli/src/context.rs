@@ -166,7 +166,7 @@ mod tests {
     fn batched_replay_gives_the_verdicts_of_one_by_one_replay() {
         let dir = tempfile::tempdir().unwrap();
         // The demo plants forgeries, a replay and rule violations among its events.
-        let played = crate::demo::play(dir.path(), 7, 3000).unwrap();
+        let played = crate::cmd::demo::play(dir.path(), 7, 3000).unwrap();
         assert!(played.rejected > 0);
         let store = Store::open(&log_dir(dir.path()), OPEN_WAIT).unwrap();
         let mut entries = store.read_sync(1, usize::MAX).unwrap();

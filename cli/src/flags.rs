@@ -9,7 +9,7 @@ use ledger::member::{MemberKind, Role};
 use ledger::money::Money;
 use sha2::{Digest as _, Sha256};
 
-use crate::args::MoneyArgs;
+use crate::cmd::produce::MoneyArgs;
 
 /// Decimal places of the minor unit of an ISO 4217 currency (`iso_currency`,
 /// the standard's own table); a code that is not an ISO 4217 currency of

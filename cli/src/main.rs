@@ -1,34 +1,20 @@
 //! `tallinn`: the command-line edge of the ledger. Parses arguments, calls the
 //! ledger and projector libraries, prints results. No business logic lives here.
 
-mod args;
-mod audit;
-mod bench;
-mod bench_audit;
-mod bench_producer;
-mod checkpoint;
+mod backend;
+mod cmd;
 mod context;
-mod demo;
-mod deploy;
-mod evidence;
 mod flags;
-mod log_cmd;
 mod members_file;
-mod nats;
-#[allow(clippy::type_complexity, clippy::write_literal)]
-mod produce;
 mod producer;
-mod project;
-mod publish;
 mod render;
-mod restore;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let mut cli = match args::Cli::try_parse() {
+    let mut cli = match cmd::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
@@ -45,9 +31,9 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => {
             // For the benchmarks that run commands as children, and tests.
-            bench::report_peak_memory();
+            cmd::bench::pipeline::report_peak_memory();
             if std::env::var_os("TALLINN_STATS").is_some() {
-                eprintln!("stats entries-read {}", nats::entries_read());
+                eprintln!("stats entries-read {}", backend::entries_read());
             }
             ExitCode::SUCCESS
         }
@@ -76,7 +62,7 @@ fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
     if let Some(exit) = err.downcast_ref::<Exit>() {
         return (
             exit.code,
-            if exit.code == audit::EXIT_EVIDENCE_BROKEN {
+            if exit.code == cmd::audit::EXIT_EVIDENCE_BROKEN {
                 "audit_failed"
             } else {
                 "refused"
@@ -85,7 +71,7 @@ fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
     }
     for cause in err.chain() {
         if cause.downcast_ref::<producer::Refused>().is_some() {
-            return (audit::EXIT_REFUSED, "refused");
+            return (cmd::audit::EXIT_REFUSED, "refused");
         }
         let busy = match cause.downcast_ref::<LogError>() {
             Some(LogError::Locked(_) | LogError::Unavailable(_)) => true,
@@ -227,9 +213,9 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-fn run(cli: args::Cli) -> anyhow::Result<()> {
+fn run(cli: cmd::Cli) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(produce::dispatch(cli))
+    rt.block_on(cmd::dispatch(cli))
 }

@@ -22,8 +22,8 @@ use ledger::producer::next_event;
 use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use projector::run::Projector;
 
+use crate::cmd::projector::projector_dir;
 use crate::context::CONFLICT_RETRIES;
-use crate::project::projector_dir;
 
 /// Entries folded by a producer after which it saves the projector (when it
 /// holds it), so the next command does not fold them again.

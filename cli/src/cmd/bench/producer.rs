@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::bench::PEAK_MEMORY_ENV;
+use crate::cmd::bench::pipeline::PEAK_MEMORY_ENV;
 
 /// A command's arguments for its run number.
 type ArgsOf<'a> = Box<dyn Fn(usize) -> Vec<String> + 'a>;
@@ -70,7 +70,7 @@ fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64, u64)> {
 
 /// Runs the benchmark on a fresh demo ledger of at least `events` events.
 pub async fn producer(events: u64, runs: usize) -> Result<()> {
-    let (dir, _) = crate::bench::demo_ledger(events)?;
+    let (dir, _) = crate::cmd::bench::pipeline::demo_ledger(events)?;
     let exe = std::env::current_exe()?;
     // The projector the producer commands read, caught up once.
     let (wall, _, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;

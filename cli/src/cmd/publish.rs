@@ -13,11 +13,24 @@ use ledger::calendar::Timestamp;
 use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::log::Log;
+use std::path::PathBuf;
 
-use crate::args::PublishArgs;
+use clap::Args;
+
+use crate::backend::{open_log, NatsArgs};
+use crate::cmd::produce::KeyArg;
 use crate::context::signer;
-use crate::nats::{open_log, NatsArgs};
 use crate::producer::{AppendFailed, Emitted, Producer, Refused};
+
+/// `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Signer.
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// JSON Lines file: one body per line, e.g. {"need_stated": {...}}.
+    pub file: PathBuf,
+}
 
 /// `publish`.
 pub async fn publish(
@@ -56,7 +69,7 @@ pub async fn publish(
                 ))
         );
     }
-    crate::produce::print_emitted(
+    crate::cmd::produce::print_emitted(
         json,
         &Emitted {
             events,
@@ -77,8 +90,8 @@ fn read_bodies(path: &Path) -> Result<(Vec<usize>, Vec<Body>)> {
         if line.trim().is_empty() {
             continue;
         }
-        let body: Body =
-            crate::produce::parse_json(&line).with_context(|| format!("{name}: line {}", i + 1))?;
+        let body: Body = crate::cmd::produce::parse_json(&line)
+            .with_context(|| format!("{name}: line {}", i + 1))?;
         body.validate()
             .map_err(|e| anyhow!("{name}: line {}: {e}", i + 1))?;
         lines.push(i + 1);

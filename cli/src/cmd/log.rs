@@ -7,16 +7,30 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
+use clap::Args;
 use ledger::event::Event;
 use ledger::log::{Entry, Log};
 use projector::model::{EntryOutcome, Model};
 use projector::run::Projector;
 use serde_json::json;
 
-use crate::args::LogArgs;
+use crate::backend::{open_log, NatsArgs};
+use crate::cmd::projector::projector_dir;
 use crate::flags;
-use crate::nats::{open_log, NatsArgs};
-use crate::project::projector_dir;
+
+/// `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only this member's events.
+    #[arg(long)]
+    pub member: Option<String>,
+    /// First position.
+    #[arg(long, default_value_t = 1)]
+    pub from: u64,
+    /// At most this many events.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
 
 /// Entries read from the log at a time.
 const PAGE: usize = 4096;

@@ -1,6 +1,10 @@
 //! `tallinn audit export|verify|prove|check-proof|equivocation|check-equivocation`:
 //! the offline audit bundle and the auditor's commands.
 
+pub mod evidence;
+mod mirror;
+mod restore;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -17,11 +21,11 @@ use projector::audit::{audit, export, AuditInput, Report, Trust};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::checkpoint::{
+use crate::backend::{open_log, AnyLog, NatsArgs};
+use crate::cmd::checkpoint::{
     checkpoint_store, full_tree, log_verifiers, view, witness_keys, PolicyArgs, Stored,
 };
 use crate::context::{log_dir, OPEN_WAIT};
-use crate::nats::{open_log, AnyLog, NatsArgs};
 
 /// Audit commands.
 #[derive(Debug, Subcommand)]
@@ -267,11 +271,9 @@ async fn input(nats: &NatsArgs, dir: &Path, file: Option<&Path>) -> Result<Audit
 pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
     match cmd {
         AuditCommand::Restore { file, policy } => {
-            crate::restore::restore(dir, &file, &trust(&policy)?, json).await
+            restore::restore(dir, &file, &trust(&policy)?, json).await
         }
-        AuditCommand::Mirror => {
-            anyhow::bail!("audit mirror: --nats URL (or TALLINN_NATS_URL) names the stream to copy")
-        }
+        AuditCommand::Mirror => mirror::mirror(nats, dir, json).await,
         AuditCommand::Export { out } => {
             let log = open_log(nats, dir).await?;
             let (entries, checkpoints) = live(&log).await?;

@@ -15,9 +15,9 @@ use crate::context::{log_dir, OPEN_WAIT};
 
 /// Runs the audit benchmark on a fresh demo ledger of at least `events` events.
 pub async fn audit(events: u64) -> Result<()> {
-    let (dir, played) = crate::bench::demo_ledger(events)?;
+    let (dir, played) = crate::cmd::bench::pipeline::demo_ledger(events)?;
     let store = Store::open(&log_dir(&dir), OPEN_WAIT)?;
-    let entries = crate::audit::read_all(&store).await?;
+    let entries = crate::cmd::audit::read_all(&store).await?;
     let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(&e.bytes)).collect();
     let tree = MerkleTree::from_leaves(&leaves);
     // The demo signs (and two members cosign) a checkpoint of its whole log.
@@ -25,8 +25,8 @@ pub async fn audit(events: u64) -> Result<()> {
     let note = match cs.get(tree.size())? {
         Some(note) => note,
         None => {
-            let coordinator = crate::demo::demo_signer(42, crate::demo::COORDINATOR);
-            let note = Checkpoint::new(crate::demo::ORIGIN, tree.size(), tree.root())?
+            let coordinator = crate::cmd::demo::demo_signer(42, crate::cmd::demo::COORDINATOR);
+            let note = Checkpoint::new(crate::cmd::demo::ORIGIN, tree.size(), tree.root())?
                 .sign(&coordinator)?;
             cs.put(tree.size(), &note)?
         }
@@ -50,7 +50,7 @@ pub async fn audit(events: u64) -> Result<()> {
     // machine does not decide it; the raw rate is measured before and after.
     let signed = entries.iter().map(|e| e.bytes.len() - 64).sum::<usize>() / entries.len().max(1);
     let msg_len = signed + ledger::event::SIGNING_CONTEXT.len();
-    use crate::bench::{raw_batch_rate, LEDGER_VERIFIER, REFERENCE};
+    use crate::cmd::bench::pipeline::{raw_batch_rate, LEDGER_VERIFIER, REFERENCE};
     let raw = raw_batch_rate(64 * 4000, msg_len, REFERENCE);
     let summed = raw_batch_rate(64 * 4000, msg_len, LEDGER_VERIFIER);
     let checkpoints = vec![note.to_text()];
@@ -59,7 +59,7 @@ pub async fn audit(events: u64) -> Result<()> {
     let mut report = None;
     for _ in 0..2 {
         let t = Instant::now();
-        let input = crate::audit::read_bundle(&bundle_path)?;
+        let input = crate::cmd::audit::read_bundle(&bundle_path)?;
         let p = t.elapsed().as_secs_f64();
         let (r, spent) = audit_keeping(input, &Trust::default());
         let secs = t.elapsed().as_secs_f64();

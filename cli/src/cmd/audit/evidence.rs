@@ -59,8 +59,8 @@ pub async fn keep<L: Log>(
     stream: &str,
     loss: Loss,
 ) -> Result<PathBuf> {
-    let ours = crate::checkpoint::full_tree(local).await?;
-    let cs = crate::checkpoint::checkpoint_store(local)?;
+    let ours = crate::cmd::checkpoint::full_tree(local).await?;
+    let cs = crate::cmd::checkpoint::checkpoint_store(local)?;
     let note = cs.latest()?;
     let signed = match &note {
         Some(n) => Some(Checkpoint::parse_body(&n.text)?),
@@ -117,7 +117,7 @@ async fn shorter<L: Log>(
     len: u64,
     size: u64,
 ) -> Result<(&'static str, serde_json::Value)> {
-    let theirs = crate::checkpoint::full_tree(log).await?;
+    let theirs = crate::cmd::checkpoint::full_tree(log).await?;
     let ours_at = ours.root_at(len)?;
     if theirs.root() == ours_at {
         let mut v = removed(ours, len + 1, size)?;

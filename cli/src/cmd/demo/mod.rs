@@ -416,5 +416,8 @@ fn scripted_year(p: &mut Player) {
     }
 }
 
+mod run;
 mod volume;
+
+pub use run::{run, DemoArgs};
 use volume::{volume_cycle, volume_step, EVENTS_PER_CYCLE};

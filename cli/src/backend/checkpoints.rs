@@ -11,7 +11,7 @@ use tallinn_nats::checkpoints::{
 };
 use tallinn_nats::{NatsLog, PublishOutcome};
 
-use crate::checkpoint::{coordinator_verifiers, coordinator_verifiers_ever};
+use crate::cmd::checkpoint::{coordinator_verifiers, coordinator_verifiers_ever};
 
 /// The checkpoint stream of a ledger on JetStream (absent on a ledger whose
 /// operator never created it: then it holds no checkpoints).

@@ -15,7 +15,7 @@ use ledger::store::Store;
 use projector::audit::{audit, AuditInput, Report, Trust};
 use serde_json::json;
 
-use crate::audit::{read_all, read_bundle, EXIT_EVIDENCE_BROKEN};
+use super::{read_all, read_bundle, EXIT_EVIDENCE_BROKEN};
 use crate::context::{log_dir, OPEN_WAIT};
 
 /// Restores the log of `dir` from the bundle `file`, if its evidence holds

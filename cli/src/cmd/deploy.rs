@@ -30,9 +30,9 @@ use ledger::store::Store;
 use projector::audit::{AuditInput, Trust};
 use tallinn_nats::{inbox_prefix_of, StreamSpec};
 
-use crate::checkpoint::Stored;
+use crate::backend::{AnyLog, NatsArgs};
+use crate::cmd::checkpoint::Stored;
 use crate::context::{log_dir, OPEN_WAIT};
-use crate::nats::{AnyLog, NatsArgs};
 
 /// The administrator's user name in the generated configuration.
 pub const ADMIN: &str = "ledger-admin";
@@ -90,7 +90,7 @@ pub async fn run(nats: &NatsArgs, dir: &Path, cmd: DeployCommand) -> Result<()> 
             }
             spec.replicas = nats.replicas.max(1);
             let log = nats.configure(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?);
-            let cps = crate::nats::checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
+            let cps = crate::backend::checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
             println!("streams {} and {} ready", log.name(), cps.name());
             Ok(())
         }
@@ -106,7 +106,7 @@ async fn reseed(nats: &NatsArgs, dir: &Path) -> Result<()> {
     }
     let store = Store::open(&log_dir(dir), OPEN_WAIT)?;
     let local = AnyLog::Embedded(store.clone());
-    let entries = crate::audit::read_all(&store).await?;
+    let entries = crate::cmd::audit::read_all(&store).await?;
     let notes = Stored::read(&local).await?.texts()?;
     let input = AuditInput::from_entries(entries.clone(), notes.clone());
     let report = projector::audit::audit(input, &Trust::default());
@@ -147,8 +147,8 @@ async fn reseed(nats: &NatsArgs, dir: &Path) -> Result<()> {
         }
         last.insert(subject, pos);
     }
-    let cps = crate::nats::checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
-    let (state, tree) = crate::checkpoint::view(&log).await?;
+    let cps = crate::backend::checkpoints::NatsCheckpoints::open_for_issuing(&log).await?;
+    let (state, tree) = crate::cmd::checkpoint::view(&log).await?;
     for text in &notes {
         cps.publish(&ledger::checkpoint::Note::parse(text)?, &state, &tree)
             .await?;

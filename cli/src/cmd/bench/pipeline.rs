@@ -122,14 +122,14 @@ fn raw_rate_on(sigs: &[(Vec<u8>, Signature, VerifyingKey)]) -> f64 {
 
 /// A fresh demo ledger (seed 42) of at least `events` events in a temporary
 /// directory, with what it took printed; returns the directory and what was played.
-pub(crate) fn demo_ledger(events: u64) -> Result<(std::path::PathBuf, crate::demo::Played)> {
+pub(crate) fn demo_ledger(events: u64) -> Result<(std::path::PathBuf, crate::cmd::demo::Played)> {
     let dir = tempfile_dir()?;
     println!(
         "generating a {events}-event demo ledger in {} ...",
         dir.display()
     );
     let t = Instant::now();
-    let played = crate::demo::play(&dir, 42, events)?;
+    let played = crate::cmd::demo::play(&dir, 42, events)?;
     println!(
         "  {} events generated in {:.2}s",
         played.events,
@@ -288,7 +288,7 @@ const SIGN_AHEAD: usize = 4;
 /// own thread, appending 64 at a time from its own task: atomic batches on
 /// JetStream), projected with verification by a concurrent projector;
 /// then a fresh projector's catch-up in a child process (its peak memory).
-pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
+pub async fn pipeline(nats: &crate::backend::NatsArgs, events: u64) -> Result<()> {
     use ledger::body::{Body, Genesis, Modality, Offer};
     use ledger::log::Log;
     use ledger::member::{Member, MemberKind, Role};
@@ -298,7 +298,7 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let origin = format!("bench.example/{}", std::process::id());
     let signers: Vec<ledger::keys::Signer> = std::iter::once("BENCH-COORD".to_string())
         .chain((0..PRODUCERS).map(|i| format!("BENCH-D{i}")))
-        .map(|id| crate::demo::demo_signer(9, &id))
+        .map(|id| crate::cmd::demo::demo_signer(9, &id))
         .collect();
     let members: Vec<Member> = signers[1..]
         .iter()
@@ -337,16 +337,16 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let log = if nats.enabled() {
         let conn = nats.connect().await?;
         let spec = tallinn_nats::StreamSpec::for_origin(&origin);
-        crate::nats::AnyLog::Nats(
+        crate::backend::AnyLog::Nats(
             nats.configure(tallinn_nats::NatsLog::create_or_check(&conn, &spec).await?),
         )
     } else {
-        crate::nats::AnyLog::Embedded(ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?)
+        crate::backend::AnyLog::Embedded(ledger::store::Store::open(&log_dir(&dir), OPEN_WAIT)?)
     };
     let backend = match &log {
-        crate::nats::AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
-        crate::nats::AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
-        crate::nats::AnyLog::Embedded(_) | crate::nats::AnyLog::Shared(_) => "embedded sled",
+        crate::backend::AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
+        crate::backend::AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
+        crate::backend::AnyLog::Embedded(_) | crate::backend::AnyLog::Shared(_) => "embedded sled",
     };
     log.append(&coordinator.id, None, &[genesis.bytes().to_vec()], t0)
         .await?;
@@ -441,17 +441,17 @@ pub async fn pipeline(nats: &crate::nats::NatsArgs, events: u64) -> Result<()> {
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--dir").arg(&cdir).env(PEAK_MEMORY_ENV, "1");
     match &log {
-        crate::nats::AnyLog::Nats(n) => {
+        crate::backend::AnyLog::Nats(n) => {
             cmd.arg("--stream").arg(n.name());
             // The child inherits the connection options through the environment.
             cmd.env("TALLINN_NATS_URL", nats.url.clone().unwrap_or_default());
         }
-        crate::nats::AnyLog::Embedded(_) | crate::nats::AnyLog::Shared(_) => {
+        crate::backend::AnyLog::Embedded(_) | crate::backend::AnyLog::Shared(_) => {
             // The child reads the same embedded log: release it first.
             std::fs::create_dir_all(&cdir)?;
         }
     }
-    let embedded = matches!(log, crate::nats::AnyLog::Embedded(_));
+    let embedded = matches!(log, crate::backend::AnyLog::Embedded(_));
     drop(log);
     if embedded {
         std::fs::rename(log_dir(&dir), log_dir(&cdir))?;

@@ -1,0 +1,55 @@
+//! `tallinn bench`: figures, not tests, each against the raw rates measured
+//! in the same run.
+
+pub mod audit;
+pub mod pipeline;
+pub mod producer;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use crate::backend::NatsArgs;
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Projection catch-up throughput vs the raw ed25519 batch-verify rate.
+    Projection {
+        /// Events in the demo ledger to project.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// Audit verify throughput (export + verify of a demo ledger) vs raw batch verification.
+    Audit {
+        /// Events in the demo ledger to audit.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// End-to-end: sign, append (JetStream with --nats), project; vs raw sign+verify.
+    Pipeline {
+        /// Events to sign, publish and project.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+    },
+    /// One producer command (`need`), `member list` and `status` on a large
+    /// embedded ledger, as child processes: wall time and peak memory, beside a
+    /// command that replays the whole log.
+    Producer {
+        /// Events in the demo ledger.
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        /// Runs of each command (medians are printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+/// Runs a benchmark.
+pub async fn run(nats: &NatsArgs, cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Pipeline { events } => pipeline::pipeline(nats, events).await,
+        BenchCommand::Projection { events } => pipeline::projection(events).await,
+        BenchCommand::Audit { events } => audit::audit(events).await,
+        BenchCommand::Producer { events, runs } => producer::producer(events, runs).await,
+    }
+}
