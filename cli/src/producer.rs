@@ -18,8 +18,8 @@ use ledger::event::Event;
 use ledger::ids::{ItemId, MemberId};
 use ledger::keys::Signer;
 use ledger::log::{Log, LogError};
-use ledger::producer::next_event;
-use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use ledger::producer::step;
+use ledger::rules::{Outcome, SignatureCheck};
 use projector::run::Projector;
 
 use crate::cmd::projector::projector_dir;
@@ -209,8 +209,16 @@ impl<L: Log> Producer<L> {
         let mut events = Vec::with_capacity(bodies.len());
         let single = bodies.len() == 1;
         for (i, body) in bodies.into_iter().enumerate() {
-            let event = next_event(&state, &origin, &producer, body, now, signer)?;
-            match evaluate(&state, &event, Some(&producer), SignatureCheck::Verify) {
+            let (event, outcome) = step(
+                &state,
+                &origin,
+                &producer,
+                body,
+                now,
+                signer,
+                SignatureCheck::Verify,
+            )?;
+            match outcome {
                 Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
                 Outcome::Rejected(r) => {
                     if single {

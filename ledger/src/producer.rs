@@ -7,6 +7,7 @@ use crate::envelope::{Envelope, FORMAT_VERSION};
 use crate::event::Event;
 use crate::ids::MemberId;
 use crate::keys::Signer;
+use crate::rules::{evaluate, Outcome, SignatureCheck};
 use crate::state::State;
 
 /// The envelope of `producer`'s next event: `seq` and `prev` from its chain head,
@@ -40,4 +41,25 @@ pub fn next_event(
     signer: &Signer,
 ) -> Result<Event, CodecError> {
     Event::sign(next_envelope(state, origin, producer, body, now), signer)
+}
+
+/// The producer step, pure: the next event of `producer` on its chain in
+/// `state`, signed by `signer` at `now`, with the rules' verdict on it as the
+/// log will judge it on the producer's own subject. Every command that
+/// produces (and `init`, and the demo) goes through it; the shell appends only
+/// an accepted event. `check`: whether to verify the fresh signature
+/// (`SignatureCheck::AlreadyVerified` where the signer is known good, as in the
+/// demo's volume).
+pub fn step(
+    state: &State,
+    origin: &str,
+    producer: &MemberId,
+    body: Body,
+    now: Timestamp,
+    signer: &Signer,
+    check: SignatureCheck,
+) -> Result<(Event, Outcome), CodecError> {
+    let event = next_event(state, origin, producer, body, now, signer)?;
+    let outcome = evaluate(state, &event, Some(producer), check);
+    Ok((event, outcome))
 }

@@ -9,7 +9,8 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use ledger::body::{Body, Genesis};
 use ledger::log::Log;
-use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use ledger::producer::step;
+use ledger::rules::{Outcome, SignatureCheck};
 use ledger::state::State;
 use ledger::store::Store;
 
@@ -79,15 +80,16 @@ pub async fn run(g: &Global, a: InitArgs) -> Result<()> {
     let t = now(g.now.as_deref())?;
     let (origin, producer) = (genesis.origin.clone(), genesis.coordinator.id.clone());
     let state = State::new();
-    let event = ledger::producer::next_event(
+    let genesis = Body::Genesis(genesis);
+    let (event, outcome) = step(
         &state,
         &origin,
         &producer,
-        Body::Genesis(genesis),
+        genesis,
         t,
         &signer,
+        SignatureCheck::Verify,
     )?;
-    let outcome = evaluate(&state, &event, Some(&producer), SignatureCheck::Verify);
     if outcome != Outcome::Accepted {
         bail!("genesis rejected, nothing written: {outcome:?}");
     }

@@ -18,8 +18,8 @@ use ledger::ids::{ItemId, MemberId};
 use ledger::keys::Signer;
 use ledger::member::{Member, MemberKind, Role};
 use ledger::money::{Money, Quantity};
-use ledger::producer::next_envelope;
-use ledger::rules::{evaluate, Outcome, SignatureCheck};
+use ledger::producer::step;
+use ledger::rules::{Outcome, SignatureCheck};
 use ledger::state::State;
 use ledger::store::Store;
 use sha2::{Digest as _, Sha256};
@@ -197,14 +197,17 @@ impl Player {
             }
         }
         let who = m(who);
-        let env = next_envelope(&self.state, ORIGIN, &who, body, self.now);
-        let event = Event::sign(env, &self.signers[&who]).expect("demo events encode");
-        self.judge_and_queue(event, SignatureCheck::AlreadyVerified)
+        let signer = &self.signers[&who];
+        let check = SignatureCheck::AlreadyVerified;
+        let (event, outcome) = step(&self.state, ORIGIN, &who, body, self.now, signer, check)
+            .expect("demo events encode");
+        self.queue(event, outcome)
     }
 
-    fn judge_and_queue(&mut self, event: Event, check: SignatureCheck) -> ledger::ids::EventId {
-        // Demo events go on their producer's own subject.
-        let outcome = evaluate(&self.state, &event, None, check);
+    /// Applies and queues an event the producer step judged: unlike a
+    /// producer command, the demo stores rejected events too (its deliberately
+    /// bad ones), on their producer's own subject.
+    fn queue(&mut self, event: Event, outcome: Outcome) -> ledger::ids::EventId {
         if outcome != Outcome::Accepted {
             self.rejected += 1;
         }
@@ -399,18 +402,20 @@ fn scripted_year(p: &mut Player) {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let step: Step = serde_json::from_str(line)
+        let next: Step = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("scripted_year.jsonl line {}: {e}", i + 1));
-        match step {
+        match next {
             Step::Tick(hours) => p.tick(hours),
             Step::Emit(Signed { by, body }) => {
                 p.emit(&by, body);
             }
             Step::Forge(Signed { by, body }) => {
-                let env = next_envelope(&p.state, ORIGIN, &m(&by), body, p.now);
                 let impostor = Signer::from_seed(&by, [0x66; 32]).expect("valid");
-                let forged = Event::sign(env, &impostor).expect("encodes");
-                p.judge_and_queue(forged, SignatureCheck::Verify);
+                let check = SignatureCheck::Verify;
+                let (forged, outcome) =
+                    step(&p.state, ORIGIN, &m(&by), body, p.now, &impostor, check)
+                        .expect("encodes");
+                p.queue(forged, outcome);
             }
         }
     }
