@@ -270,233 +270,250 @@ async fn input(nats: &NatsArgs, dir: &Path, file: Option<&Path>) -> Result<Audit
 /// the ledger's JetStream streams).
 pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> Result<()> {
     match cmd {
-        AuditCommand::Restore { file, policy } => {
-            restore::restore(dir, &file, &trust(&policy)?, json).await
-        }
+        AuditCommand::Restore { file, policy } => restore(dir, json, file, policy).await,
         AuditCommand::Mirror => mirror::mirror(nats, dir, json).await,
-        AuditCommand::Export { out } => {
-            let log = open_log(nats, dir).await?;
-            let (entries, checkpoints) = live(&log).await?;
-            let bundle = export(&entries, checkpoints);
-            let mut bytes = Vec::new();
-            bundle.write_json(&mut bytes)?;
-            write_atomic(&out, &bytes)?;
-            if json {
-                println!(
-                    "{}",
-                    json!({"out": out, "events": bundle.size, "checkpoints": bundle.checkpoints.len(), "root": bundle.root})
-                );
-            } else {
-                println!(
-                    "wrote {}: {} events, {} checkpoints, root {}",
-                    out.display(),
-                    bundle.size,
-                    bundle.checkpoints.len(),
-                    bundle.root
-                );
-            }
-            Ok(())
-        }
+        AuditCommand::Export { out } => export_bundle(nats, dir, json, out).await,
         AuditCommand::Verify {
             file,
             policy,
             fail_on_refused,
-        } => {
-            if policy.note.is_some() {
-                bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
-            }
-            let input = input(nats, dir, file.as_deref()).await?;
-            let report = audit(input, &trust(&policy)?);
-            print_report(&report, json)?;
-            if !report.ok() {
-                return Err(crate::Exit::new(
-                    EXIT_EVIDENCE_BROKEN,
-                    format!(
-                        "audit failed: {} problem(s) with the evidence",
-                        report.problems.len()
-                    ),
-                )
-                .into());
-            }
-            if fail_on_refused && !report.refused.is_empty() {
-                return Err(crate::Exit::new(
-                    EXIT_REFUSED,
-                    format!(
-                        "the evidence holds; {} entries the ledger refused (--fail-on-refused)",
-                        report.refused.len()
-                    ),
-                )
-                .into());
-            }
-            Ok(())
+        } => verify(nats, dir, json, file, policy, fail_on_refused).await,
+        AuditCommand::Prove { event_id } => prove(nats, dir, event_id).await,
+        AuditCommand::CheckProof { file, policy } => check_proof(json, file, policy).await,
+        AuditCommand::Equivocation { file } => equivocation(nats, dir, file).await,
+        AuditCommand::CheckEquivocation { file } => check_equivocation(file).await,
+    }
+}
+
+async fn restore(dir: &Path, json: bool, file: PathBuf, policy: PolicyArgs) -> Result<()> {
+    restore::restore(dir, &file, &trust(&policy)?, json).await
+}
+
+async fn export_bundle(nats: &NatsArgs, dir: &Path, json: bool, out: PathBuf) -> Result<()> {
+    let log = open_log(nats, dir).await?;
+    let (entries, checkpoints) = live(&log).await?;
+    let bundle = export(&entries, checkpoints);
+    let mut bytes = Vec::new();
+    bundle.write_json(&mut bytes)?;
+    write_atomic(&out, &bytes)?;
+    if json {
+        println!(
+            "{}",
+            json!({"out": out, "events": bundle.size, "checkpoints": bundle.checkpoints.len(), "root": bundle.root})
+        );
+    } else {
+        println!(
+            "wrote {}: {} events, {} checkpoints, root {}",
+            out.display(),
+            bundle.size,
+            bundle.checkpoints.len(),
+            bundle.root
+        );
+    }
+    Ok(())
+}
+
+async fn verify(
+    nats: &NatsArgs,
+    dir: &Path,
+    json: bool,
+    file: Option<PathBuf>,
+    policy: PolicyArgs,
+    fail_on_refused: bool,
+) -> Result<()> {
+    if policy.note.is_some() {
+        bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
+    }
+    let input = input(nats, dir, file.as_deref()).await?;
+    let report = audit(input, &trust(&policy)?);
+    print_report(&report, json)?;
+    if !report.ok() {
+        return Err(crate::Exit::new(
+            EXIT_EVIDENCE_BROKEN,
+            format!(
+                "audit failed: {} problem(s) with the evidence",
+                report.problems.len()
+            ),
+        )
+        .into());
+    }
+    if fail_on_refused && !report.refused.is_empty() {
+        return Err(crate::Exit::new(
+            EXIT_REFUSED,
+            format!(
+                "the evidence holds; {} entries the ledger refused (--fail-on-refused)",
+                report.refused.len()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+async fn prove(nats: &NatsArgs, dir: &Path, event_id: String) -> Result<()> {
+    let id: Digest = event_id
+        .parse()
+        .map_err(|e| anyhow!("EVENT_ID {event_id:?}: {e}"))?;
+    let store = open_log(nats, dir).await?;
+    let stored = Stored::read(&store).await?;
+    let (note, tree) = match &stored {
+        Stored::Embedded(cs) => (cs.latest()?, full_tree(&store).await?),
+        Stored::Nats(..) => {
+            let (state, tree) = view(&store).await?;
+            (stored.latest(&state, &tree)?, tree)
         }
-        AuditCommand::Prove { event_id } => {
-            let id: Digest = event_id
-                .parse()
-                .map_err(|e| anyhow!("EVENT_ID {event_id:?}: {e}"))?;
-            let store = open_log(nats, dir).await?;
-            let stored = Stored::read(&store).await?;
-            let (note, tree) = match &stored {
-                Stored::Embedded(cs) => (cs.latest()?, full_tree(&store).await?),
-                Stored::Nats(..) => {
-                    let (state, tree) = view(&store).await?;
-                    (stored.latest(&state, &tree)?, tree)
-                }
-            };
-            let note = note.ok_or_else(|| {
-                anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
-            })?;
-            let cp = Checkpoint::parse_body(&note.text)?;
-            let index = tree
-                .leaves()
-                .iter()
-                .position(|l| *l == id)
-                .ok_or_else(|| anyhow!("no event {id} in the log"))? as u64;
-            if index >= cp.size {
-                bail!(
-                    "event {id} at position {} is not yet covered by the latest checkpoint (size {}): sign a new one",
-                    index + 1,
-                    cp.size
-                );
-            }
-            let entry = store
-                .read(index + 1, 1)
-                .await?
-                .pop()
-                .ok_or_else(|| anyhow!("position {} vanished", index + 1))?;
-            let path = tree.inclusion_proof(index, cp.size)?;
-            // Never hand out a proof that does not check: the checkpoint must be
-            // of this log's events.
-            ledger::merkle::verify_inclusion(&id, index, cp.size, &path, &cp.root).map_err(
-                |e| {
-                    anyhow!(
-                        "the latest checkpoint (size {}) does not match the log's events: {e}",
-                        cp.size
-                    )
-                },
-            )?;
-            let proof = TlogProof {
-                extra: entry.bytes,
-                index,
-                proof: path,
-                note: note.to_text(),
-            };
-            print!("{}", proof.to_text());
-            Ok(())
-        }
-        AuditCommand::CheckProof { file, policy } => {
-            if policy.note.is_some() {
-                bail!("--note: not used by check-proof (the checkpoint is in the proof)");
-            }
-            let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
-            if meta.len() > MAX_PROOF_BYTES as u64 {
-                bail!("{}: larger than 256 KiB", file.display());
-            }
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
-            let proof = TlogProof::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            let logs = log_verifiers(&policy.log_keys)?
-                .ok_or_else(|| anyhow!("--log-key: required to check a proof offline"))?;
-            let witnesses = witness_keys(&policy.witnesses)?.unwrap_or_default();
-            let mut last = None;
-            for log in logs {
-                let p = Policy {
-                    log,
-                    witnesses: witnesses.clone(),
-                    threshold: policy.threshold.unwrap_or(0),
-                };
-                match proof.verify(&p) {
-                    Ok(inc) => {
-                        let cp = &inc.checkpoint.checkpoint;
-                        if json {
-                            println!(
-                                "{}",
-                                json!({"ok": true, "id": inc.id, "position": inc.index + 1, "size": cp.size, "root": cp.root, "cosigners": inc.checkpoint.cosigners})
-                            );
+    };
+    let note = note.ok_or_else(|| {
+        anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+    })?;
+    let cp = Checkpoint::parse_body(&note.text)?;
+    let index = tree
+        .leaves()
+        .iter()
+        .position(|l| *l == id)
+        .ok_or_else(|| anyhow!("no event {id} in the log"))? as u64;
+    if index >= cp.size {
+        bail!(
+            "event {id} at position {} is not yet covered by the latest checkpoint (size {}): sign a new one",
+            index + 1,
+            cp.size
+        );
+    }
+    let entry = store
+        .read(index + 1, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow!("position {} vanished", index + 1))?;
+    let path = tree.inclusion_proof(index, cp.size)?;
+    // Never hand out a proof that does not check: the checkpoint must be
+    // of this log's events.
+    ledger::merkle::verify_inclusion(&id, index, cp.size, &path, &cp.root).map_err(|e| {
+        anyhow!(
+            "the latest checkpoint (size {}) does not match the log's events: {e}",
+            cp.size
+        )
+    })?;
+    let proof = TlogProof {
+        extra: entry.bytes,
+        index,
+        proof: path,
+        note: note.to_text(),
+    };
+    print!("{}", proof.to_text());
+    Ok(())
+}
+
+async fn check_proof(json: bool, file: PathBuf, policy: PolicyArgs) -> Result<()> {
+    if policy.note.is_some() {
+        bail!("--note: not used by check-proof (the checkpoint is in the proof)");
+    }
+    let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+    if meta.len() > MAX_PROOF_BYTES as u64 {
+        bail!("{}: larger than 256 KiB", file.display());
+    }
+    let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+    let proof = TlogProof::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let logs = log_verifiers(&policy.log_keys)?
+        .ok_or_else(|| anyhow!("--log-key: required to check a proof offline"))?;
+    let witnesses = witness_keys(&policy.witnesses)?.unwrap_or_default();
+    let mut last = None;
+    for log in logs {
+        let p = Policy {
+            log,
+            witnesses: witnesses.clone(),
+            threshold: policy.threshold.unwrap_or(0),
+        };
+        match proof.verify(&p) {
+            Ok(inc) => {
+                let cp = &inc.checkpoint.checkpoint;
+                if json {
+                    println!(
+                        "{}",
+                        json!({"ok": true, "id": inc.id, "position": inc.index + 1, "size": cp.size, "root": cp.root, "cosigners": inc.checkpoint.cosigners})
+                    );
+                } else {
+                    println!(
+                        "ok: event {} at position {} is included in the checkpoint of size {} root {} (cosigned by {})",
+                        inc.id,
+                        inc.index + 1,
+                        cp.size,
+                        cp.root,
+                        if inc.checkpoint.cosigners.is_empty() {
+                            "none".to_string()
                         } else {
-                            println!(
-                                "ok: event {} at position {} is included in the checkpoint of size {} root {} (cosigned by {})",
-                                inc.id,
-                                inc.index + 1,
-                                cp.size,
-                                cp.root,
-                                if inc.checkpoint.cosigners.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    inc.checkpoint.cosigners.join(", ")
-                                }
-                            );
+                            inc.checkpoint.cosigners.join(", ")
                         }
-                        return Ok(());
-                    }
-                    Err(e) => last = Some(e),
+                    );
                 }
+                return Ok(());
             }
-            bail!(
-                "proof does not verify: {}",
-                last.map(|e| e.to_string()).unwrap_or_default()
-            )
-        }
-        AuditCommand::Equivocation { file } => {
-            let live = file.is_none() && !nats.enabled();
-            let input = input(nats, dir, file.as_deref()).await?;
-            let leaves: Vec<Vec<u8>> = input.events.iter().map(|e| e.entry.bytes.clone()).collect();
-            let report = audit(input, &Trust::default());
-            let mut out = std::io::stdout().lock();
-            let mut found = 0;
-            for f in &report.forks {
-                let fork = MemberFork {
-                    kind: FORK_KIND.into(),
-                    vkey: f.vkey.clone(),
-                    events: [
-                        hex::encode(&leaves[f.first as usize - 1]),
-                        hex::encode(&leaves[f.second as usize - 1]),
-                    ],
-                };
-                writeln!(out, "{}", serde_json::to_string(&fork)?)?;
-                found += 1;
-            }
-            if live {
-                for ev in checkpoint_store(&open_store(dir)?)?.evidence()? {
-                    writeln!(out, "{}", serde_json::to_string(&ev)?)?;
-                    found += 1;
-                }
-            }
-            if found == 0 {
-                eprintln!("no equivocation found");
-            }
-            Ok(())
-        }
-        AuditCommand::CheckEquivocation { file } => {
-            let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
-            if meta.len() > 1 << 20 {
-                bail!("{}: larger than 1 MiB", file.display());
-            }
-            let text =
-                std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            if value["kind"] == FORK_KIND {
-                let fork: MemberFork = serde_json::from_value(value)
-                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-                let f = verify_fork(&fork).map_err(|e| anyhow!("not a proof of a fork: {e}"))?;
-                println!(
-                    "proven: {} signed two different events with seq {}: {} and {}",
-                    f.member, f.seq, f.ids[0], f.ids[1]
-                );
-            } else {
-                let ev: Evidence = serde_json::from_value(value)
-                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-                match verify_evidence(&ev).map_err(|e| anyhow!("not evidence of a fork: {e}"))? {
-                    ledger::witness::EvidenceVerdict::SameSizeFork { size } => println!(
-                        "proven: the log signed two different trees of size {size}"
-                    ),
-                    ledger::witness::EvidenceVerdict::ProofFails { reason } => println!(
-                        "evidence: both checkpoints are signed by the log and its consistency proof fails ({reason}); conclusive together with the log's events"
-                    ),
-                }
-            }
-            Ok(())
+            Err(e) => last = Some(e),
         }
     }
+    bail!(
+        "proof does not verify: {}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )
+}
+
+async fn equivocation(nats: &NatsArgs, dir: &Path, file: Option<PathBuf>) -> Result<()> {
+    let live = file.is_none() && !nats.enabled();
+    let input = input(nats, dir, file.as_deref()).await?;
+    let leaves: Vec<Vec<u8>> = input.events.iter().map(|e| e.entry.bytes.clone()).collect();
+    let report = audit(input, &Trust::default());
+    let mut out = std::io::stdout().lock();
+    let mut found = 0;
+    for f in &report.forks {
+        let fork = MemberFork {
+            kind: FORK_KIND.into(),
+            vkey: f.vkey.clone(),
+            events: [
+                hex::encode(&leaves[f.first as usize - 1]),
+                hex::encode(&leaves[f.second as usize - 1]),
+            ],
+        };
+        writeln!(out, "{}", serde_json::to_string(&fork)?)?;
+        found += 1;
+    }
+    if live {
+        for ev in checkpoint_store(&open_store(dir)?)?.evidence()? {
+            writeln!(out, "{}", serde_json::to_string(&ev)?)?;
+            found += 1;
+        }
+    }
+    if found == 0 {
+        eprintln!("no equivocation found");
+    }
+    Ok(())
+}
+
+async fn check_equivocation(file: PathBuf) -> Result<()> {
+    let meta = std::fs::metadata(&file).with_context(|| format!("{}", file.display()))?;
+    if meta.len() > 1 << 20 {
+        bail!("{}: larger than 1 MiB", file.display());
+    }
+    let text = std::fs::read_to_string(&file).with_context(|| format!("{}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    if value["kind"] == FORK_KIND {
+        let fork: MemberFork =
+            serde_json::from_value(value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        let f = verify_fork(&fork).map_err(|e| anyhow!("not a proof of a fork: {e}"))?;
+        println!(
+            "proven: {} signed two different events with seq {}: {} and {}",
+            f.member, f.seq, f.ids[0], f.ids[1]
+        );
+    } else {
+        let ev: Evidence =
+            serde_json::from_value(value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        match verify_evidence(&ev).map_err(|e| anyhow!("not evidence of a fork: {e}"))? {
+            ledger::witness::EvidenceVerdict::SameSizeFork { size } => println!(
+                "proven: the log signed two different trees of size {size}"
+            ),
+            ledger::witness::EvidenceVerdict::ProofFails { reason } => println!(
+                "evidence: both checkpoints are signed by the log and its consistency proof fails ({reason}); conclusive together with the log's events"
+            ),
+        }
+    }
+    Ok(())
 }

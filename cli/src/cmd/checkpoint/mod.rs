@@ -106,228 +106,246 @@ pub async fn run(
     cmd: CheckpointCommand,
 ) -> Result<()> {
     match cmd {
-        CheckpointCommand::Sign { key } => {
-            let signer = signer(&key)?;
-            let l = crate::backend::open_ledger(nats, dir).await?;
-            l.origin()?;
-            let me = l.producer(&signer)?;
-            if !l.state.has_role(&me, Role::Coordinator) {
-                bail!("{me} does not hold the coordinator role: only a log operator signs checkpoints");
-            }
-            // Only the entries since the last checkpoint are hashed (embedded).
-            let mut issuer = Issuer::new(signer, &l.store).await?;
-            let len = l.judged.last().map_or(0, |j| j.position);
-            let stored = issuer.sign(&l.state, len, Timestamp(now_ms)).await?;
-            let cp = Checkpoint::parse_body(&stored.text)?;
-            if json {
-                println!(
-                    "{}",
-                    json!({"size": cp.size, "root": cp.root, "note": stored.to_text()})
-                );
-            } else {
-                print!("{}", stored.to_text());
-            }
-            Ok(())
-        }
+        CheckpointCommand::Sign { key } => sign(nats, dir, json, now_ms, key).await,
         CheckpointCommand::Cosign { key, note, state } => {
-            let signer = signer(&key)?;
-            let l = crate::backend::open_ledger(nats, dir).await?;
-            let me = l.producer(&signer)?;
-            // Where the checkpoints are, and where this witness's history is
-            // kept: the ledger's database, or its own cosignature subject.
-            let stored = Stored::read(&l.store).await?;
-            let tree = full_tree(&l.store).await?;
-            let note = match note {
-                Some(p) => read_note("note", &p)?,
-                None => stored.latest(&l.state, &tree)?.ok_or_else(|| {
-                    anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
-                })?,
-            };
-            let logs = coordinator_verifiers(&l.state);
-            let log = log_signer(&note, &logs)?.clone();
-            let cp = Checkpoint::parse_body(&note.text)?;
-            if cp.size > tree.size() {
-                bail!(
-                    "checkpoint of size {} is beyond the log's {} events",
-                    cp.size,
-                    tree.size()
-                );
-            }
-            let witness = Witness::new(me.as_str(), signer.public_key())?;
-            let old = match (&state, &stored) {
-                (Some(path), _) if path.exists() => Some(read_note("state", path)?),
-                (Some(_), _) => None,
-                (None, Stored::Embedded(cs)) => cs.witness_last(me.as_str())?,
-                (None, Stored::Nats(cps, messages)) => cps.last_cosigned(&witness, messages),
-            };
-            let old_cp = old
-                .as_ref()
-                .map(|n| Checkpoint::parse_body(&n.text))
-                .transpose()?;
-            let proof = match &old_cp {
-                Some(o) if o.size <= cp.size => tree.consistency_proof(o.size, cp.size)?,
-                _ => Vec::new(),
-            };
-            if let Err(e) = check_advance(old_cp.as_ref(), &cp, &proof) {
-                if let (true, Some(old)) = (e.is_inconsistency(), &old) {
-                    let ev = Evidence {
-                        kind: EVIDENCE_KIND.into(),
-                        log_key: log.vkey(),
-                        old_note: old.to_text(),
-                        new_note: note.to_text(),
-                        proof: proof.clone(),
-                        reason: e.to_string(),
-                    };
-                    if let Stored::Embedded(cs) = &stored {
-                        let n = cs.keep_evidence(&ev)?;
-                        bail!("refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)");
-                    }
-                    // On JetStream the witness keeps it: printed on stdout.
-                    println!("{}", serde_json::to_string(&ev)?);
-                    bail!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)");
-                }
-                bail!("refused to cosign: {e}");
-            }
-            let root = tree.root_at(cp.size)?;
-            if root != cp.root {
-                bail!(
-                    "refused to cosign: checkpoint of size {} states root {}, the log gives {root}",
-                    cp.size,
-                    cp.root
-                );
-            }
-            let secs = (now_ms.max(0) / 1000) as u64;
-            let mut cosigned = note.clone();
-            cosigned.signatures.push(cosign(&note.text, &signer, secs)?);
-            let stored_note = match &stored {
-                Stored::Embedded(cs) => {
-                    let merged = cs.put(cp.size, &cosigned)?;
-                    if state.is_none() {
-                        cs.set_witness_last(me.as_str(), &merged)?;
-                    }
-                    merged
-                }
-                Stored::Nats(cps, messages) => {
-                    cps.publish_cosigned(me.as_str(), &cosigned, messages)
-                        .await?;
-                    cosigned
-                }
-            };
-            if let Some(path) = &state {
-                write_state(path, &stored_note)?;
-            }
-            if json {
-                println!(
-                    "{}",
-                    json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored_note.to_text()})
-                );
-            } else {
-                print!("{}", stored_note.to_text());
-            }
-            Ok(())
+            cosign_note(nats, dir, json, now_ms, key, note, state).await
         }
-        CheckpointCommand::Verify(p) => {
-            // Fully offline when the note and every key are given.
-            let pinned = (log_verifiers(&p.log_keys)?, witness_keys(&p.witnesses)?);
-            let offline = p.note.is_some() && pinned.0.is_some() && pinned.1.is_some();
-            let l = if offline {
-                None
-            } else {
-                let log = crate::backend::open_log(nats, dir).await?;
-                let stored = if p.note.is_none() {
-                    Some(Stored::read(&log).await?)
-                } else {
-                    None
-                };
-                let (state, tree) = view(&log).await?;
-                Some((state, tree, stored))
+        CheckpointCommand::Verify(p) => verify(nats, dir, json, p).await,
+        CheckpointCommand::Show => show(nats, dir, json).await,
+    }
+}
+
+async fn sign(nats: &NatsArgs, dir: &Path, json: bool, now_ms: i64, key: PathBuf) -> Result<()> {
+    let signer = signer(&key)?;
+    let l = crate::backend::open_ledger(nats, dir).await?;
+    l.origin()?;
+    let me = l.producer(&signer)?;
+    if !l.state.has_role(&me, Role::Coordinator) {
+        bail!("{me} does not hold the coordinator role: only a log operator signs checkpoints");
+    }
+    // Only the entries since the last checkpoint are hashed (embedded).
+    let mut issuer = Issuer::new(signer, &l.store).await?;
+    let len = l.judged.last().map_or(0, |j| j.position);
+    let stored = issuer.sign(&l.state, len, Timestamp(now_ms)).await?;
+    let cp = Checkpoint::parse_body(&stored.text)?;
+    if json {
+        println!(
+            "{}",
+            json!({"size": cp.size, "root": cp.root, "note": stored.to_text()})
+        );
+    } else {
+        print!("{}", stored.to_text());
+    }
+    Ok(())
+}
+
+async fn cosign_note(
+    nats: &NatsArgs,
+    dir: &Path,
+    json: bool,
+    now_ms: i64,
+    key: PathBuf,
+    note: Option<PathBuf>,
+    state: Option<PathBuf>,
+) -> Result<()> {
+    let signer = signer(&key)?;
+    let l = crate::backend::open_ledger(nats, dir).await?;
+    let me = l.producer(&signer)?;
+    // Where the checkpoints are, and where this witness's history is
+    // kept: the ledger's database, or its own cosignature subject.
+    let stored = Stored::read(&l.store).await?;
+    let tree = full_tree(&l.store).await?;
+    let note = match note {
+        Some(p) => read_note("note", &p)?,
+        None => stored.latest(&l.state, &tree)?.ok_or_else(|| {
+            anyhow!("no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+        })?,
+    };
+    let logs = coordinator_verifiers(&l.state);
+    let log = log_signer(&note, &logs)?.clone();
+    let cp = Checkpoint::parse_body(&note.text)?;
+    if cp.size > tree.size() {
+        bail!(
+            "checkpoint of size {} is beyond the log's {} events",
+            cp.size,
+            tree.size()
+        );
+    }
+    let witness = Witness::new(me.as_str(), signer.public_key())?;
+    let old = match (&state, &stored) {
+        (Some(path), _) if path.exists() => Some(read_note("state", path)?),
+        (Some(_), _) => None,
+        (None, Stored::Embedded(cs)) => cs.witness_last(me.as_str())?,
+        (None, Stored::Nats(cps, messages)) => cps.last_cosigned(&witness, messages),
+    };
+    let old_cp = old
+        .as_ref()
+        .map(|n| Checkpoint::parse_body(&n.text))
+        .transpose()?;
+    let proof = match &old_cp {
+        Some(o) if o.size <= cp.size => tree.consistency_proof(o.size, cp.size)?,
+        _ => Vec::new(),
+    };
+    if let Err(e) = check_advance(old_cp.as_ref(), &cp, &proof) {
+        if let (true, Some(old)) = (e.is_inconsistency(), &old) {
+            let ev = Evidence {
+                kind: EVIDENCE_KIND.into(),
+                log_key: log.vkey(),
+                old_note: old.to_text(),
+                new_note: note.to_text(),
+                proof: proof.clone(),
+                reason: e.to_string(),
             };
-            let note = match (&p.note, &l) {
-                (Some(path), _) => read_note("note", path)?,
-                (None, Some((state, tree, Some(stored)))) => stored
-                    .latest(state, tree)?
-                    .ok_or_else(|| anyhow!("no checkpoint yet"))?,
-                (None, _) => unreachable!("offline needs --note"),
-            };
-            let state = l.as_ref().map(|l| &l.0);
-            let logs = match (pinned.0, state) {
-                (Some(v), _) => v,
-                (None, Some(st)) => coordinator_verifiers(st),
-                (None, None) => unreachable!("offline needs --log-key"),
-            };
-            let witnesses = match (pinned.1, state) {
-                (Some(v), _) => v,
-                (None, Some(st)) => member_witnesses(st),
-                (None, None) => unreachable!("offline needs --witness"),
-            };
-            let text = note.to_text();
-            let mut last_err = None;
-            for log in logs {
-                let policy = Policy {
-                    log,
-                    witnesses: witnesses.clone(),
-                    threshold: p.threshold.unwrap_or(0),
-                };
-                match policy.verify(text.as_bytes()) {
-                    Ok(v) => {
-                        let cp = &v.checkpoint;
-                        if json {
-                            println!(
-                                "{}",
-                                json!({"ok": true, "size": cp.size, "root": cp.root, "log": policy.log.name, "cosigners": v.cosigners})
-                            );
-                        } else {
-                            println!(
-                                "ok: checkpoint of size {} root {} signed by {}, cosigned by {} of {} witnesses (threshold {})",
-                                cp.size,
-                                cp.root,
-                                policy.log.name,
-                                v.cosigners.len(),
-                                policy.witnesses.len(),
-                                p.threshold.unwrap_or(0)
-                            );
-                        }
-                        return Ok(());
-                    }
-                    Err(e) => last_err = Some(e),
-                }
+            if let Stored::Embedded(cs) = &stored {
+                let n = cs.keep_evidence(&ev)?;
+                bail!(
+                    "refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)"
+                );
             }
-            match last_err {
-                Some(e) => bail!("checkpoint does not verify: {e}"),
-                None => bail!(
-                    "checkpoint does not verify: no log key (the ledger has no coordinator key)"
-                ),
-            }
+            // On JetStream the witness keeps it: printed on stdout.
+            println!("{}", serde_json::to_string(&ev)?);
+            bail!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)");
         }
-        CheckpointCommand::Show => {
-            let log = crate::backend::open_log(nats, dir).await?;
-            let stored = Stored::read(&log).await?;
-            let (notes, refused) = match &stored {
-                Stored::Embedded(cs) => (cs.all()?, Vec::new()),
-                Stored::Nats(..) => {
-                    let (state, tree) = view(&log).await?;
-                    stored.checked(&state, &tree)?
-                }
-            };
-            for note in notes {
-                let cp = Checkpoint::parse_body(&note.text)?;
-                let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
+        bail!("refused to cosign: {e}");
+    }
+    let root = tree.root_at(cp.size)?;
+    if root != cp.root {
+        bail!(
+            "refused to cosign: checkpoint of size {} states root {}, the log gives {root}",
+            cp.size,
+            cp.root
+        );
+    }
+    let secs = (now_ms.max(0) / 1000) as u64;
+    let mut cosigned = note.clone();
+    cosigned.signatures.push(cosign(&note.text, &signer, secs)?);
+    let stored_note = match &stored {
+        Stored::Embedded(cs) => {
+            let merged = cs.put(cp.size, &cosigned)?;
+            if state.is_none() {
+                cs.set_witness_last(me.as_str(), &merged)?;
+            }
+            merged
+        }
+        Stored::Nats(cps, messages) => {
+            cps.publish_cosigned(me.as_str(), &cosigned, messages)
+                .await?;
+            cosigned
+        }
+    };
+    if let Some(path) = &state {
+        write_state(path, &stored_note)?;
+    }
+    if json {
+        println!(
+            "{}",
+            json!({"size": cp.size, "root": cp.root, "witness": me, "note": stored_note.to_text()})
+        );
+    } else {
+        print!("{}", stored_note.to_text());
+    }
+    Ok(())
+}
+
+async fn verify(nats: &NatsArgs, dir: &Path, json: bool, p: PolicyArgs) -> Result<()> {
+    // Fully offline when the note and every key are given.
+    let pinned = (log_verifiers(&p.log_keys)?, witness_keys(&p.witnesses)?);
+    let offline = p.note.is_some() && pinned.0.is_some() && pinned.1.is_some();
+    let l = if offline {
+        None
+    } else {
+        let log = crate::backend::open_log(nats, dir).await?;
+        let stored = if p.note.is_none() {
+            Some(Stored::read(&log).await?)
+        } else {
+            None
+        };
+        let (state, tree) = view(&log).await?;
+        Some((state, tree, stored))
+    };
+    let note = match (&p.note, &l) {
+        (Some(path), _) => read_note("note", path)?,
+        (None, Some((state, tree, Some(stored)))) => stored
+            .latest(state, tree)?
+            .ok_or_else(|| anyhow!("no checkpoint yet"))?,
+        (None, _) => unreachable!("offline needs --note"),
+    };
+    let state = l.as_ref().map(|l| &l.0);
+    let logs = match (pinned.0, state) {
+        (Some(v), _) => v,
+        (None, Some(st)) => coordinator_verifiers(st),
+        (None, None) => unreachable!("offline needs --log-key"),
+    };
+    let witnesses = match (pinned.1, state) {
+        (Some(v), _) => v,
+        (None, Some(st)) => member_witnesses(st),
+        (None, None) => unreachable!("offline needs --witness"),
+    };
+    let text = note.to_text();
+    let mut last_err = None;
+    for log in logs {
+        let policy = Policy {
+            log,
+            witnesses: witnesses.clone(),
+            threshold: p.threshold.unwrap_or(0),
+        };
+        match policy.verify(text.as_bytes()) {
+            Ok(v) => {
+                let cp = &v.checkpoint;
                 if json {
                     println!(
                         "{}",
-                        json!({"size": cp.size, "root": cp.root, "signers": names, "note": note.to_text()})
+                        json!({"ok": true, "size": cp.size, "root": cp.root, "log": policy.log.name, "cosigners": v.cosigners})
                     );
                 } else {
-                    println!("{:>8}  {}  {}", cp.size, cp.root, names.join(", "));
+                    println!(
+                        "ok: checkpoint of size {} root {} signed by {}, cosigned by {} of {} witnesses (threshold {})",
+                        cp.size,
+                        cp.root,
+                        policy.log.name,
+                        v.cosigners.len(),
+                        policy.witnesses.len(),
+                        p.threshold.unwrap_or(0)
+                    );
                 }
+                return Ok(());
             }
-            if let Some(first) = refused.first() {
-                bail!(
-                    "{} checkpoint message(s) refused (not shown); first: {first}",
-                    refused.len()
-                );
-            }
-            Ok(())
+            Err(e) => last_err = Some(e),
         }
     }
+    match last_err {
+        Some(e) => bail!("checkpoint does not verify: {e}"),
+        None => bail!("checkpoint does not verify: no log key (the ledger has no coordinator key)"),
+    }
+}
+
+async fn show(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
+    let log = crate::backend::open_log(nats, dir).await?;
+    let stored = Stored::read(&log).await?;
+    let (notes, refused) = match &stored {
+        Stored::Embedded(cs) => (cs.all()?, Vec::new()),
+        Stored::Nats(..) => {
+            let (state, tree) = view(&log).await?;
+            stored.checked(&state, &tree)?
+        }
+    };
+    for note in notes {
+        let cp = Checkpoint::parse_body(&note.text)?;
+        let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
+        if json {
+            println!(
+                "{}",
+                json!({"size": cp.size, "root": cp.root, "signers": names, "note": note.to_text()})
+            );
+        } else {
+            println!("{:>8}  {}  {}", cp.size, cp.root, names.join(", "));
+        }
+    }
+    if let Some(first) = refused.first() {
+        bail!(
+            "{} checkpoint message(s) refused (not shown); first: {first}",
+            refused.len()
+        );
+    }
+    Ok(())
 }
