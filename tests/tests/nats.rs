@@ -1268,6 +1268,26 @@ fn publish_resumes_a_file_after_a_failure() {
     let log = log_json(&fx, &url);
     assert_eq!(log.len(), 31);
     assert!(log.iter().all(|e| e["outcome"] == "accepted"));
+    // `log --member` reads the member's subject: the same entries as a filter
+    // of the whole log.
+    let mine: Vec<&serde_json::Value> = log.iter().filter(|e| e["member"] == EE).collect();
+    let page: Vec<serde_json::Value> = ok(on(
+        &fx,
+        &url,
+        &[
+            "--json", "log", "--member", EE, "--from", "12", "--limit", "4",
+        ],
+    ))
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    let want: Vec<&serde_json::Value> = mine
+        .iter()
+        .filter(|e| e["position"].as_u64().unwrap() >= 12)
+        .take(4)
+        .copied()
+        .collect();
+    assert_eq!(page.iter().collect::<Vec<_>>(), want);
 }
 
 /// A file whose 6th event is too large for the server: the error says exactly which
