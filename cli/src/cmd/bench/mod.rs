@@ -31,9 +31,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         events: u64,
     },
-    /// One producer command (`need`), `member list` and `status` on a large
-    /// embedded ledger, as child processes: wall time and peak memory, beside a
-    /// command that replays the whole log.
+    /// One producer command (`need`), `member list`, `status` and `log` on a
+    /// large embedded ledger, as child processes: wall time and peak memory,
+    /// beside `audit verify`, which reads every entry.
     Producer {
         /// Events in the demo ledger.
         #[arg(long, default_value_t = 100_000)]

@@ -1,7 +1,9 @@
 //! `tallinn bench producer`: what one producer command costs on a large
 //! ledger (wall time and peak memory of the real binary, run as a child
-//! process), beside a command that still replays the whole log, measured in
-//! the same run on the same ledger.
+//! process): `need`, `member list`, `status`, `log` and `log --member`,
+//! beside `audit verify`, which reads and checks every entry (what every
+//! producer command cost when it replayed the log), measured in the same run
+//! on the same ledger.
 
 use std::path::Path;
 use std::process::Command;
@@ -106,10 +108,22 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
             Box::new(|_| vec!["member".into(), "list".into()]),
         ),
         ("status", Box::new(|_| vec!["status".into()])),
-        // Still a replay of the whole log (the cost every producer command had).
         (
-            "log --limit 1 (replays)",
-            Box::new(|_| vec!["log".into(), "--limit".into(), "1".into()]),
+            "log --limit 20",
+            Box::new(|_| vec!["log".into(), "--limit".into(), "20".into()]),
+        ),
+        (
+            "log --member --limit 20",
+            Box::new(|_| {
+                ["log", "--member", "EE-MFA", "--from", "50000", "--limit", "20"]
+                    .map(String::from)
+                    .to_vec()
+            }),
+        ),
+        // Reads and checks every entry: what a replay costs.
+        (
+            "audit verify (all entries)",
+            Box::new(|_| ["audit", "verify", "--threshold", "0"].map(String::from).to_vec()),
         ),
     ];
     let mut all = Vec::new();
@@ -134,7 +148,7 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
     );
     println!(
         "  {:<26} {:>9} {:>11} {:>13} {:>12}",
-        "command", "wall", "peak RSS", "entries read", "vs a replay"
+        "command", "wall", "peak RSS", "entries read", "vs all"
     );
     for f in &all {
         println!(
