@@ -11,10 +11,11 @@ mod render;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let mut cli = match cmd::Cli::try_parse() {
+    let parsed = cmd::command()
+        .try_get_matches()
+        .and_then(|m| <cmd::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };

@@ -411,3 +411,41 @@ fn every_command_has_examples_in_its_help() {
         );
     }
 }
+
+/// The NATS options show, under their own heading, only in the help of
+/// commands that talk to NATS; a command that never does (`key new`,
+/// `completions`, `audit restore`) does not list them.
+#[test]
+fn nats_options_show_only_where_nats_is_used() {
+    let help = |args: &[&str]| {
+        let out = tallinn().args(args).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for args in [&["key", "new"][..], &["completions"], &["audit", "restore"]] {
+        let h = help(args);
+        assert!(
+            !h.contains("--nats") && !h.contains("--creds"),
+            "{args:?}:\n{h}"
+        );
+    }
+    for args in [
+        &["status"][..],
+        &["need"],
+        &["projector", "run"],
+        &["audit", "mirror"],
+    ] {
+        let h = help(args);
+        assert!(
+            h.contains("NATS JetStream") && h.contains("--nats <URL>"),
+            "{args:?}:\n{h}"
+        );
+    }
+    // Hidden, not refused: an environment that sets them still works offline.
+    let out = tallinn()
+        .args(["key", "show", "--key", "/nonexistent"])
+        .env("TALLINN_NATS_URL", "nats://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -189,6 +189,55 @@ pub enum Command {
     },
 }
 
+/// Commands (by path) that never talk to NATS: the NATS options, global so
+/// that they parse anywhere, are hidden from their help.
+const OFFLINE: &[&[&str]] = &[
+    &["key"],
+    &["completions"],
+    &["bench", "projection"],
+    &["bench", "audit"],
+    &["bench", "producer"],
+    &["audit", "check-proof"],
+    &["audit", "check-equivocation"],
+    &["audit", "restore"],
+    &["deploy", "nats-config"],
+];
+
+/// The command line: the derived [`Cli`], built, with the NATS options hidden
+/// from the help of the commands in [`OFFLINE`].
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let ids: Vec<clap::Id> = crate::backend::NatsArgs::augment_args(clap::Command::new("nats"))
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .collect();
+    let mut c = Cli::command();
+    c.build();
+    hide_nats(c, &ids, &[])
+}
+
+fn hide_nats(c: clap::Command, ids: &[clap::Id], path: &[String]) -> clap::Command {
+    let offline = OFFLINE
+        .iter()
+        .any(|p| p.len() <= path.len() && p.iter().zip(path).all(|(a, b)| a == b));
+    let c = if offline {
+        c.mut_args(|a| {
+            if ids.contains(a.get_id()) {
+                a.hide(true)
+            } else {
+                a
+            }
+        })
+    } else {
+        c
+    };
+    c.mut_subcommands(|sc| {
+        let mut p = path.to_vec();
+        p.push(sc.get_name().to_string());
+        hide_nats(sc, ids, &p)
+    })
+}
+
 /// Runs one command.
 pub async fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
@@ -227,8 +276,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
         Command::Audit(c) => audit::run(nats, dir, json, c).await,
         Command::Deploy(c) => deploy::run(nats, dir, c).await,
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
+            let mut cmd = command();
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut cmd, "tallinn", &mut script);
             std::io::stdout().write_all(&script)?;

@@ -115,15 +115,21 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
         (
             "log --member --limit 20",
             Box::new(|_| {
-                ["log", "--member", "EE-MFA", "--from", "50000", "--limit", "20"]
-                    .map(String::from)
-                    .to_vec()
+                [
+                    "log", "--member", "EE-MFA", "--from", "50000", "--limit", "20",
+                ]
+                .map(String::from)
+                .to_vec()
             }),
         ),
         // Reads and checks every entry: what a replay costs.
         (
             "audit verify (all entries)",
-            Box::new(|_| ["audit", "verify", "--threshold", "0"].map(String::from).to_vec()),
+            Box::new(|_| {
+                ["audit", "verify", "--threshold", "0"]
+                    .map(String::from)
+                    .to_vec()
+            }),
         ),
     ];
     let mut all = Vec::new();
