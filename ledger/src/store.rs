@@ -43,13 +43,28 @@ const BY_MEMBER: &str = "by_member";
 /// a log written before it existed).
 const BY_MEMBER_BUILT: &[u8] = b"by_member_built";
 
-/// The member index key of `member`'s entry at `position`.
+/// Positions per member index record: a record holds a member's positions in
+/// one run of `CHUNK` positions, so the index has a record per member and run,
+/// not per entry (sled keeps a page table of every record's page in memory).
+const CHUNK: u64 = 64;
+
+/// The member index key of the run holding `position` of `member`'s entries:
+/// `member 0xff (position / CHUNK)`. Its value: the positions, 8 bytes each
+/// (big-endian), ascending.
 fn member_key(member: &MemberId, position: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(member.as_str().len() + 9);
     k.extend_from_slice(member.as_str().as_bytes());
     k.push(0xff);
-    k.extend_from_slice(&position.to_be_bytes());
+    k.extend_from_slice(&(position / CHUNK).to_be_bytes());
     k
+}
+
+/// The positions of a member index record.
+fn positions_of(value: &[u8]) -> Result<Vec<u64>, LogError> {
+    if value.len() % 8 != 0 {
+        return Err(LogError::Corrupt("a member index record".into()));
+    }
+    value.chunks_exact(8).map(u64_of).collect()
 }
 
 impl std::fmt::Debug for Store {
@@ -289,7 +304,10 @@ impl Store {
                 if foreign.get(i).copied().unwrap_or(false) {
                     subjects.insert(&pos.to_be_bytes(), producer.as_str().as_bytes())?;
                 }
-                by_member.insert(member_key(producer, pos), &[])?;
+                let key = member_key(producer, pos);
+                let mut run = by_member.get(&key)?.map(|v| v.to_vec()).unwrap_or_default();
+                run.extend_from_slice(&pos.to_be_bytes());
+                by_member.insert(key, run)?;
                 positions.push(pos);
             }
             let new_len = len + events.len() as u64;
@@ -393,7 +411,7 @@ impl Store {
             let entries = self.read_sync(from, 8192)?;
             let Some(last) = entries.last() else { break };
             from = last.position + 1;
-            let mut batch = sled::Batch::default();
+            let mut runs: std::collections::BTreeMap<Vec<u8>, Vec<u64>> = Default::default();
             for e in &entries {
                 let member = match &e.member {
                     Some(m) => Some(m.clone()),
@@ -402,8 +420,21 @@ impl Store {
                         .map(|ev| ev.envelope().producer.clone()),
                 };
                 if let Some(m) = member {
-                    batch.insert(member_key(&m, e.position), &[]);
+                    runs.entry(member_key(&m, e.position))
+                        .or_default()
+                        .push(e.position);
                 }
+            }
+            // Merged with what appends since the upgrade indexed.
+            let mut batch = sled::Batch::default();
+            for (key, mut positions) in runs {
+                if let Some(v) = tree.get(&key).map_err(backend)? {
+                    positions.extend(positions_of(&v)?);
+                    positions.sort_unstable();
+                    positions.dedup();
+                }
+                let bytes: Vec<u8> = positions.iter().flat_map(|p| p.to_be_bytes()).collect();
+                batch.insert(key, bytes);
             }
             tree.apply_batch(batch).map_err(backend)?;
         }
@@ -419,11 +450,16 @@ impl Store {
         max: usize,
     ) -> Result<Vec<Entry>, LogError> {
         let index = self.member_index()?;
-        let keys = index
-            .range(member_key(member, from)..member_key(member, u64::MAX))
-            .keys()
-            .take(max);
-        self.entries_at(keys, member)
+        let mut positions = Vec::new();
+        for run in index.range(member_key(member, from)..member_key(member, u64::MAX)) {
+            let (_, v) = run.map_err(backend)?;
+            positions.extend(positions_of(&v)?.into_iter().filter(|&p| p >= from));
+            if positions.len() >= max {
+                break;
+            }
+        }
+        positions.truncate(max);
+        self.entries_at(&positions, member)
     }
 
     /// `member`'s last `max` entries, in order.
@@ -433,35 +469,40 @@ impl Store {
         max: usize,
     ) -> Result<Vec<Entry>, LogError> {
         let index = self.member_index()?;
-        let mut keys: Vec<_> = index
+        let mut positions = Vec::new();
+        for run in index
             .range(member_key(member, 0)..member_key(member, u64::MAX))
-            .keys()
             .rev()
-            .take(max)
-            .collect();
-        keys.reverse();
-        self.entries_at(keys.into_iter(), member)
+        {
+            let (_, v) = run.map_err(backend)?;
+            let mut run = positions_of(&v)?;
+            run.append(&mut positions);
+            positions = run;
+            if positions.len() >= max {
+                break;
+            }
+        }
+        let skip = positions.len().saturating_sub(max);
+        self.entries_at(&positions[skip..], member)
     }
 
-    /// The entries whose member index keys are `keys`.
-    fn entries_at(
-        &self,
-        keys: impl Iterator<Item = sled::Result<sled::IVec>>,
-        member: &MemberId,
-    ) -> Result<Vec<Entry>, LogError> {
-        keys.map(|k| {
-            let k = k.map_err(backend)?;
-            let pos = u64_of(&k[k.len().saturating_sub(8)..])?;
-            let value = self
-                .log
-                .get(pos.to_be_bytes())
-                .map_err(backend)?
-                .ok_or_else(|| LogError::Corrupt(format!("{member}'s entry {pos} is missing")))?;
-            let mut e = entry(pos, &value)?;
-            e.member = self.subject_at(pos)?;
-            Ok(e)
-        })
-        .collect()
+    /// `member`'s entries at `positions`.
+    fn entries_at(&self, positions: &[u64], member: &MemberId) -> Result<Vec<Entry>, LogError> {
+        positions
+            .iter()
+            .map(|&pos| {
+                let value = self
+                    .log
+                    .get(pos.to_be_bytes())
+                    .map_err(backend)?
+                    .ok_or_else(|| {
+                        LogError::Corrupt(format!("{member}'s entry {pos} is missing"))
+                    })?;
+                let mut e = entry(pos, &value)?;
+                e.member = self.subject_at(pos)?;
+                Ok(e)
+            })
+            .collect()
     }
 
     /// Synchronous [`Log::len`].

@@ -592,22 +592,19 @@ fn a_members_entries_are_read_through_its_index() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let (store, mut state) = genesis_store(&dir);
-    append_needs(&store, &mut state, "m", 5);
+    append_needs(&store, &mut state, "m", 150);
     let positions = |v: Vec<ledger::log::Entry>| v.iter().map(|e| e.position).collect::<Vec<_>>();
     let check = |store: &Store| {
         let (ua, coord) = (mid(UA), mid(COORD));
-        assert_eq!(
-            positions(store.member_entries_sync(&ua, 1, 3).unwrap()),
-            [2, 3, 4]
-        );
-        assert_eq!(
-            positions(store.member_entries_sync(&ua, 4, 10).unwrap()),
-            [4, 5, 6]
-        );
-        assert_eq!(
-            positions(store.member_last_entries_sync(&ua, 2).unwrap()),
-            [5, 6]
-        );
+        let forward = |from, max| positions(store.member_entries_sync(&ua, from, max).unwrap());
+        let last = |max| positions(store.member_last_entries_sync(&ua, max).unwrap());
+        // UA-SSSCIP's 150 entries are at positions 2..=151, over three index runs.
+        assert_eq!(forward(1, 3), [2, 3, 4]);
+        assert_eq!(forward(60, 10), (60..70).collect::<Vec<u64>>());
+        assert_eq!(forward(149, 10), [149, 150, 151]);
+        assert_eq!(last(2), [150, 151]);
+        assert_eq!(last(100), (52..152).collect::<Vec<u64>>());
+        assert_eq!(last(1000).len(), 150);
         assert_eq!(
             positions(store.member_last_entries_sync(&coord, 5).unwrap()),
             [1]
@@ -616,9 +613,9 @@ fn a_members_entries_are_read_through_its_index() {
             .member_entries_sync(&mid("XX-NONE"), 1, 5)
             .unwrap()
             .is_empty());
-        let last = store.member_last_entries_sync(&ua, 1).unwrap();
+        let newest = store.member_last_entries_sync(&ua, 1).unwrap();
         assert_eq!(
-            last[0].bytes,
+            newest[0].bytes,
             store.last_of_sync(&ua).unwrap().unwrap().bytes
         );
     };
