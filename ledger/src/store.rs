@@ -61,7 +61,7 @@ fn member_key(member: &MemberId, position: u64) -> Vec<u8> {
 
 /// The positions of a member index record.
 fn positions_of(value: &[u8]) -> Result<Vec<u64>, LogError> {
-    if value.len() % 8 != 0 {
+    if !value.len().is_multiple_of(8) {
         return Err(LogError::Corrupt("a member index record".into()));
     }
     value.chunks_exact(8).map(u64_of).collect()
