@@ -91,8 +91,11 @@ pub struct Projector {
     /// Whether the log was checked to hold `head` at `position`.
     bound: bool,
     /// The largest size of a signed checkpoint of the log whose root was
-    /// found equal to the root of the entries folded up to that size.
+    /// found equal to the root of the entries folded up to that size (saved:
+    /// the log must keep a checkpoint at least as large).
     checked: u64,
+    /// `checked` as last saved.
+    checked_saved: u64,
 }
 
 /// Items per working-set generation by default.
@@ -186,7 +189,8 @@ impl Projector {
             saved: saved.position,
             head: saved.head,
             bound: false,
-            checked: 0,
+            checked: saved.checkpoint,
+            checked_saved: saved.checkpoint,
         }
     }
 
@@ -237,14 +241,30 @@ impl Projector {
     /// over (the audit reports it); one beyond the position is checked once
     /// the projector has folded that far.
     pub async fn check_checkpoint<L: Log>(&mut self, log: &L) -> Result<(), RunError> {
+        let other = |reason: String| RunError::OtherHistory {
+            position: self.position,
+            reason,
+        };
         let Some(bytes) = log.latest_checkpoint().await? else {
+            if self.checked > 0 {
+                return Err(other(format!(
+                    "the log holds no checkpoint, the projector verified one of size {}",
+                    self.checked
+                )));
+            }
             return Ok(());
         };
         let Some((cp, signer)) = signed_checkpoint(&bytes, &self.state) else {
             tracing::warn!("the log's latest checkpoint is not signed by a coordinator key this projector knows; not checked");
             return Ok(());
         };
-        if cp.size > self.position || cp.size <= self.checked {
+        if cp.size < self.checked {
+            return Err(other(format!(
+                "the log's latest checkpoint is of size {}, the projector verified one of size {}",
+                cp.size, self.checked
+            )));
+        }
+        if cp.size > self.position {
             return Ok(());
         }
         let folded = self.store.tree().root_at(cp.size)?;
@@ -277,6 +297,7 @@ impl Projector {
         self.saved = 0;
         self.head = None;
         self.bound = true;
+        (self.checked, self.checked_saved) = (0, 0);
         Ok(())
     }
 
@@ -286,11 +307,18 @@ impl Projector {
         if self.store.is_read_only() {
             // What a read-only projector folds stays in memory.
             self.saved = self.position;
+            self.checked_saved = self.checked;
             return Ok(());
         }
-        self.store
-            .commit(self.position, self.head, &self.state, &self.model)?;
+        self.store.commit(
+            self.position,
+            self.head,
+            self.checked,
+            &self.state,
+            &self.model,
+        )?;
         self.saved = self.position;
+        self.checked_saved = self.checked;
         Ok(())
     }
 
@@ -470,9 +498,10 @@ impl Projector {
         Ok(self.position - first)
     }
 
-    /// Saves unless the store already holds the current position.
+    /// Saves unless the store already holds the current position (and the
+    /// largest checkpoint verified).
     pub fn save_if_behind(&mut self) -> Result<(), RunError> {
-        if self.position != self.saved {
+        if self.position != self.saved || self.checked != self.checked_saved {
             self.save()?;
         }
         Ok(())

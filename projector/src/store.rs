@@ -11,9 +11,10 @@
 //!   `rows` length were not committed and are cut off on open.
 //! - `tree.log`: the Merkle tree of the `position` entries folded (see
 //!   [`crate::tree`]), appended, fsynced before each snapshot.
-//! - `snapshot`: magic, bincode `(position, rows, head, root, State, Model)`
-//!   (`head`: the id of the entry at `position`; `root`: the Merkle root of
-//!   the entries folded; both bind the state to its log) with the item
+//! - `snapshot`: magic, bincode `(position, rows, head, root, checkpoint,
+//!   State, Model)` (`head`: the id of the entry at `position`; `root`: the
+//!   Merkle root of the entries folded; `checkpoint`: the size of the largest
+//!   signed checkpoint verified against it; they bind the state to its log) with the item
 //!   tables left out (the rules state's members, keys and chains, the model's
 //!   members, changes, heads, rejected events and counters), then the SHA-256 of
 //!   everything before it. Replaced atomically (write, fsync, rename, fsync the
@@ -86,6 +87,10 @@ pub struct Saved {
     pub head: Option<Digest>,
     /// The Merkle root of the `position` entries folded.
     pub root: Option<Digest>,
+    /// The size of the largest signed checkpoint of the log the projector
+    /// verified against its tree (0: none): the log must keep one at least
+    /// as large.
+    pub checkpoint: u64,
     /// The rules state without its items.
     pub state: State,
     /// The read model without its item tables.
@@ -358,6 +363,7 @@ impl ProjectorStore {
         &mut self,
         position: u64,
         head: Option<Digest>,
+        checkpoint: u64,
         state: &State,
         model: &Model,
     ) -> Result<(), StoreError> {
@@ -383,7 +389,7 @@ impl ProjectorStore {
         out.write_all(MAGIC).map_err(io(&tmp))?;
         debug_assert!(state.items.is_empty() && model.tables_empty());
         bincode::serde::encode_into_std_write(
-            (position, self.end, head, root, state, model),
+            (position, self.end, head, root, checkpoint, state, model),
             &mut out,
             bincode::config::standard(),
         )
@@ -586,8 +592,8 @@ fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
     if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
         return Err(StoreError::Corrupt("snapshot checksum".into()));
     }
-    type Parts = (u64, u64, Option<Digest>, Option<Digest>, State, Model);
-    let (position, rows, head, root, state, model): Parts =
+    type Parts = (u64, u64, Option<Digest>, Option<Digest>, u64, State, Model);
+    let (position, rows, head, root, checkpoint, state, model): Parts =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         rows,
@@ -595,6 +601,7 @@ fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
             position,
             head,
             root,
+            checkpoint,
             state,
             model,
         },

@@ -431,10 +431,12 @@ fn swapped_copy(from: &std::path::Path, to: &std::path::Path, i: usize) {
 }
 
 /// A projector records the Merkle root of the prefix it folded and checks it
-/// against the log's signed checkpoints: a log whose order was rewritten
-/// before the projector's position (the entry at the position kept, so the
-/// position check alone passes) and signed again is refused as another
-/// history; an honest checkpoint of the same size is accepted.
+/// against the log's signed checkpoints, and remembers the largest one it
+/// verified: a log whose order was rewritten before the projector's position
+/// (the entry at the position kept, so the position check alone passes) is
+/// refused while it keeps no checkpoint, and once it is signed again; an
+/// honest checkpoint of the same size is accepted; a log whose checkpoints
+/// were removed is refused until one is signed again.
 #[test]
 fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -453,12 +455,18 @@ fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
     let i = (20..51).find(|&i| members[i - 1] != members[i]).unwrap();
     swapped_copy(&a.join("log"), &b.join("log"), i);
     copy_dir(&a.join("projector"), &b.join("projector"));
-    // Same entry at the projector's position: the position check passes.
+    // Same entry at the projector's position, so the position check passes;
+    // but the projector verified the demo's checkpoint of size 52, and this
+    // log keeps none.
     let out = run_in(&b, &["status"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &[
+            "another history",
+            "no checkpoint",
+            "verified one of size 52",
+        ],
     );
     // The rewritten log signed by the coordinator: refused by the prefix root.
     let out = run_in(&b, &["checkpoint", "sign", "--key", key]);
@@ -480,19 +488,38 @@ fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
         );
         assert!(out.stdout.is_empty());
     }
-    // The honest log signed at the same size: accepted.
-    let out = run_in(&a, &["checkpoint", "sign", "--key", key]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The honest log signed at the same size: accepted, and remembered.
+    let ok = |args: &[&str]| {
+        let out = run_in(&a, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["checkpoint", "sign", "--key", key]);
+    ok(&["status"]);
+    ok(&["projector", "catch-up"]);
+    // The log's checkpoints removed (an operator erasing what was signed):
+    // the projector, which verified one of size 52, refuses the log.
+    {
+        let store =
+            ledger::store::Store::open(&a.join("log"), std::time::Duration::from_secs(5)).unwrap();
+        store.db().drop_tree("checkpoints").unwrap();
+        store.flush().unwrap();
+    }
     let out = run_in(&a, &["status"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &[
+            "another history",
+            "no checkpoint",
+            "verified one of size 52",
+        ],
     );
+    ok(&["checkpoint", "sign", "--key", key]);
+    ok(&["status"]);
     // Rebuilt from the rewritten log, the projector agrees with its checkpoint.
     let out = run_in(&b, &["projector", "rebuild"]);
     assert!(
