@@ -17,7 +17,7 @@ use ledger::calendar::Timestamp;
 use ledger::event::Event;
 use ledger::ids::{ItemId, MemberId};
 use ledger::keys::Signer;
-use ledger::log::{Log, LogError};
+use ledger::log::{Entry, Log, LogError};
 use ledger::producer::step;
 use ledger::rules::{Outcome, SignatureCheck};
 use projector::run::Projector;
@@ -78,6 +78,14 @@ impl std::error::Error for AppendFailed {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)
     }
+}
+
+/// Bodies signed and pre-checked, or the stored event a retry repeats.
+enum Signed {
+    /// Every event accepted, in order.
+    Events(Vec<Event>),
+    /// A single event identical to the producer's last stored one.
+    Stored(Emitted),
 }
 
 /// What an emit stored, or (dry run) would store.
@@ -184,68 +192,11 @@ impl<L: Log> Producer<L> {
         dry_run: bool,
     ) -> Result<Emitted> {
         let producer = self.producer(signer)?;
-        // The chain head the events are signed on must be the last entry on
-        // the producer's subject: fold up to it if another writer appended.
-        let last = loop {
-            let last = self.log.last_of(&producer).await?;
-            match last {
-                Some(e) if e.position > self.projector.position => self.refresh().await?,
-                _ => break last,
-            }
+        let last = self.chain_head(&producer).await?;
+        let events = match self.sign_all(signer, &producer, bodies, now, last.as_ref())? {
+            Signed::Events(events) => events,
+            Signed::Stored(emitted) => return Ok(emitted),
         };
-        let origin = self
-            .projector
-            .rules_state()
-            .origin
-            .clone()
-            .ok_or_else(|| anyhow!("the ledger has no genesis yet: run `tallinn init`"))?;
-        let named: Vec<ItemId> = bodies
-            .iter()
-            .flat_map(|b| b.named_items())
-            .cloned()
-            .collect();
-        self.projector.load_items(named)?;
-        let mut state = self.projector.rules_state().clone();
-        let mut events = Vec::with_capacity(bodies.len());
-        let single = bodies.len() == 1;
-        for (i, body) in bodies.into_iter().enumerate() {
-            let (event, outcome) = step(
-                &state,
-                &origin,
-                &producer,
-                body,
-                now,
-                signer,
-                SignatureCheck::Verify,
-            )?;
-            match outcome {
-                Outcome::Accepted => state.apply(&event, &Outcome::Accepted),
-                Outcome::Rejected(r) => {
-                    if single {
-                        if let Some(stored) = same_as_stored(&event, last.as_ref()) {
-                            let position = last.as_ref().map(|e| e.position);
-                            return Ok(Emitted {
-                                events: vec![(stored, position)],
-                                already_stored: true,
-                            });
-                        }
-                    }
-                    return Err(Refused {
-                        index: (!single).then_some(i),
-                        what: format!("rejected, nothing appended: {r}"),
-                    }
-                    .into());
-                }
-                Outcome::Duplicate => {
-                    return Err(Refused {
-                        index: Some(i),
-                        what: "duplicates one already in the log".into(),
-                    }
-                    .into())
-                }
-            }
-            events.push(event);
-        }
         if dry_run {
             return Ok(Emitted {
                 events: events.into_iter().map(|e| (e, None)).collect(),
@@ -268,6 +219,70 @@ impl<L: Log> Producer<L> {
                 .collect(),
             already_stored: false,
         })
+    }
+
+    /// The last entry on the producer's subject, the chain head its events
+    /// are signed on, with the projector folded up to it if another writer
+    /// appended.
+    async fn chain_head(&mut self, producer: &MemberId) -> Result<Option<Entry>> {
+        loop {
+            let last = self.log.last_of(producer).await?;
+            match last {
+                Some(e) if e.position > self.projector.position => self.refresh().await?,
+                _ => return Ok(last),
+            }
+        }
+    }
+
+    /// Signs and pre-checks `bodies` in order through the producer step, each
+    /// against the state the previous ones leave; a single event identical in
+    /// body to the producer's `last` stored one is a retry, answered with it.
+    fn sign_all(
+        &mut self,
+        signer: &Signer,
+        producer: &MemberId,
+        bodies: Vec<Body>,
+        now: Timestamp,
+        last: Option<&Entry>,
+    ) -> Result<Signed> {
+        let state = self.projector.rules_state();
+        let origin = state
+            .origin
+            .clone()
+            .ok_or_else(|| anyhow!("the ledger has no genesis yet: run `tallinn init`"))?;
+        let named: Vec<ItemId> = bodies
+            .iter()
+            .flat_map(|b| b.named_items())
+            .cloned()
+            .collect();
+        self.projector.load_items(named)?;
+        let mut state = self.projector.rules_state().clone();
+        let mut events = Vec::with_capacity(bodies.len());
+        let single = bodies.len() == 1;
+        for (i, body) in bodies.into_iter().enumerate() {
+            let check = SignatureCheck::Verify;
+            let (event, outcome) = step(&state, &origin, producer, body, now, signer, check)?;
+            let (index, what) = match outcome {
+                Outcome::Accepted => {
+                    state.apply(&event, &Outcome::Accepted);
+                    events.push(event);
+                    continue;
+                }
+                Outcome::Rejected(r) => {
+                    if let Some(stored) = same_as_stored(&event, last).filter(|_| single) {
+                        return Ok(Signed::Stored(Emitted {
+                            events: vec![(stored, last.map(|e| e.position))],
+                            already_stored: true,
+                        }));
+                    }
+                    let what = format!("rejected, nothing appended: {r}");
+                    ((!single).then_some(i), what)
+                }
+                Outcome::Duplicate => (Some(i), "duplicates one already in the log".into()),
+            };
+            return Err(Refused { index, what }.into());
+        }
+        Ok(Signed::Events(events))
     }
 }
 

@@ -283,25 +283,35 @@ pub async fn latest_note(log: &NatsLog) -> Result<Option<Vec<u8>>, NatsError> {
     let stream = log
         .checkpoints
         .get_or_try_init(|| async {
-            let name = stream_name(log.name());
-            match conn.js.get_stream(&name).await {
+            // A leader election is retried, then a retryable unavailability.
+            match crate::spec::get_existing_stream(conn, &stream_name(log.name())).await {
                 Ok(s) => Ok(Some(s)),
-                Err(e) => match map_get_stream(conn, &name, e) {
-                    NatsError::MissingStream(_) => Ok(None),
-                    other => Err(other),
-                },
+                Err(NatsError::MissingStream(_)) => Ok(None),
+                Err(e) => Err(e),
             }
         })
         .await?;
     let Some(stream) = stream else {
         return Ok(None);
     };
+    use jetstream::stream::DirectGetErrorKind;
     match stream
         .direct_get_last_for_subject(checkpoint_subject(log.prefix()))
         .await
     {
         Ok(m) => Ok(Some(m.payload.to_vec())),
-        Err(e) if matches!(e.kind(), jetstream::stream::DirectGetErrorKind::NotFound) => Ok(None),
+        Err(e) if matches!(e.kind(), DirectGetErrorKind::NotFound) => Ok(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                DirectGetErrorKind::TimedOut | DirectGetErrorKind::Request
+            ) =>
+        {
+            Err(NatsError::NotAnswering(format!(
+                "the checkpoint stream of {} does not answer (a leader election?): {e}",
+                log.name()
+            )))
+        }
         Err(e) => Err(conn.explain(e)),
     }
 }

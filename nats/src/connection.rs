@@ -243,7 +243,13 @@ impl Connection {
         let mut names = self.js.stream_names();
         let mut out = Vec::new();
         while let Some(n) = names.next().await {
-            let n = n.map_err(|e| self.explain(e))?;
+            // A cluster electing a leader may not answer the listing: retryable.
+            let n = n.map_err(|e| match self.explain(e) {
+                NatsError::JetStream(t) if t.contains("timed out") => NatsError::NotAnswering(
+                    format!("listing the streams: {t} (a leader election?)"),
+                ),
+                other => other,
+            })?;
             if n.starts_with("TALLINN") {
                 out.push(n);
             }

@@ -274,7 +274,7 @@ const ELECTION_ATTEMPTS: u32 = 6;
 /// stream among its streams is a stream without a leader (a cluster electing
 /// one): retried for a few seconds, then reported as a retryable
 /// unavailability, never as a missing ledger.
-async fn get_existing_stream(
+pub(crate) async fn get_existing_stream(
     conn: &Connection,
     name: &str,
 ) -> Result<jetstream::stream::Stream, NatsError> {
