@@ -76,10 +76,18 @@ fn exit_code(err: &anyhow::Error) -> (u8, &'static str) {
         }
         let busy = match cause.downcast_ref::<LogError>() {
             Some(LogError::Locked(_) | LogError::Unavailable(_)) => true,
-            _ => matches!(
-                cause.downcast_ref::<projector::store::StoreError>(),
-                Some(projector::store::StoreError::Locked(_))
-            ),
+            _ => {
+                matches!(
+                    cause.downcast_ref::<projector::store::StoreError>(),
+                    Some(projector::store::StoreError::Locked(_))
+                ) || matches!(
+                    cause.downcast_ref::<tallinn_nats::NatsError>(),
+                    Some(
+                        tallinn_nats::NatsError::Unavailable(_)
+                            | tallinn_nats::NatsError::NotAnswering(_)
+                    )
+                )
+            }
         };
         if busy {
             return (EXIT_UNAVAILABLE, "unavailable");
