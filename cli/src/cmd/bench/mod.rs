@@ -2,6 +2,7 @@
 //! in the same run.
 
 pub mod audit;
+pub mod end_to_end;
 pub mod pipeline;
 pub mod producer;
 
@@ -47,7 +48,7 @@ pub enum BenchCommand {
 /// Runs a benchmark.
 pub async fn run(nats: &NatsArgs, cmd: BenchCommand) -> Result<()> {
     match cmd {
-        BenchCommand::Pipeline { events } => pipeline::pipeline(nats, events).await,
+        BenchCommand::Pipeline { events } => end_to_end::pipeline(nats, events).await,
         BenchCommand::Projection { events } => pipeline::projection(events).await,
         BenchCommand::Audit { events } => audit::audit(events).await,
         BenchCommand::Producer { events, runs } => producer::producer(events, runs).await,
