@@ -6,9 +6,13 @@
 //! never copies the arena or the entries (no doubling peak). Hashes are keyed per process (`RandomState`), so ids
 //! chosen to collide cost nothing but time, and every lookup compares the id.
 
+use std::fs::File;
 use std::hash::BuildHasher;
+use std::path::Path;
 
 use hashbrown::HashTable;
+
+use crate::runs::{self, merge, Run, RunEntry, RunFileError};
 
 /// Where the latest record of one item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +24,11 @@ pub struct Slot {
 }
 
 impl Slot {
-    fn pack(self) -> u64 {
+    pub(crate) fn pack(self) -> u64 {
         debug_assert!(self.offset < 1 << 61 && self.kind < 8);
         self.offset << 3 | u64::from(self.kind)
     }
-    fn unpack(packed: u64) -> Slot {
+    pub(crate) fn unpack(packed: u64) -> Slot {
         Slot {
             offset: packed >> 3,
             kind: (packed & 7) as u8,
@@ -163,10 +167,259 @@ impl ItemIndex {
     }
 }
 
+/// Entries in memory past the saved runs before a commit writes them to a run.
+pub const DELTA_MAX: usize = 16_384;
+/// Entries the recent run may reach, as a fraction of the base's, before a
+/// commit merges it into the base (1/`BASE_RATIO`).
+const BASE_RATIO: u64 = 4;
+
+/// Names of the run files in a projector's directory.
+pub const BASE_FILE: &str = "items.base";
+/// See [`BASE_FILE`].
+pub const RECENT_FILE: &str = "items.recent";
+
+/// An entry stream in id order.
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Box<[u8]>, Slot), RunFileError>> + 'a>;
+
+/// The whole item index: a base run covering the row file from its start, a
+/// recent run covering what follows, and the records since in memory (see
+/// [`crate::runs`]). A lookup tries memory, then the recent run, then the base;
+/// opening reads the runs' fences and scans only the records past them.
+#[derive(Debug, Default)]
+pub struct Index {
+    base: Option<Run>,
+    recent: Option<Run>,
+    /// The records from `covered` on.
+    delta: ItemIndex,
+    /// The row-file offset the runs cover up to.
+    covered: u64,
+    /// Entries in memory from which a commit saves them (default [`DELTA_MAX`]).
+    pub delta_max: usize,
+}
+
+impl Index {
+    /// The runs saved in `dir` that fit a row file committed up to
+    /// `committed`, and the offset they cover up to. A run that does not fit
+    /// (left by a crash between two renames, damaged, or written past
+    /// `committed`) is left out; `stale` says whether one was written past
+    /// `committed` (a reader then reads the snapshot again).
+    pub fn open_runs(dir: &Path, committed: u64) -> (Index, bool) {
+        let mut stale = false;
+        let mut open = |name: &str, from: u64| -> Option<Run> {
+            let path = dir.join(name);
+            if !path.exists() {
+                return None;
+            }
+            match Run::open(&path) {
+                Ok(r) if r.from == from && r.to <= committed => Some(r),
+                Ok(r) => {
+                    stale |= r.to > committed;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!("{e}: the item index is read from the row file instead");
+                    None
+                }
+            }
+        };
+        let base = open(BASE_FILE, 0);
+        let recent = base.as_ref().and_then(|b| open(RECENT_FILE, b.to));
+        let covered = recent.as_ref().or(base.as_ref()).map_or(0, |r| r.to);
+        let index = Index {
+            base,
+            recent,
+            delta: ItemIndex::new(),
+            covered,
+            delta_max: DELTA_MAX,
+        };
+        (index, stale)
+    }
+
+    /// The row-file offset from which records must be scanned into memory.
+    pub fn covered(&self) -> u64 {
+        self.covered
+    }
+
+    /// Removes run files in `dir` that this index does not use (left by a
+    /// crash, or of another row file).
+    pub fn remove_unused(&self, dir: &Path) {
+        if self.base.is_none() {
+            let _ = std::fs::remove_file(dir.join(BASE_FILE));
+        }
+        if self.recent.is_none() {
+            let _ = std::fs::remove_file(dir.join(RECENT_FILE));
+        }
+    }
+
+    /// The slot of `id`, if indexed.
+    pub fn get(&self, id: &str) -> Result<Option<Slot>, RunFileError> {
+        if let Some(s) = self.delta.get(id) {
+            return Ok(Some(s));
+        }
+        for run in [&self.recent, &self.base].into_iter().flatten() {
+            if let Some(s) = run.get(id.as_bytes())? {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets the slot of `id` (a record at or past [`Index::covered`]).
+    pub fn put(&mut self, id: &str, slot: Slot) {
+        self.delta.put(id, slot);
+    }
+
+    /// Entries held in memory.
+    pub fn in_memory(&self) -> usize {
+        self.delta.len()
+    }
+
+    /// The entries in memory in id order (sorted by reference: an entry is
+    /// copied only as it is read).
+    fn sorted_delta(&self) -> impl Iterator<Item = Result<RunEntry, RunFileError>> + '_ {
+        let mut delta: Vec<(&[u8], Slot)> = self.delta.iter().collect();
+        delta.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        delta.into_iter().map(|(k, s)| Ok((k.into(), s)))
+    }
+
+    /// Every entry, latest slot per id, in id order.
+    pub fn entries(&self) -> Entries<'_> {
+        let runs: Entries<'_> = match (&self.base, &self.recent) {
+            (Some(b), Some(r)) => Box::new(merge(b.iter(), r.iter())),
+            (Some(b), None) => Box::new(b.iter()),
+            _ => Box::new(std::iter::empty()),
+        };
+        Box::new(merge(runs, self.sorted_delta()))
+    }
+
+    /// The record offsets of every item whose row kind is `kind`, in the order
+    /// of their ids (the order of the read model's tables).
+    pub fn sorted_of_kind(&self, kind: u8) -> Result<Vec<u64>, RunFileError> {
+        self.entries()
+            .filter(|e| e.as_ref().map_or(true, |(_, s)| s.kind == kind))
+            .map(|e| e.map(|(_, s)| s.offset))
+            .collect()
+    }
+
+    /// Empties the index (the row file was emptied); the caller removes the files.
+    pub fn clear(&mut self) {
+        *self = Index {
+            delta_max: self.delta_max,
+            ..Index::default()
+        };
+    }
+
+    /// After a commit of the row file up to `committed`: once enough records
+    /// are in memory, writes them to the recent run, or merges everything
+    /// into a new base when the recent run would grow past a quarter of it.
+    /// Each file is written aside, fsynced and renamed over the old one.
+    pub fn save(&mut self, dir: &Path, committed: u64) -> Result<(), RunFileError> {
+        if self.delta.len() < self.delta_max.max(1) {
+            return Ok(());
+        }
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| RunFileError::Io { path, source }
+        };
+        let base_count = self.base.as_ref().map_or(0, |r| r.count);
+        let recent_count = self.recent.as_ref().map_or(0, |r| r.count);
+        let to_base = recent_count + self.delta.len() as u64 > base_count / BASE_RATIO;
+        let (name, from) = if to_base {
+            (BASE_FILE, 0)
+        } else {
+            (RECENT_FILE, self.base.as_ref().map_or(0, |b| b.to))
+        };
+        let tmp = dir.join(format!("{name}.tmp"));
+        let entries: Entries<'_> = if to_base {
+            self.entries()
+        } else {
+            let recent: Entries<'_> = match &self.recent {
+                Some(r) => Box::new(r.iter()),
+                None => Box::new(std::iter::empty()),
+            };
+            Box::new(merge(recent, self.sorted_delta()))
+        };
+        runs::write(&tmp, from, committed, entries)?;
+        let path = dir.join(name);
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        if to_base {
+            // The recent run no longer starts where the base ends: unused.
+            match std::fs::remove_file(dir.join(RECENT_FILE)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io(&dir.join(RECENT_FILE))(e))
+                }
+                _ => {}
+            }
+        }
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+        let run = Run::open(&path)?;
+        if to_base {
+            (self.base, self.recent) = (Some(run), None);
+        } else {
+            self.recent = Some(run);
+        }
+        self.delta = ItemIndex::new();
+        self.covered = committed;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn runs_past_the_commit_or_out_of_place_are_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open_runs(dir.path(), 0).0;
+        index.delta_max = 1;
+        for (n, id) in ["a", "b", "c", "e", "f", "g", "h", "i"]
+            .into_iter()
+            .enumerate()
+        {
+            let kind = if n < 3 { 1 } else { 3 };
+            index.put(
+                id,
+                Slot {
+                    offset: n as u64,
+                    kind,
+                },
+            );
+        }
+        index.save(dir.path(), 30).unwrap();
+        index.put(
+            "d",
+            Slot {
+                offset: 30,
+                kind: 2,
+            },
+        );
+        index.save(dir.path(), 40).unwrap();
+        assert!(dir.path().join(RECENT_FILE).exists());
+        // Reopened at the commit: both runs, nothing to scan.
+        let (index, stale) = Index::open_runs(dir.path(), 40);
+        assert!(!stale && index.covered() == 40);
+        assert_eq!(
+            index.get("d").unwrap(),
+            Some(Slot {
+                offset: 30,
+                kind: 2
+            })
+        );
+        assert_eq!(index.get("b").unwrap(), Some(Slot { offset: 1, kind: 1 }));
+        assert_eq!(index.get("z").unwrap(), None);
+        assert_eq!(index.sorted_of_kind(1).unwrap(), vec![0, 1, 2]);
+        // A snapshot older than the recent run (a reader that read it before
+        // the holder's next commit): the run is stale, the base still fits.
+        let (index, stale) = Index::open_runs(dir.path(), 35);
+        assert!(stale && index.covered() == 30);
+        assert_eq!(index.get("d").unwrap(), None);
+        let (index, stale) = Index::open_runs(dir.path(), 20);
+        assert!(stale && index.covered() == 0);
+    }
 
     #[test]
     fn agrees_with_a_hash_map() {

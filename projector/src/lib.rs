@@ -22,6 +22,7 @@ pub mod fold;
 pub mod index;
 pub mod model;
 pub mod run;
+pub mod runs;
 pub mod store;
 pub mod timebounds;
 pub mod tree;

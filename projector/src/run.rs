@@ -168,6 +168,18 @@ impl Projector {
         self.store.is_read_only()
     }
 
+    /// Item index entries held in memory: the records past the index's
+    /// saved runs (what opening scanned, and what was folded since).
+    pub fn index_in_memory(&self) -> usize {
+        self.store.index_in_memory()
+    }
+
+    /// Sets how many item index entries may accumulate in memory before a
+    /// save writes them to the index's runs (tests use small values).
+    pub fn set_index_delta_max(&mut self, n: usize) {
+        self.store.set_index_delta_max(n);
+    }
+
     /// Loads `ids` and the items they link to into the working set, so that
     /// [`Projector::rules_state`] holds them: what a producer's pre-check of
     /// an event naming them needs (see `Body::named_items`).

@@ -28,7 +28,7 @@
 //! next catch-up rebuilds it from the log).
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,8 +40,9 @@ use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use crate::index::{ItemIndex, Slot};
+use crate::index::{Index, Slot, BASE_FILE, RECENT_FILE};
 use crate::model::{Model, Row, RowRef};
+use crate::runs::RunFileError;
 use crate::tree::TreeFile;
 
 const MAGIC: &[u8] = b"tallinn projector snapshot v4\n";
@@ -54,6 +55,15 @@ const MAX_RECORD: usize = 64 << 20;
 /// Largest snapshot accepted.
 const MAX_SNAPSHOT: u64 = 4 << 30;
 const HEADER: usize = 5;
+
+impl From<RunFileError> for StoreError {
+    fn from(e: RunFileError) -> StoreError {
+        match e {
+            RunFileError::Io { path, source } => StoreError::Io { path, source },
+            e @ RunFileError::Corrupt { .. } => StoreError::Corrupt(e.to_string()),
+        }
+    }
+}
 
 /// Why the projector store failed.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +135,7 @@ pub struct ProjectorStore {
     flushed: u64,
     /// Bytes of the row file including what is buffered.
     end: u64,
-    index: ItemIndex,
+    index: Index,
     scratch: Vec<u8>,
     /// The Merkle tree of the entries folded.
     tree: TreeFile,
@@ -166,7 +176,17 @@ impl ProjectorStore {
     /// length the snapshot names, so those bytes never change). Records put
     /// afterwards stay in memory; commit and clear are refused.
     pub fn open_read_only(dir: &Path) -> Result<(ProjectorStore, Saved), StoreError> {
-        let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+        // The holder writes the index's runs after each snapshot: runs past
+        // the snapshot read mean a newer snapshot is in place.
+        let mut tries = 0;
+        let (committed, saved, mut index) = loop {
+            let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+            let (index, stale) = Index::open_runs(dir, committed);
+            tries += 1;
+            if !stale || tries == 5 {
+                break (committed, saved, index);
+            }
+        };
         let rows_path = dir.join("rows.log");
         let reader = match File::open(&rows_path) {
             Ok(f) => f,
@@ -179,7 +199,7 @@ impl ProjectorStore {
         if committed > 0 {
             rows_len(&reader, committed, &rows_path)?;
         }
-        let index = scan(&reader, committed, &rows_path)?;
+        scan(&reader, committed, &rows_path, &mut index)?;
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, false)?;
         Ok((
             ProjectorStore {
@@ -245,7 +265,7 @@ impl ProjectorStore {
         remove_sled_store(dir);
         remove_older_format(dir);
         if empty {
-            for name in ["snapshot", "rows.log", "tree.log"] {
+            for name in ["snapshot", "rows.log", "tree.log", BASE_FILE, RECENT_FILE] {
                 match std::fs::remove_file(dir.join(name)) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(io(&dir.join(name))(e))
@@ -268,7 +288,14 @@ impl ProjectorStore {
             // Records written after the last commit: never part of a snapshot.
             reader.set_len(committed).map_err(io(&rows_path))?;
         }
-        let index = scan(&reader, committed, &rows_path)?;
+        let (mut index, _) = Index::open_runs(dir, committed);
+        index.remove_unused(dir);
+        scan(&reader, committed, &rows_path, &mut index)?;
+        // A store of an earlier version, or one whose last runs were lost:
+        // its index is saved now, so that the next open does not scan again.
+        if let Err(e) = index.save(dir, committed) {
+            tracing::warn!("saving the item index: {e}");
+        }
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, true)?;
         let writer = OpenOptions::new()
             .append(true)
@@ -293,7 +320,7 @@ impl ProjectorStore {
 
     /// The stored item `id` and its row, if any.
     pub fn get(&mut self, id: &ItemId) -> Result<Option<(Item, Option<Row>)>, StoreError> {
-        let Some(slot) = self.index.get(id.as_str()) else {
+        let Some(slot) = self.index.get(id.as_str())? else {
             return Ok(None);
         };
         self.flush()?;
@@ -403,16 +430,35 @@ impl ProjectorStore {
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(io(&self.dir))?;
+        // The index's runs are derived from the committed row file: failing
+        // to write them loses nothing (the records stay in memory, and the
+        // next open scans them).
+        if let Err(e) = self.index.save(&self.dir, self.end) {
+            tracing::warn!("saving the item index: {e}");
+        }
         Ok(())
+    }
+
+    /// Item index entries held in memory (the records past the saved runs).
+    pub fn index_in_memory(&self) -> usize {
+        self.index.in_memory()
+    }
+
+    /// Sets how many item index entries a commit lets accumulate in memory
+    /// before it saves them to the index's runs (tests use small values).
+    pub fn set_index_delta_max(&mut self, n: usize) {
+        self.index.delta_max = n;
     }
 
     /// Removes everything (before a rebuild).
     pub fn clear(&mut self) -> Result<(), StoreError> {
-        let snapshot = self.dir.join("snapshot");
-        match std::fs::remove_file(&snapshot) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(&snapshot)(e)),
+        for name in ["snapshot", BASE_FILE, RECENT_FILE] {
+            let path = self.dir.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
         }
         let rows = &self.rows_path;
         let Sink::File(writer) = &mut self.writer else {
@@ -421,7 +467,7 @@ impl ProjectorStore {
         writer.flush().map_err(io(rows))?;
         self.reader.set_len(0).map_err(io(rows))?;
         self.reader.sync_all().map_err(io(rows))?;
-        self.index = ItemIndex::new();
+        self.index.clear();
         (self.flushed, self.end) = (0, 0);
         self.tree.clear()
     }
@@ -432,7 +478,11 @@ impl ProjectorStore {
         mut f: impl FnMut(ItemId, Item, Option<Row>),
     ) -> Result<(), StoreError> {
         self.flush()?;
-        let mut offsets: Vec<u64> = self.index.iter().map(|(_, slot)| slot.offset).collect();
+        let mut offsets: Vec<u64> = self
+            .index
+            .entries()
+            .map(|e| e.map(|(_, slot)| slot.offset))
+            .collect::<Result<_, _>>()?;
         offsets.sort_unstable();
         for offset in offsets {
             let (id, item, row) = self.read_record(offset)?;
@@ -544,10 +594,11 @@ fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Res
 
 /// The index of the first `len` bytes of the row file: one sequential read,
 /// decoding only each record's id.
-fn scan(file: &File, len: u64, path: &Path) -> Result<ItemIndex, StoreError> {
-    let mut index = ItemIndex::new();
-    let mut reader = BufReader::with_capacity(1 << 20, file.try_clone().map_err(io(path))?);
-    let mut offset = 0u64;
+fn scan(file: &File, len: u64, path: &Path, index: &mut Index) -> Result<(), StoreError> {
+    let mut offset = index.covered();
+    let mut file = file.try_clone().map_err(io(path))?;
+    file.seek(SeekFrom::Start(offset)).map_err(io(path))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut body = Vec::new();
     while offset < len {
         let mut header = [0u8; HEADER];
@@ -568,7 +619,7 @@ fn scan(file: &File, len: u64, path: &Path) -> Result<ItemIndex, StoreError> {
         );
         offset += 4 + n as u64;
     }
-    Ok(index)
+    Ok(())
 }
 
 /// The committed row length and the saved parts (empty when there is no snapshot).
@@ -621,6 +672,8 @@ fn remove_older_format(dir: &Path) {
     let _ = std::fs::remove_file(&snapshot);
     let _ = std::fs::remove_file(dir.join("rows.log"));
     let _ = std::fs::remove_file(dir.join("tree.log"));
+    let _ = std::fs::remove_file(dir.join(BASE_FILE));
+    let _ = std::fs::remove_file(dir.join(RECENT_FILE));
 }
 
 /// Removes the files of the sled database earlier versions kept here (the
@@ -669,7 +722,11 @@ pub struct StoredTable<'a> {
 
 impl Serialize for StoredTable<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let rows = self.store.index.sorted_of_kind(self.kind);
+        let rows = self
+            .store
+            .index
+            .sorted_of_kind(self.kind)
+            .map_err(|e| S::Error::custom(e.to_string()))?;
         let mut map = serializer.serialize_map(Some(rows.len()))?;
         // Records are read and decoded on all cores, a chunk at a time, and
         // serialized in order.
