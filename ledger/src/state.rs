@@ -31,10 +31,23 @@ pub struct MemberState {
 }
 
 /// A member's hash chain: the ids of its events in `seq` order.
+///
+/// A state built in memory holds every id. A projector keeps the ids on disk
+/// instead: it takes the ones not yet saved ([`Chain::take_unsaved`]) and,
+/// before an event whose `seq` names a saved id is judged, loads that id
+/// ([`Chain::needs`], [`Chain::load`]), as it loads the items an event names.
+/// The rules see the same ids either way.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chain {
-    /// `ids[seq - 1]` is the id of the event with that `seq`.
-    pub ids: Vec<EventId>,
+    /// The last `seq` (0 when empty).
+    len: u64,
+    /// The ids of the last `ids.len()` seqs, oldest first (all of them for a
+    /// state built in memory).
+    ids: Vec<EventId>,
+    /// The id at `len` (zero when empty), kept when `ids` is taken.
+    head: EventId,
+    /// Ids of earlier seqs loaded for the events being judged.
+    loaded: BTreeMap<u64, EventId>,
     /// `recorded_at` of the last event in the chain.
     pub last_recorded: Timestamp,
 }
@@ -42,17 +55,63 @@ pub struct Chain {
 impl Chain {
     /// The last `seq` (0 when empty).
     pub fn seq(&self) -> u64 {
-        self.ids.len() as u64
+        self.len
     }
     /// The last id (zero when empty): what the next event's `prev` must be.
     pub fn head(&self) -> EventId {
-        self.ids.last().copied().unwrap_or(EventId::ZERO)
+        self.head
     }
-    /// The id at `seq`, if the chain has reached it.
+    /// The first seq whose id is held in `ids`.
+    fn first_held(&self) -> u64 {
+        self.len + 1 - self.ids.len() as u64
+    }
+    /// The id at `seq`, if the chain has reached it. For a chain whose saved
+    /// ids were taken, `seq` must not be one [`Chain::needs`] names.
     pub fn id_at(&self, seq: u64) -> Option<EventId> {
-        seq.checked_sub(1)
-            .and_then(|i| self.ids.get(i as usize))
-            .copied()
+        if seq == 0 || seq > self.len {
+            return None;
+        }
+        if seq == self.len {
+            return Some(self.head);
+        }
+        let first = self.first_held();
+        if seq >= first {
+            return self.ids.get((seq - first) as usize).copied();
+        }
+        self.loaded.get(&seq).copied()
+    }
+    /// Whether the id at `seq` was taken out and must be loaded before an
+    /// event with that `seq` is judged.
+    pub fn needs(&self, seq: u64) -> bool {
+        seq > 0 && seq < self.first_held() && seq < self.len && !self.loaded.contains_key(&seq)
+    }
+    /// Holds the id at `seq` (read back from where the taken ids were saved)
+    /// until the next [`Chain::take_unsaved`].
+    pub fn load(&mut self, seq: u64, id: EventId) {
+        self.loaded.insert(seq, id);
+    }
+    /// Appends the next id.
+    pub fn push(&mut self, id: EventId) {
+        if self.ids.len() == self.ids.capacity() {
+            // Grow by a quarter, not double: a chain built in memory holds every
+            // id (32 MB at 1M events), so doubling would leave up to as much
+            // again unused.
+            self.ids.reserve_exact(self.ids.len() / 4 + 64);
+        }
+        self.ids.push(id);
+        self.len += 1;
+        self.head = id;
+    }
+    /// The ids not taken before, with the seq of the first: what the caller
+    /// saves. The chain keeps its length and head; loaded ids are dropped.
+    pub fn take_unsaved(&mut self) -> (u64, Vec<EventId>) {
+        self.loaded.clear();
+        let first = self.first_held();
+        (first, std::mem::take(&mut self.ids))
+    }
+    /// Ids taken out so far (the chain's length less the ids it holds).
+    pub fn saved_len(&self) -> u64 {
+        self.first_held() - 1
     }
 }
 
@@ -227,7 +286,10 @@ impl State {
     /// every id of the member's events, so copying it per event would be quadratic.
     pub fn chain(&self, member: &MemberId) -> &Chain {
         static EMPTY: Chain = Chain {
+            len: 0,
             ids: Vec::new(),
+            head: EventId::ZERO,
+            loaded: BTreeMap::new(),
             last_recorded: Timestamp(0),
         };
         self.chains.get(member).unwrap_or(&EMPTY)
@@ -262,12 +324,7 @@ impl State {
         let before_genesis = self.origin.is_none();
         if outcome.in_chain() && !(before_genesis && outcome != &Outcome::Accepted) {
             let chain = self.chains.entry(env.producer.clone()).or_default();
-            if chain.ids.len() == chain.ids.capacity() {
-                // Grow by a quarter, not double: chains hold every id (32 MB at 1M
-                // events), so doubling would leave up to as much again unused.
-                chain.ids.reserve_exact(chain.ids.len() / 4 + 64);
-            }
-            chain.ids.push(event.id());
+            chain.push(event.id());
             // A timestamp rejected as backwards does not move the chain's clock.
             let bad_time = matches!(
                 outcome,

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod chains;
 pub mod digest;
 pub mod fold;
 pub mod index;

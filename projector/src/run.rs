@@ -373,6 +373,17 @@ impl Projector {
 
     /// Loads every item the events name (and their links) into the working set.
     fn load_named(&mut self, decoded: &[Result<Event, String>]) -> Result<(), RunError> {
+        // A seq already taken (a duplicate or an equivocation): the rules
+        // compare with the id saved there.
+        for ev in decoded.iter().flatten() {
+            let env = ev.envelope();
+            if let Some(chain) = self.state.chains.get_mut(&env.producer) {
+                if chain.needs(env.seq) {
+                    let id = self.store.chains().get(&env.producer, env.seq)?;
+                    chain.load(env.seq, id);
+                }
+            }
+        }
         let want: Vec<ItemId> = decoded
             .iter()
             .flatten()
@@ -407,6 +418,16 @@ impl Projector {
     /// Writes every item of the working set to the store and makes it the
     /// older generation.
     fn write_back(&mut self) -> Result<(), RunError> {
+        if !self.store.is_read_only() {
+            // The chains' new ids go to their files (a read-only projector
+            // keeps them: it folds only what followed its holder's save).
+            for (member, chain) in &mut self.state.chains {
+                let (first, ids) = chain.take_unsaved();
+                if !ids.is_empty() {
+                    self.store.chains().put(member, first, &ids)?;
+                }
+            }
+        }
         if self.state.items.is_empty() {
             // Nothing new since the last write-back: keep the older generation.
             return Ok(());
@@ -451,8 +472,8 @@ impl Projector {
     /// Folds every entry after `position` up to the log's end, saving only
     /// every `save_every` events (a growing gap, see below), not at the end:
     /// what a follower calls on each wake-up, saving when idle with
-    /// [`Projector::save_if_behind`] (a snapshot re-encodes the chains, every event
-    /// id, so saving after every small step would cost the square of the log).
+    /// [`Projector::save_if_behind`] (a save fsyncs several files and may
+    /// rewrite the item index's recent run, which grows with the log).
     /// Returns the number of entries folded.
     pub async fn advance<L: Log>(
         &mut self,
@@ -491,9 +512,10 @@ impl Projector {
             if self.state.items.len() > self.working_set {
                 self.write_back()?;
             }
-            // A snapshot re-encodes the chains (every event id), so the gap between saves grows
-            // with the position (a quarter of it): saving stays linear overall, and
-            // a crash costs at most a fifth of the work done.
+            // A save may rewrite the item index's recent run (up to a quarter
+            // of the items), so the gap between saves grows with the position
+            // (a quarter of it): saving stays linear overall, and a crash
+            // costs at most a fifth of the work done.
             if self.position - self.saved >= self.save_every.max(self.position / 4) {
                 self.save()?;
             }

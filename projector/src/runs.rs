@@ -193,11 +193,25 @@ impl Run {
         if i == 0 {
             return Ok(None);
         }
-        Ok(self
-            .entries(i - 1)?
-            .into_iter()
-            .find(|(k, _)| &**k == id)
-            .map(|(_, s)| s))
+        // Scanned in place: a lookup allocates nothing but the block.
+        let i = i - 1;
+        let b = self.block(i)?;
+        let n = u16::from_le_bytes([b[0], b[1]]) as usize;
+        let mut at = 2;
+        for _ in 0..n {
+            let k = entry_id(&b[..BLOCK - 4], &mut at)
+                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
+            let slot = b
+                .get(at..at + 8)
+                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
+            at += 8;
+            match k.cmp(id) {
+                Ordering::Less => {}
+                Ordering::Equal => return Ok(Some(Slot::unpack(u64_at(slot, 0)))),
+                Ordering::Greater => break,
+            }
+        }
+        Ok(None)
     }
 
     /// Every entry, in id order, a block at a time.

@@ -1,6 +1,6 @@
 //! The projector's own directory: the items (rules state and read-model row of
-//! each) in an append-only row file, everything else in a small snapshot, and
-//! the log position they reflect.
+//! each) in an append-only row file, the members' chains in chain files,
+//! everything else in a small snapshot, and the log position they reflect.
 //!
 //! Files:
 //! - `rows.log`: records `[u32 LE length][u8 row kind][bincode (ItemId, Item,
@@ -9,23 +9,30 @@
 //!   id is its value. A record whose CRC does not match is a clear error naming
 //!   the file and offset, never a wrong report. Records past the snapshot's
 //!   `rows` length were not committed and are cut off on open.
+//! - `items.base`, `items.recent`: the index of the row file (item id -> its
+//!   latest record), saved in sorted runs after commits (see [`crate::runs`]
+//!   and [`Index`]); an open reads their fences and scans only the records
+//!   past them. Derived: a run that does not fit is passed over for a scan.
+//! - `chains/`: one file per member, the id of each of its events by seq
+//!   (see [`crate::chains`]), fsynced before each snapshot.
 //! - `tree.log`: the Merkle tree of the `position` entries folded (see
 //!   [`crate::tree`]), appended, fsynced before each snapshot.
 //! - `snapshot`: magic, bincode `(position, rows, head, root, checkpoint,
 //!   State, Model)` (`head`: the id of the entry at `position`; `root`: the
 //!   Merkle root of the entries folded; `checkpoint`: the size of the largest
-//!   signed checkpoint verified against it; they bind the state to its log) with the item
-//!   tables left out (the rules state's members, keys and chains, the model's
-//!   members, changes, heads, rejected events and counters), then the SHA-256 of
+//!   signed checkpoint verified against it; they bind the state to its log)
+//!   with the item tables and the chains' ids left out (the rules state's
+//!   members, keys and chain heads, the model's members, changes, heads,
+//!   rejected events and counters: a few kilobytes), then the SHA-256 of
 //!   everything before it. Replaced atomically (write, fsync, rename, fsync the
-//!   directory) after the row file is fsynced, so a projector killed at any
+//!   directory) after the other files are fsynced, so a projector killed at any
 //!   moment reopens at its last commit.
 //! - `LOCK`: held (an OS file lock) while a process has the store open.
 //!
-//! Only the index of the row file ([`ItemIndex`], rebuilt by one scan on open)
-//! is in memory, so memory does not grow with the items' contents. A directory
-//! of an earlier format is emptied on open (the projector is derived data: the
-//! next catch-up rebuilds it from the log).
+//! Memory holds the runs' fences and the index entries past them, so it grows
+//! neither with the items' contents nor with the chains. A directory of an
+//! earlier format is emptied on open (the projector is derived data: the next
+//! catch-up rebuilds it from the log).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -40,12 +47,13 @@ use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
+use crate::chains::{self, ChainFiles};
 use crate::index::{Index, Slot, BASE_FILE, RECENT_FILE};
 use crate::model::{Model, Row, RowRef};
 use crate::runs::RunFileError;
 use crate::tree::TreeFile;
 
-const MAGIC: &[u8] = b"tallinn projector snapshot v4\n";
+const MAGIC: &[u8] = b"tallinn projector snapshot v5\n";
 /// What every snapshot's magic starts with, whatever its version.
 const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
 /// Bytes of a record's checksum.
@@ -139,6 +147,8 @@ pub struct ProjectorStore {
     scratch: Vec<u8>,
     /// The Merkle tree of the entries folded.
     tree: TreeFile,
+    /// The members' chains.
+    chains: ChainFiles,
 }
 
 /// Where a store appends records.
@@ -201,6 +211,7 @@ impl ProjectorStore {
         }
         scan(&reader, committed, &rows_path, &mut index)?;
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, false)?;
+        let chains = ChainFiles::open(dir, &saved.state, false)?;
         Ok((
             ProjectorStore {
                 dir: dir.to_path_buf(),
@@ -216,6 +227,7 @@ impl ProjectorStore {
                 index,
                 scratch: Vec::new(),
                 tree,
+                chains,
             },
             saved,
         ))
@@ -273,6 +285,7 @@ impl ProjectorStore {
                     _ => {}
                 }
             }
+            let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
         }
         let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
         let rows_path = dir.join("rows.log");
@@ -297,6 +310,7 @@ impl ProjectorStore {
             tracing::warn!("saving the item index: {e}");
         }
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, true)?;
+        let chains = ChainFiles::open(dir, &saved.state, true)?;
         let writer = OpenOptions::new()
             .append(true)
             .open(&rows_path)
@@ -313,6 +327,7 @@ impl ProjectorStore {
                 index,
                 scratch: Vec::new(),
                 tree,
+                chains,
             },
             saved,
         ))
@@ -406,6 +421,7 @@ impl ProjectorStore {
         self.flush()?;
         self.reader.sync_data().map_err(io(&self.rows_path))?;
         self.tree.sync()?;
+        self.chains.sync()?;
         let root = (position > 0).then(|| self.tree.root());
         let tmp = self.dir.join("snapshot.tmp");
         let file = File::create(&tmp).map_err(io(&tmp))?;
@@ -439,6 +455,11 @@ impl ProjectorStore {
         Ok(())
     }
 
+    /// The members' chains on disk.
+    pub fn chains(&mut self) -> &mut ChainFiles {
+        &mut self.chains
+    }
+
     /// Item index entries held in memory (the records past the saved runs).
     pub fn index_in_memory(&self) -> usize {
         self.index.in_memory()
@@ -468,6 +489,7 @@ impl ProjectorStore {
         self.reader.set_len(0).map_err(io(rows))?;
         self.reader.sync_all().map_err(io(rows))?;
         self.index.clear();
+        self.chains.clear()?;
         (self.flushed, self.end) = (0, 0);
         self.tree.clear()
     }
@@ -674,6 +696,7 @@ fn remove_older_format(dir: &Path) {
     let _ = std::fs::remove_file(dir.join("tree.log"));
     let _ = std::fs::remove_file(dir.join(BASE_FILE));
     let _ = std::fs::remove_file(dir.join(RECENT_FILE));
+    let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
 }
 
 /// Removes the files of the sled database earlier versions kept here (the

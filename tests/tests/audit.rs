@@ -393,8 +393,8 @@ fn a_replayed_old_event() {
 fn a_member_fork_and_its_portable_proof() {
     let (mut b, _) = clean();
     // UA-SSSCIP signs a second, different event with the seq of its last one.
-    let last = b.state.chain(&mid(UA)).ids.len() as u64;
-    let prev = b.state.chain(&mid(UA)).ids[last as usize - 2];
+    let last = b.state.chain(&mid(UA)).seq();
+    let prev = b.state.chain(&mid(UA)).id_at(last - 1).unwrap();
     let env = Envelope {
         version: 1,
         origin: ORIGIN.into(),

@@ -298,7 +298,7 @@ fn a_member_fork_in_the_log_gives_a_portable_proof() {
             origin: ORIGIN.into(),
             producer: ua.clone(),
             seq: 2,
-            prev: chain.ids[0],
+            prev: chain.id_at(1).unwrap(),
             recorded_at: "2026-06-01T12:00:00Z".parse().unwrap(),
             body: ledger::body::Body::KeyRevoked(ledger::body::KeyRevoked {
                 member: ua.clone(),

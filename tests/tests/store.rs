@@ -633,3 +633,91 @@ fn a_members_entries_are_read_through_its_index() {
     let store = Store::open(&dir, Duration::from_secs(5)).unwrap();
     check(&store);
 }
+
+/// The projector keeps the chains on disk: an old event replayed (a
+/// duplicate) and a second event signed for an old seq (an equivocation) are
+/// judged against the id read back from the chain file, before and after the
+/// projector is reopened, exactly as the in-memory fold judges them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_seqs_are_judged_against_the_chains_on_disk() {
+    use ledger::envelope::Envelope;
+    use ledger::log::Log;
+    use projector::fold::{fold_entries, Filter};
+    use projector::model::Model;
+    use projector::run::Projector;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, mut state) = genesis_store(&tmp.path().join("log"));
+    append_needs(&store, &mut state, "N", 300);
+    let ua = mid(UA);
+    let entries = store.read_sync(1, usize::MAX).unwrap();
+    let at_seq = |seq: u64| -> Event {
+        entries
+            .iter()
+            .map(|e| Event::from_bytes(&e.bytes).unwrap())
+            .find(|ev| ev.envelope().producer == ua && ev.envelope().seq == seq)
+            .unwrap()
+    };
+    // A copy of seq 5, and another event signed for seq 7.
+    let replay_old = |seq: u64, store: &Store| {
+        let last = store.last_of_sync(&ua).unwrap().map(|e| e.position);
+        let bytes = at_seq(seq).bytes().to_vec();
+        store.append_sync(&ua, last, &[bytes], now()).unwrap();
+    };
+    let equivocate = |seq: u64, store: &Store| {
+        let old = at_seq(seq);
+        let env = Envelope {
+            body: need(&format!("OTHER-{seq}")),
+            ..old.envelope().clone()
+        };
+        let ev = Event::sign(env, &signer(UA)).unwrap();
+        let last = store.last_of_sync(&ua).unwrap().map(|e| e.position);
+        store
+            .append_sync(&ua, last, &[ev.bytes().to_vec()], now())
+            .unwrap();
+    };
+    replay_old(5, &store);
+    equivocate(7, &store);
+
+    let in_memory = |store: &Store| {
+        let entries = store.read_sync(1, usize::MAX).unwrap();
+        let (mut s, mut m) = (State::new(), Model::new());
+        fold_entries(&mut s, &mut m, &entries, Filter::All);
+        m
+    };
+    let expected = in_memory(&store);
+    assert_eq!(expected.rejected.len(), 1, "the equivocation");
+    let dir = tmp.path().join("projector");
+    let mut p = Projector::open(&dir, Duration::from_secs(5)).unwrap();
+    (p.read_batch, p.working_set, p.save_every) = (16, 0, 50);
+    p.catch_up(&store, |_| {}).await.unwrap();
+    assert!(
+        p.rules_state().chain(&ua).saved_len() >= 300,
+        "the chain is on disk"
+    );
+    assert!(p.model().unwrap() == expected);
+    drop(p);
+    let chain_file = dir.join("chains").join(hex::encode(UA));
+    assert_eq!(std::fs::metadata(&chain_file).unwrap().len(), 300 * 36);
+
+    // Reopened (nothing of the chain in memory but its head): the same again.
+    replay_old(120, &store);
+    equivocate(200, &store);
+    let expected = in_memory(&store);
+    assert_eq!(expected.rejected.len(), 2);
+    let mut p = Projector::open(&dir, Duration::from_secs(5)).unwrap();
+    assert_eq!(p.rules_state().chain(&ua).saved_len(), 300);
+    p.catch_up(&store, |_| {}).await.unwrap();
+    assert!(p.model().unwrap() == expected);
+    assert_eq!(p.position, store.len().await.unwrap());
+    drop(p);
+
+    // A damaged record is an error naming the file, never a verdict.
+    let mut bytes = std::fs::read(&chain_file).unwrap();
+    bytes[36 * 9 + 3] ^= 1;
+    std::fs::write(&chain_file, &bytes).unwrap();
+    replay_old(10, &store);
+    let mut p = Projector::open(&dir, Duration::from_secs(5)).unwrap();
+    let err = p.catch_up(&store, |_| {}).await.unwrap_err().to_string();
+    assert!(err.contains("seq 10") && err.contains("checksum"), "{err}");
+}
