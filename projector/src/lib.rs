@@ -9,9 +9,14 @@
 //! - [`audit`]: the auditor over a whole log and its checkpoints, and the
 //!   audit bundle export, pure over values;
 //! - [`timebounds`]: `recorded_at` against the signed times of checkpoints;
-//! - [`index`]: the compact map from item id to its record in the row file;
+//! - [`index`]: the map from item id to its record in the row file (recent
+//!   entries in memory, the rest in sorted [`runs`] on disk);
+//! - [`runs`]: the saved index's run files;
+//! - [`chains`]: the members' chains, one file per member;
+//! - [`tree`]: the Merkle tree of the entries folded;
 //! - [`store`]: the projector's directory: items in an append-only row file,
-//!   the rest in a snapshot committed atomically with the position;
+//!   chains and index on disk, the rest in a small snapshot committed
+//!   atomically with the position;
 //! - [`run`]: the shell that pulls from a log, loads the items a batch names,
 //!   folds, writes items back, and commits.
 #![deny(missing_docs)]

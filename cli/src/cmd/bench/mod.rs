@@ -33,8 +33,9 @@ pub enum BenchCommand {
         events: u64,
     },
     /// One producer command (`need`), `member list`, `status` and `log` on a
-    /// large embedded ledger, as child processes: wall time and peak memory,
-    /// beside `audit verify`, which reads every entry.
+    /// large ledger (embedded, or a new JetStream stream with --nats), as
+    /// child processes: wall time and peak memory, beside `audit verify`,
+    /// which reads every entry.
     Producer {
         /// Events in the demo ledger.
         #[arg(long, default_value_t = 100_000)]
@@ -51,6 +52,6 @@ pub async fn run(nats: &NatsArgs, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Pipeline { events } => end_to_end::pipeline(nats, events).await,
         BenchCommand::Projection { events } => pipeline::projection(events).await,
         BenchCommand::Audit { events } => audit::audit(events).await,
-        BenchCommand::Producer { events, runs } => producer::producer(events, runs).await,
+        BenchCommand::Producer { events, runs } => producer::producer(nats, events, runs).await,
     }
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
+use crate::backend::NatsArgs;
 use crate::cmd::bench::pipeline::PEAK_MEMORY_ENV;
 
 /// A command's arguments for its run number.
@@ -40,13 +41,14 @@ fn median(v: &[f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// Runs `tallinn --dir DIR ARGS` as a child; its wall time (s), peak memory
-/// (MiB) and the entries it read from the log.
-fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64, u64)> {
+/// Runs `tallinn --dir DIR [--nats URL] ARGS` as a child; its wall time (s),
+/// peak memory (MiB) and the entries it read from the log.
+fn run(exe: &Path, dir: &Path, nats: &[String], args: &[String]) -> Result<(f64, f64, u64)> {
     let t = Instant::now();
     let out = Command::new(exe)
         .arg("--dir")
         .arg(dir)
+        .args(nats)
         .args(args)
         .env(PEAK_MEMORY_ENV, "1")
         .env("TALLINN_STATS", "1")
@@ -70,10 +72,38 @@ fn run(exe: &Path, dir: &Path, args: &[String]) -> Result<(f64, f64, u64)> {
     Ok((wall, peak, read))
 }
 
+/// A fresh demo ledger of at least `events` events: embedded, or on a new
+/// stream of the NATS server `url` (published by a `demo --nats` child).
+fn ledger(exe: &Path, url: Option<&str>, events: u64) -> Result<std::path::PathBuf> {
+    let Some(url) = url else {
+        return Ok(crate::cmd::bench::pipeline::demo_ledger(events)?.0);
+    };
+    let dir = crate::cmd::bench::pipeline::tempfile_dir()?;
+    println!("publishing a {events}-event demo ledger to {url} ...");
+    let t = Instant::now();
+    let out = Command::new(exe)
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--nats", url, "demo", "--seed", "42", "--events"])
+        .arg(events.to_string())
+        .output()?;
+    if !out.status.success() {
+        bail!("demo --nats: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    println!("  published in {:.2}s", t.elapsed().as_secs_f64());
+    Ok(dir)
+}
+
 /// Runs the benchmark on a fresh demo ledger of at least `events` events.
-pub async fn producer(events: u64, runs: usize) -> Result<()> {
-    let (dir, _) = crate::cmd::bench::pipeline::demo_ledger(events)?;
+pub async fn producer(nats: &NatsArgs, events: u64, runs: usize) -> Result<()> {
     let exe = std::env::current_exe()?;
+    let url = nats.enabled().then(|| nats.url.clone().unwrap_or_default());
+    let dir = ledger(&exe, url.as_deref(), events)?;
+    let nats: Vec<String> = match &url {
+        Some(u) => vec!["--nats".into(), u.clone()],
+        None => vec![],
+    };
+    let run = |exe: &Path, dir: &Path, args: &[String]| run(exe, dir, &nats, args);
     // The projector the producer commands read, caught up once.
     let (wall, _, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;
     println!("  projector caught up in {wall:.2}s");
@@ -149,8 +179,9 @@ pub async fn producer(events: u64, runs: usize) -> Result<()> {
         all.push(f);
     }
     let replay = all.last().map_or(f64::NAN, Figures::median_wall);
+    let backend = if url.is_some() { "JetStream" } else { "embedded" };
     println!(
-        "\nproducer commands on a {events}-event embedded ledger ({runs} runs each, medians):"
+        "\nproducer commands on a {events}-event {backend} ledger ({runs} runs each, medians):"
     );
     println!(
         "  {:<26} {:>9} {:>11} {:>13} {:>12}",
