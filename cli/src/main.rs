@@ -12,13 +12,19 @@ mod render;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let parsed = cmd::command()
-        .try_get_matches()
-        .and_then(|m| <cmd::Cli as clap::FromArgMatches>::from_arg_matches(&m));
-    let mut cli = match parsed {
+    let matches = match cmd::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let mut cli = match <cmd::Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if let Some((option, command)) = cmd::nats_option_offline(&matches) {
+        let message = format!("{option}: `{command}` works offline and takes no NATS options");
+        report_error(cli.global.json, 2, "usage", &message);
+        return ExitCode::from(2);
+    }
     if let Some(d) = cli.global.dir_flag.clone() {
         cli.global.dir = d;
     }

@@ -441,11 +441,29 @@ fn nats_options_show_only_where_nats_is_used() {
             "{args:?}:\n{h}"
         );
     }
-    // Hidden, not refused: an environment that sets them still works offline.
+    // Set in the environment, they do no harm offline ...
     let out = tallinn()
         .args(["key", "show", "--key", "/nonexistent"])
         .env("TALLINN_NATS_URL", "nats://127.0.0.1:1")
+        .env("NATS_URL", "nats://127.0.0.1:1")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // ... but given on the command line of an offline command, before or
+    // after it, they are a usage error naming the option and the command.
+    for args in [
+        &["--nats", "nats://127.0.0.1:1", "completions", "bash"][..],
+        &["completions", "bash", "--creds", "/x.creds"],
+        &["--json", "key", "show", "--key", "/k", "--nats", "nats://h:1"],
+    ] {
+        let out = tallinn().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("works offline and takes no NATS options")
+                && (err.contains("--nats:") || err.contains("--creds:")),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }

@@ -238,6 +238,33 @@ fn hide_nats(c: clap::Command, ids: &[clap::Id], path: &[String]) -> clap::Comma
     })
 }
 
+/// The NATS option given on the command line to a command in [`OFFLINE`]
+/// (which would ignore it), as `(option, command)`; options set in the
+/// environment (`TALLINN_NATS_URL`, `NATS_URL`, ...) do no harm and pass.
+pub fn nats_option_offline(m: &clap::ArgMatches) -> Option<(String, String)> {
+    let nats = crate::backend::NatsArgs::augment_args(clap::Command::new("nats"));
+    let mut path = Vec::new();
+    let mut leaf = m;
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name.to_string());
+        leaf = sub;
+    }
+    let offline = OFFLINE
+        .iter()
+        .any(|p| p.len() <= path.len() && p.iter().zip(&path).all(|(a, b)| a == b));
+    if !offline {
+        return None;
+    }
+    let found = nats.get_arguments().find_map(|a| {
+        let given = leaf.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine);
+        given.then(|| {
+            let name = a.get_long().map_or_else(|| a.get_id().to_string(), |l| format!("--{l}"));
+            (name, format!("tallinn {}", path.join(" ")))
+        })
+    });
+    found
+}
+
 /// Runs one command.
 pub async fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
