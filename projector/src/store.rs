@@ -614,8 +614,17 @@ fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Res
     Ok(value)
 }
 
-/// The index of the first `len` bytes of the row file: one sequential read,
-/// decoding only each record's id.
+/// Row-file records this process scanned into the index on open (the records
+/// past the index's saved runs): what opening a projector costs, printed by
+/// the CLI with `TALLINN_STATS=1`.
+pub fn records_scanned() -> u64 {
+    SCANNED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static SCANNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Adds the records of the row file from the index's covered offset up to
+/// `len` to the index: one sequential read, decoding only each record's id.
 fn scan(file: &File, len: u64, path: &Path, index: &mut Index) -> Result<(), StoreError> {
     let mut offset = index.covered();
     let mut file = file.try_clone().map_err(io(path))?;
@@ -640,6 +649,7 @@ fn scan(file: &File, len: u64, path: &Path, index: &mut Index) -> Result<(), Sto
             },
         );
         offset += 4 + n as u64;
+        SCANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
 }

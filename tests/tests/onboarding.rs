@@ -54,6 +54,23 @@ fn the_template_with_keys_by_file_creates_a_ledger() {
         .unwrap();
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), ids.len(), "{listed}");
+    // The same file (keys by file) generates the NATS access control: a user
+    // per member, each allowed to publish on its own subject.
+    let out = tallinn()
+        .args(["deploy", "nats-config", "--members"])
+        .arg(&members)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conf = String::from_utf8(out.stdout).unwrap();
+    for id in &ids {
+        assert!(conf.contains(&format!("user: \"{id}\"")), "{id} in\n{conf}");
+        assert!(conf.contains(&format!(".events.{id}\"")), "{id}'s subject");
+    }
 }
 
 #[test]

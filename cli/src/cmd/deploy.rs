@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Subcommand;
 use ledger::body::Genesis;
 use ledger::ids::MemberId;
@@ -75,10 +75,9 @@ pub async fn run(nats: &NatsArgs, dir: &Path, cmd: DeployCommand) -> Result<()> 
             members,
             example_passwords,
         } => {
-            let text = std::fs::read_to_string(&members)
-                .with_context(|| format!("{}", members.display()))?;
-            let genesis: Genesis = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a members file", members.display()))?;
+            // The members file `init` reads (`key_file`s resolved, every
+            // problem reported at once).
+            let genesis = crate::members_file::load(&members)?;
             print!("{}", nats_config(&genesis, example_passwords));
             Ok(())
         }
@@ -168,44 +167,13 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
     let spec = StreamSpec::for_origin(&genesis.origin);
     let (s, p) = (&spec.name, &spec.prefix);
     let cps = format!("{s}_CHECKPOINTS");
-    let password = |user: &str| {
-        if example_passwords {
-            format!("\"example-{}\"", user.to_lowercase())
-        } else {
-            let var: String = user
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            format!("$TALLINN_PW_{var}")
-        }
-    };
-    let read: Vec<String> = vec![
-        "$JS.API.INFO".into(),
-        "$JS.API.STREAM.NAMES".into(),
-        format!("$JS.API.STREAM.INFO.{s}"),
-        format!("$JS.API.STREAM.MSG.GET.{s}"),
-        format!("$JS.API.DIRECT.GET.{s}"),
-        format!("$JS.API.DIRECT.GET.{s}.>"),
-        format!("$JS.API.STREAM.INFO.{cps}"),
-        format!("$JS.API.STREAM.MSG.GET.{cps}"),
-        format!("$JS.API.DIRECT.GET.{cps}"),
-        format!("$JS.API.DIRECT.GET.{cps}.>"),
-    ];
+    let read = read_subjects(s, &cps);
     let own = |id: &str| {
         let token = id.replace('.', "~");
         vec![
             format!("{p}.events.{token}"),
             format!("{p}.cosignatures.{token}"),
         ]
-    };
-    let manage = |stream: &str| {
-        ["CREATE", "UPDATE", "PURGE", "DELETE"].map(|op| format!("$JS.API.STREAM.{op}.{stream}"))
     };
     let mut out = String::new();
     let _ = writeln!(
@@ -220,37 +188,16 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
         genesis.origin
     );
     let mut user = |name: &str, comment: &str, publish: Vec<String>| {
-        let _ = writeln!(out, "    # {comment}");
-        let _ = writeln!(
-            out,
-            "    {{ user: \"{name}\", password: {},",
-            password(name)
-        );
-        let _ = writeln!(out, "      permissions: {{\n        publish: {{ allow: [");
-        for subject in publish {
-            let _ = writeln!(out, "          \"{subject}\"");
-        }
-        let _ = writeln!(out, "        ] }}");
-        let _ = writeln!(
-            out,
-            "        subscribe: {{ allow: [\"{}.>\"] }}\n      }} }}",
-            inbox_prefix_of(name)
+        write_user(
+            &mut out,
+            name,
+            &password(name, example_passwords),
+            comment,
+            &publish,
         );
     };
     let mut admin = read.clone();
-    admin.extend(manage(s));
-    admin.extend(manage(&cps));
-    // Consumers (the CLI needs none): only the administrator may list, create
-    // or delete them, e.g. to remove one left by an older client.
-    admin.extend(["NAMES", "LIST"].map(|op| format!("$JS.API.CONSUMER.{op}.{s}")));
-    admin.extend(
-        ["CREATE", "DURABLE.CREATE", "INFO", "DELETE"]
-            .map(|op| format!("$JS.API.CONSUMER.{op}.{s}.>")),
-    );
-    // Re-seeding a new stream from a verified copy (`deploy reseed`) publishes
-    // every member's entries and the checkpoints; the signatures still decide.
-    admin.push(format!("{p}.events.>"));
-    admin.push(format!("{p}.checkpoints"));
+    admin.extend(admin_subjects(s, p, &cps));
     user(
         ADMIN,
         "The administrator: creates and manages the streams; offline after set-up.",
@@ -279,4 +226,75 @@ pub fn nats_config(genesis: &Genesis, example_passwords: bool) -> String {
     }
     out.push_str("  ]\n}\n");
     out
+}
+
+/// A user's password in the configuration: an example, or the environment
+/// variable `TALLINN_PW_<USER>` nats-server reads it from.
+fn password(user: &str, example: bool) -> String {
+    if example {
+        return format!("\"example-{}\"", user.to_lowercase());
+    }
+    let var: String = user
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("$TALLINN_PW_{var}")
+}
+
+/// What every user may publish to read the stream `s` and the checkpoint stream `cps`.
+fn read_subjects(s: &str, cps: &str) -> Vec<String> {
+    vec![
+        "$JS.API.INFO".into(),
+        "$JS.API.STREAM.NAMES".into(),
+        format!("$JS.API.STREAM.INFO.{s}"),
+        format!("$JS.API.STREAM.MSG.GET.{s}"),
+        format!("$JS.API.DIRECT.GET.{s}"),
+        format!("$JS.API.DIRECT.GET.{s}.>"),
+        format!("$JS.API.STREAM.INFO.{cps}"),
+        format!("$JS.API.STREAM.MSG.GET.{cps}"),
+        format!("$JS.API.DIRECT.GET.{cps}"),
+        format!("$JS.API.DIRECT.GET.{cps}.>"),
+    ]
+}
+
+/// What the administrator may publish beyond reading.
+fn admin_subjects(s: &str, p: &str, cps: &str) -> Vec<String> {
+    let manage = |stream: &str| {
+        ["CREATE", "UPDATE", "PURGE", "DELETE"].map(|op| format!("$JS.API.STREAM.{op}.{stream}"))
+    };
+    let mut admin: Vec<String> = manage(s).into_iter().chain(manage(cps)).collect();
+    // Consumers (the CLI needs none): only the administrator may list, create
+    // or delete them, e.g. to remove one left by an older client.
+    admin.extend(["NAMES", "LIST"].map(|op| format!("$JS.API.CONSUMER.{op}.{s}")));
+    admin.extend(
+        ["CREATE", "DURABLE.CREATE", "INFO", "DELETE"]
+            .map(|op| format!("$JS.API.CONSUMER.{op}.{s}.>")),
+    );
+    // Re-seeding a new stream from a verified copy (`deploy reseed`) publishes
+    // every member's entries and the checkpoints; the signatures still decide.
+    admin.push(format!("{p}.events.>"));
+    admin.push(format!("{p}.checkpoints"));
+    admin
+}
+
+/// One user's entry: its password, publish allowances and its own inbox.
+fn write_user(out: &mut String, name: &str, password: &str, comment: &str, publish: &[String]) {
+    let _ = writeln!(out, "    # {comment}");
+    let _ = writeln!(out, "    {{ user: \"{name}\", password: {password},");
+    let _ = writeln!(out, "      permissions: {{\n        publish: {{ allow: [");
+    for subject in publish {
+        let _ = writeln!(out, "          \"{subject}\"");
+    }
+    let _ = writeln!(out, "        ] }}");
+    let _ = writeln!(
+        out,
+        "        subscribe: {{ allow: [\"{}.>\"] }}\n      }} }}",
+        inbox_prefix_of(name)
+    );
 }

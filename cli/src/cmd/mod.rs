@@ -196,7 +196,6 @@ const OFFLINE: &[&[&str]] = &[
     &["completions"],
     &["bench", "projection"],
     &["bench", "audit"],
-    &["bench", "producer"],
     &["audit", "check-proof"],
     &["audit", "check-equivocation"],
     &["audit", "restore"],
@@ -256,9 +255,12 @@ pub fn nats_option_offline(m: &clap::ArgMatches) -> Option<(String, String)> {
         return None;
     }
     let found = nats.get_arguments().find_map(|a| {
-        let given = leaf.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine);
+        let given =
+            leaf.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine);
         given.then(|| {
-            let name = a.get_long().map_or_else(|| a.get_id().to_string(), |l| format!("--{l}"));
+            let name = a
+                .get_long()
+                .map_or_else(|| a.get_id().to_string(), |l| format!("--{l}"));
             (name, format!("tallinn {}", path.join(" ")))
         })
     });

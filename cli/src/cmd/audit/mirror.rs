@@ -12,6 +12,8 @@ use ledger::store::Store;
 use crate::backend::checkpoints::NatsCheckpoints;
 use crate::backend::NatsArgs;
 use crate::context::{log_dir, Ledger, OPEN_WAIT};
+use tallinn_nats::checkpoints::Published;
+use tallinn_nats::NatsLog;
 
 /// `audit mirror --nats URL --dir DIR`: copies the stream into the embedded log of
 /// DIR, incrementally (from its length on), verifying as it goes: every entry is
@@ -31,12 +33,44 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let local = Store::open(&log_dir(dir), OPEN_WAIT)?.without_flush();
     let mut replay = Ledger::replay(local.clone()).await?;
     let have = local.len_sync()?;
+    refuse_lost_history(dir, &local, &log, have).await?;
+    let (copied, rejected) = copy_new(&log, &local, &mut replay, have).await?;
+    local.flush()?;
+    let len = local.len_sync()?;
+    let (kept, refused) = keep_checkpoints(&local, &cps, &cp_messages, &replay).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"stream": log.name(), "copied": copied, "length": len, "rejected_in_copy": rejected,
+                "checkpoints": kept, "checkpoints_refused": refused.len()})
+        );
+    } else {
+        println!(
+            "mirrored {copied} new events from stream {} into {} (now {len} events; {rejected} of the new ones rejected by the rules); {kept} checkpoints from {}",
+            log.name(),
+            dir.display(),
+            cps.name()
+        );
+    }
+    if let Some(first) = refused.first() {
+        bail!(
+            "{} checkpoint message(s) refused, not mirrored (see `tallinn audit verify --nats`); first: {first}",
+            refused.len()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses (keeping the evidence) a stream that no longer holds every entry
+/// of the copy (nothing removed) or whose entry at the copy's length differs
+/// (nothing rewritten).
+async fn refuse_lost_history(dir: &Path, local: &Store, log: &NatsLog, have: u64) -> Result<()> {
     // The stream must still hold every entry (nothing removed), and the last
     // mirrored entry must still be the stream's (nothing rewritten).
     // Each refusal keeps its evidence (see `crate::evidence`).
-    let evidence = |loss| super::evidence::keep(dir, &local, &log, log.name(), loss);
+    let evidence = |loss| super::evidence::keep(dir, local, log, log.name(), loss);
     if let Some(hole) = log.lost_entries().await? {
-        let kept = match super::evidence::first_missing(&log, have).await? {
+        let kept = match super::evidence::first_missing(log, have).await? {
             Some(p) => {
                 let path = evidence(super::evidence::Loss::Hole(p)).await?;
                 format!("; evidence in {}", path.display())
@@ -74,6 +108,18 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Copies the stream's entries after `have` into `local` exactly (each on
+/// the subject that carried it), judging them as it goes; returns the
+/// entries copied and how many the rules did not accept.
+async fn copy_new(
+    log: &NatsLog,
+    local: &Store,
+    replay: &mut Ledger<Store>,
+    have: u64,
+) -> Result<(u64, u64)> {
     let target = log.len().await?;
     let mut copied = 0u64;
     let mut rejected = 0u64;
@@ -112,15 +158,25 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         }
         from = batch.last().map_or(from, |e| e.position + 1);
     }
-    local.flush()?;
-    let len = local.len_sync()?;
-    let (kept, refused) = if replay.state.origin.is_some() {
-        let tree = crate::cmd::checkpoint::full_tree(&local).await?;
-        let v = NatsCheckpoints::validate(&cp_messages, &replay.state, &tree)?;
-        let cs = crate::cmd::checkpoint::checkpoint_store(&local)?;
+    Ok((copied, rejected))
+}
+
+/// Puts the checkpoint stream's messages that hold against the mirrored log
+/// into its checkpoint store; returns how many were kept and why the others
+/// were refused.
+async fn keep_checkpoints(
+    local: &Store,
+    cps: &NatsCheckpoints,
+    cp_messages: &[Published],
+    replay: &Ledger<Store>,
+) -> Result<(usize, Vec<String>)> {
+    Ok(if replay.state.origin.is_some() {
+        let tree = crate::cmd::checkpoint::full_tree(local).await?;
+        let v = NatsCheckpoints::validate(cp_messages, &replay.state, &tree)?;
+        let cs = crate::cmd::checkpoint::checkpoint_store(local)?;
         let mut notes: Vec<ledger::checkpoint::Note> =
             v.valid.iter().map(|(_, n, _)| n.clone()).collect();
-        cps.merge(&mut notes, &cp_messages);
+        cps.merge(&mut notes, cp_messages);
         for ((_, _, cp), note) in v.valid.iter().zip(&notes) {
             cs.put(cp.size, note)?;
         }
@@ -130,26 +186,5 @@ pub async fn mirror(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
         )
     } else {
         (0, Vec::new())
-    };
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"stream": log.name(), "copied": copied, "length": len, "rejected_in_copy": rejected,
-                "checkpoints": kept, "checkpoints_refused": refused.len()})
-        );
-    } else {
-        println!(
-            "mirrored {copied} new events from stream {} into {} (now {len} events; {rejected} of the new ones rejected by the rules); {kept} checkpoints from {}",
-            log.name(),
-            dir.display(),
-            cps.name()
-        );
-    }
-    if let Some(first) = refused.first() {
-        bail!(
-            "{} checkpoint message(s) refused, not mirrored (see `tallinn audit verify --nats`); first: {first}",
-            refused.len()
-        );
-    }
-    Ok(())
+    })
 }

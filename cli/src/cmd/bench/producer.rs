@@ -88,7 +88,10 @@ fn ledger(exe: &Path, url: Option<&str>, events: u64) -> Result<std::path::PathB
         .arg(events.to_string())
         .output()?;
     if !out.status.success() {
-        bail!("demo --nats: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "demo --nats: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     println!("  published in {:.2}s", t.elapsed().as_secs_f64());
     Ok(dir)
@@ -108,7 +111,54 @@ pub async fn producer(nats: &NatsArgs, events: u64, runs: usize) -> Result<()> {
     let (wall, _, _) = run(&exe, &dir, &["projector".into(), "catch-up".into()])?;
     println!("  projector caught up in {wall:.2}s");
     let key = dir.join("keys").join("UA-SSSCIP.key");
-    let need = |i: usize| -> Vec<String> {
+    let commands = commands(&key);
+    let mut all = Vec::new();
+    for (name, args) in &commands {
+        let mut f = Figures {
+            name: name.to_string(),
+            walls: vec![],
+            peaks: vec![],
+            read: 0,
+        };
+        for i in 0..runs {
+            let (wall, peak, read) = run(&exe, &dir, &args(i))?;
+            f.walls.push(wall);
+            f.peaks.push(peak);
+            f.read = read;
+        }
+        all.push(f);
+    }
+    let replay = all.last().map_or(f64::NAN, Figures::median_wall);
+    let backend = if url.is_some() {
+        "JetStream"
+    } else {
+        "embedded"
+    };
+    println!(
+        "\nproducer commands on a {events}-event {backend} ledger ({runs} runs each, medians):"
+    );
+    println!(
+        "  {:<26} {:>9} {:>11} {:>13} {:>12}",
+        "command", "wall", "peak RSS", "entries read", "vs all"
+    );
+    for f in &all {
+        println!(
+            "  {:<26} {:>8.3}s {:>7.1} MiB {:>13} {:>11.1}x",
+            f.name,
+            f.median_wall(),
+            f.median_peak(),
+            f.read,
+            replay / f.median_wall()
+        );
+    }
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// The commands measured, with their arguments by run number (`need` takes
+/// a new item id each run); `key` signs the needs.
+fn commands(key: &Path) -> Vec<(&'static str, ArgsOf<'_>)> {
+    let need = move |i: usize| -> Vec<String> {
         let id = format!("BENCH-{i}");
         let key = key.display().to_string();
         [
@@ -131,7 +181,7 @@ pub async fn producer(nats: &NatsArgs, events: u64, runs: usize) -> Result<()> {
         .map(String::from)
         .to_vec()
     };
-    let commands: Vec<(&str, ArgsOf<'_>)> = vec![
+    vec![
         ("need", Box::new(need)),
         (
             "member list",
@@ -161,42 +211,5 @@ pub async fn producer(nats: &NatsArgs, events: u64, runs: usize) -> Result<()> {
                     .to_vec()
             }),
         ),
-    ];
-    let mut all = Vec::new();
-    for (name, args) in &commands {
-        let mut f = Figures {
-            name: name.to_string(),
-            walls: vec![],
-            peaks: vec![],
-            read: 0,
-        };
-        for i in 0..runs {
-            let (wall, peak, read) = run(&exe, &dir, &args(i))?;
-            f.walls.push(wall);
-            f.peaks.push(peak);
-            f.read = read;
-        }
-        all.push(f);
-    }
-    let replay = all.last().map_or(f64::NAN, Figures::median_wall);
-    let backend = if url.is_some() { "JetStream" } else { "embedded" };
-    println!(
-        "\nproducer commands on a {events}-event {backend} ledger ({runs} runs each, medians):"
-    );
-    println!(
-        "  {:<26} {:>9} {:>11} {:>13} {:>12}",
-        "command", "wall", "peak RSS", "entries read", "vs all"
-    );
-    for f in &all {
-        println!(
-            "  {:<26} {:>8.3}s {:>7.1} MiB {:>13} {:>11.1}x",
-            f.name,
-            f.median_wall(),
-            f.median_peak(),
-            f.read,
-            replay / f.median_wall()
-        );
-    }
-    std::fs::remove_dir_all(&dir)?;
-    Ok(())
+    ]
 }

@@ -187,26 +187,7 @@ async fn cosign_note(
         _ => Vec::new(),
     };
     if let Err(e) = check_advance(old_cp.as_ref(), &cp, &proof) {
-        if let (true, Some(old)) = (e.is_inconsistency(), &old) {
-            let ev = Evidence {
-                kind: EVIDENCE_KIND.into(),
-                log_key: log.vkey(),
-                old_note: old.to_text(),
-                new_note: note.to_text(),
-                proof: proof.clone(),
-                reason: e.to_string(),
-            };
-            if let Stored::Embedded(cs) = &stored {
-                let n = cs.keep_evidence(&ev)?;
-                bail!(
-                    "refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)"
-                );
-            }
-            // On JetStream the witness keeps it: printed on stdout.
-            println!("{}", serde_json::to_string(&ev)?);
-            bail!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)");
-        }
-        bail!("refused to cosign: {e}");
+        return Err(refusal(e, old.as_ref(), &note, proof, &log, &stored));
     }
     let root = tree.root_at(cp.size)?;
     if root != cp.root {
@@ -245,6 +226,44 @@ async fn cosign_note(
         print!("{}", stored_note.to_text());
     }
     Ok(())
+}
+
+/// Why a witness refuses to cosign `note`; a log that presented two
+/// inconsistent views (`note` against the witness's `old` one) leaves its
+/// evidence: kept in the embedded store, or printed on stdout on JetStream.
+fn refusal(
+    e: ledger::witness::WitnessError,
+    old: Option<&Note>,
+    note: &Note,
+    proof: Vec<ledger::ids::Digest>,
+    log: &Verifier,
+    stored: &Stored,
+) -> anyhow::Error {
+    let Some(old) = old.filter(|_| e.is_inconsistency()) else {
+        return anyhow!("refused to cosign: {e}");
+    };
+    let ev = Evidence {
+        kind: EVIDENCE_KIND.into(),
+        log_key: log.vkey(),
+        old_note: old.to_text(),
+        new_note: note.to_text(),
+        proof,
+        reason: e.to_string(),
+    };
+    if let Stored::Embedded(cs) = stored {
+        return match cs.keep_evidence(&ev) {
+            Ok(n) => anyhow!(
+                "refused to cosign: {e}; evidence #{n} kept (see `tallinn audit equivocation`)"
+            ),
+            Err(k) => anyhow!("refused to cosign: {e}; keeping the evidence failed: {k}"),
+        };
+    }
+    // On JetStream the witness keeps it: printed on stdout.
+    match serde_json::to_string(&ev) {
+        Ok(text) => println!("{text}"),
+        Err(k) => return anyhow!("refused to cosign: {e}; printing the evidence failed: {k}"),
+    }
+    anyhow!("refused to cosign: {e}; evidence printed on stdout (check it with `tallinn audit check-equivocation`)")
 }
 
 async fn verify(nats: &NatsArgs, dir: &Path, json: bool, p: PolicyArgs) -> Result<()> {

@@ -248,19 +248,10 @@ impl Player {
     }
 }
 
-/// Plays the demo into a fresh ledger in `dir`; writes the members' keys to `dir/keys`.
-pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
-    let keys_dir = dir.join("keys");
-    std::fs::create_dir_all(&keys_dir)
+/// The demo's signers (derived from `seed`), their keys written to `keys_dir`.
+fn write_keys(keys_dir: &Path, seed: u64) -> Result<HashMap<MemberId, Signer>> {
+    std::fs::create_dir_all(keys_dir)
         .with_context(|| format!("creating {}", keys_dir.display()))?;
-    let store =
-        Store::open(&crate::context::log_dir(dir), crate::context::OPEN_WAIT)?.without_flush();
-    if !store.is_empty()? {
-        anyhow::bail!(
-            "{} already holds a ledger; choose an empty --dir",
-            dir.display()
-        );
-    }
     let mut signers = HashMap::new();
     let all_ids = std::iter::once(COORDINATOR)
         .chain(DONORS.iter().map(|d| d.0))
@@ -270,17 +261,18 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         ledger::keyfile::write(&keys_dir.join(format!("{id}.key")), &s)?;
         signers.insert(m(id), s);
     }
-    let keys: HashMap<MemberId, ledger::keys::PublicKey> = signers
-        .iter()
-        .map(|(k, s)| (k.clone(), s.public_key()))
-        .collect();
+    Ok(signers)
+}
+
+/// The genesis's coordinator and members, and the recipient admitted after it.
+fn founding_members(signers: &HashMap<MemberId, Signer>) -> (Member, Vec<Member>, Member) {
     let member = |id: &str, name: &str, kind: MemberKind, country: &str, roles: Vec<Role>| Member {
         id: m(id),
         name: name.into(),
         kind,
         country: country.into(),
         roles,
-        key: keys[&m(id)],
+        key: signers[&m(id)].public_key(),
     };
     let coordinator = member(
         COORDINATOR,
@@ -289,6 +281,15 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         "EE",
         vec![Role::Coordinator],
     );
+    let recipient = |(id, name): &(&str, &str)| {
+        member(
+            id,
+            name,
+            MemberKind::RecipientInstitution,
+            "UA",
+            vec![Role::Recipient],
+        )
+    };
     let mut members: Vec<Member> = DONORS
         .iter()
         .map(|(id, name, c)| {
@@ -300,15 +301,22 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
             member(id, name, MemberKind::Ministry, c, roles)
         })
         .collect();
-    members.extend(RECIPIENTS.iter().take(3).map(|(id, name)| {
-        member(
-            id,
-            name,
-            MemberKind::RecipientInstitution,
-            "UA",
-            vec![Role::Recipient],
-        )
-    }));
+    members.extend(RECIPIENTS.iter().take(3).map(recipient));
+    (coordinator, members, recipient(&RECIPIENTS[3]))
+}
+
+/// Plays the demo into a fresh ledger in `dir`; writes the members' keys to `dir/keys`.
+pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
+    let signers = write_keys(&dir.join("keys"), seed)?;
+    let store =
+        Store::open(&crate::context::log_dir(dir), crate::context::OPEN_WAIT)?.without_flush();
+    if !store.is_empty()? {
+        anyhow::bail!(
+            "{} already holds a ledger; choose an empty --dir",
+            dir.display()
+        );
+    }
+    let (coordinator, members, grid) = founding_members(&signers);
     let mut p = Player {
         state: State::new(),
         store,
@@ -333,14 +341,6 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
         }),
     );
     p.tick(24);
-    let (gid, gname) = RECIPIENTS[3];
-    let grid = member(
-        gid,
-        gname,
-        MemberKind::RecipientInstitution,
-        "UA",
-        vec![Role::Recipient],
-    );
     p.emit(
         COORDINATOR,
         Body::MemberAdmitted(MemberAdmitted { member: grid }),
