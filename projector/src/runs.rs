@@ -169,49 +169,54 @@ impl Run {
         Ok(b)
     }
 
-    /// The entries of block `i`, in order.
-    fn entries(&self, i: usize) -> Result<Vec<RunEntry>, RunFileError> {
+    /// Calls `f` with each entry of block `i` in order, borrowed from the
+    /// block, until it returns `false`.
+    fn scan_block(
+        &self,
+        i: usize,
+        mut f: impl FnMut(&[u8], Slot) -> bool,
+    ) -> Result<(), RunFileError> {
         let b = self.block(i)?;
         let n = u16::from_le_bytes([b[0], b[1]]) as usize;
-        let mut out = Vec::with_capacity(n);
         let mut at = 2;
         for _ in 0..n {
-            let id = entry_id(&b[..BLOCK - 4], &mut at)
-                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
-            let slot = b
-                .get(at..at + 8)
-                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
-            out.push((id.into(), Slot::unpack(u64_at(slot, 0))));
+            let bad = || self.corrupt(format!("block {i} entries"));
+            let id = entry_id(&b[..BLOCK - 4], &mut at).ok_or_else(bad)?;
+            let slot = b.get(at..at + 8).ok_or_else(bad)?;
             at += 8;
+            if !f(id, Slot::unpack(u64_at(slot, 0))) {
+                break;
+            }
         }
+        Ok(())
+    }
+
+    /// The entries of block `i`, in order.
+    fn entries(&self, i: usize) -> Result<Vec<RunEntry>, RunFileError> {
+        let mut out = Vec::new();
+        self.scan_block(i, |id, slot| {
+            out.push((id.into(), slot));
+            true
+        })?;
         Ok(out)
     }
 
-    /// The slot of `id`, if the run has it.
+    /// The slot of `id`, if the run has it (one block read, scanned in place).
     pub fn get(&self, id: &[u8]) -> Result<Option<Slot>, RunFileError> {
         let i = self.fences.partition_point(|f| &**f <= id);
         if i == 0 {
             return Ok(None);
         }
-        // Scanned in place: a lookup allocates nothing but the block.
-        let i = i - 1;
-        let b = self.block(i)?;
-        let n = u16::from_le_bytes([b[0], b[1]]) as usize;
-        let mut at = 2;
-        for _ in 0..n {
-            let k = entry_id(&b[..BLOCK - 4], &mut at)
-                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
-            let slot = b
-                .get(at..at + 8)
-                .ok_or_else(|| self.corrupt(format!("block {i} entries")))?;
-            at += 8;
-            match k.cmp(id) {
-                Ordering::Less => {}
-                Ordering::Equal => return Ok(Some(Slot::unpack(u64_at(slot, 0)))),
-                Ordering::Greater => break,
+        let mut found = None;
+        self.scan_block(i - 1, |k, slot| match k.cmp(id) {
+            Ordering::Less => true,
+            Ordering::Equal => {
+                found = Some(slot);
+                false
             }
-        }
-        Ok(None)
+            Ordering::Greater => false,
+        })?;
+        Ok(found)
     }
 
     /// Every entry, in id order, a block at a time.
