@@ -41,7 +41,7 @@ fn main() -> ExitCode {
             cmd::bench::pipeline::report_peak_memory();
             if std::env::var_os("TALLINN_STATS").is_some() {
                 eprintln!("stats entries-read {}", backend::entries_read());
-                eprintln!("stats rows-scanned {}", projector::store::records_scanned());
+                eprintln!("stats rows-scanned {}", projector::rows::records_scanned());
             }
             ExitCode::SUCCESS
         }

@@ -35,7 +35,7 @@
 //! catch-up rebuilds it from the log).
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,24 +45,16 @@ use ledger::state::{Item, State};
 use rayon::prelude::*;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
 
 use crate::chains::{self, ChainFiles};
 use crate::index::{Index, Slot, BASE_FILE, RECENT_FILE};
 use crate::model::{Model, Row, RowRef};
+use crate::rows::{
+    checked_body, decode_exact, read_memory_record, record_len, rows_len, scan, HEADER,
+};
 use crate::runs::RunFileError;
+use crate::snapshot;
 use crate::tree::TreeFile;
-
-const MAGIC: &[u8] = b"tallinn projector snapshot v5\n";
-/// What every snapshot's magic starts with, whatever its version.
-const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
-/// Bytes of a record's checksum.
-const CRC: usize = 4;
-/// Largest record accepted when reading the row file.
-const MAX_RECORD: usize = 64 << 20;
-/// Largest snapshot accepted.
-const MAX_SNAPSHOT: u64 = 4 << 30;
-const HEADER: usize = 5;
 
 impl From<RunFileError> for StoreError {
     fn from(e: RunFileError) -> StoreError {
@@ -160,7 +152,7 @@ enum Sink {
     Memory { base: u64, bytes: Vec<u8> },
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,
@@ -190,7 +182,7 @@ impl ProjectorStore {
         // the snapshot read mean a newer snapshot is in place.
         let mut tries = 0;
         let (committed, saved, mut index) = loop {
-            let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+            let (committed, saved) = snapshot::read(&dir.join("snapshot"))?;
             let (index, stale) = Index::open_runs(dir, committed);
             tries += 1;
             if !stale || tries == 5 {
@@ -274,8 +266,8 @@ impl ProjectorStore {
                 Err(TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
             }
         }
-        remove_sled_store(dir);
-        remove_older_format(dir);
+        snapshot::remove_sled_store(dir);
+        snapshot::remove_older_format(dir);
         if empty {
             for name in ["snapshot", "rows.log", "tree.log", BASE_FILE, RECENT_FILE] {
                 match std::fs::remove_file(dir.join(name)) {
@@ -287,7 +279,7 @@ impl ProjectorStore {
             }
             let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
         }
-        let (committed, saved) = read_snapshot(&dir.join("snapshot"))?;
+        let (committed, saved) = snapshot::read(&dir.join("snapshot"))?;
         let rows_path = dir.join("rows.log");
         let reader = OpenOptions::new()
             .create(true)
@@ -423,29 +415,19 @@ impl ProjectorStore {
         self.tree.sync()?;
         self.chains.sync()?;
         let root = (position > 0).then(|| self.tree.root());
-        let tmp = self.dir.join("snapshot.tmp");
-        let file = File::create(&tmp).map_err(io(&tmp))?;
-        let mut out = HashingWriter {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hash: Sha256::new(),
-        };
-        out.write_all(MAGIC).map_err(io(&tmp))?;
         debug_assert!(state.items.is_empty() && model.tables_empty());
-        bincode::serde::encode_into_std_write(
-            (position, self.end, head, root, checkpoint, state, model),
-            &mut out,
-            bincode::config::standard(),
-        )
-        .map_err(|e| StoreError::Corrupt(format!("encoding the snapshot: {e}")))?;
-        let HashingWriter { mut inner, hash } = out;
-        inner.write_all(&hash.finalize()).map_err(io(&tmp))?;
-        let file = inner.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
-        file.sync_all().map_err(io(&tmp))?;
-        let snapshot = self.dir.join("snapshot");
-        std::fs::rename(&tmp, &snapshot).map_err(io(&snapshot))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
+        snapshot::write(
+            &self.dir,
+            &snapshot::Parts {
+                position,
+                rows: self.end,
+                head,
+                root,
+                checkpoint,
+                state,
+                model,
+            },
+        )?;
         // The index's runs are derived from the committed row file: failing
         // to write them loses nothing (the records stay in memory, and the
         // next open scans them).
@@ -543,206 +525,6 @@ impl ProjectorStore {
             .map_err(io(path))?;
         let body = checked_body(header[4], &body, offset)?;
         decode_exact(body, &format!("rows.log: record at {offset}"))
-    }
-}
-
-/// The length of the row file, which must hold the `committed` bytes the
-/// snapshot names.
-fn rows_len(reader: &File, committed: u64, path: &Path) -> Result<u64, StoreError> {
-    let len = reader.metadata().map_err(io(path))?.len();
-    if len < committed {
-        return Err(StoreError::Corrupt(format!(
-            "rows.log has {len} bytes, the snapshot covers {committed}"
-        )));
-    }
-    Ok(len)
-}
-
-/// The record at `offset` of a read-only store's in-memory records, which
-/// start at offset `base`.
-fn read_memory_record(
-    bytes: &[u8],
-    offset: u64,
-    base: u64,
-) -> Result<(ItemId, Item, Option<Row>), StoreError> {
-    let at = (offset - base) as usize;
-    let header: [u8; HEADER] = bytes
-        .get(at..at + HEADER)
-        .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt(format!("record at {offset} past the end")))?;
-    let len = record_len(&header, offset, base + bytes.len() as u64)?;
-    let body = &bytes[at + HEADER..at + 4 + len];
-    let body = checked_body(header[4], body, offset)?;
-    decode_exact(body, &format!("memory: record at {offset}"))
-}
-
-/// The length a record header at `offset` announces (kind byte and body),
-/// checked against the size limit and the `end` of the readable file.
-fn record_len(header: &[u8; HEADER], offset: u64, end: u64) -> Result<usize, StoreError> {
-    let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
-    if len > MAX_RECORD || len <= 1 + CRC || offset + 4 + len as u64 > end {
-        return Err(StoreError::Corrupt(format!(
-            "rows.log: record at {offset}: length {len}"
-        )));
-    }
-    Ok(len)
-}
-
-/// The bincode of a record whose bytes after the kind are `rest` (bincode and
-/// CRC), if the CRC of the kind and the bincode matches.
-fn checked_body(kind: u8, rest: &[u8], offset: u64) -> Result<&[u8], StoreError> {
-    let (body, crc) = rest.split_at(rest.len() - CRC);
-    let mut h = crc32fast::Hasher::new();
-    h.update(&[kind]);
-    h.update(body);
-    if h.finalize().to_le_bytes() != crc {
-        return Err(StoreError::Corrupt(format!(
-            "rows.log: record at {offset} fails its checksum"
-        )));
-    }
-    Ok(body)
-}
-
-/// Decodes `bytes` as one `T`, refusing trailing bytes; `what` names it in errors.
-fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
-    let (value, used): (T, usize) =
-        bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-            .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
-    if used != bytes.len() {
-        return Err(StoreError::Corrupt(format!("{what}: trailing bytes")));
-    }
-    Ok(value)
-}
-
-/// Row-file records this process scanned into the index on open (the records
-/// past the index's saved runs): what opening a projector costs, printed by
-/// the CLI with `TALLINN_STATS=1`.
-pub fn records_scanned() -> u64 {
-    SCANNED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-static SCANNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Adds the records of the row file from the index's covered offset up to
-/// `len` to the index: one sequential read, decoding only each record's id.
-fn scan(file: &File, len: u64, path: &Path, index: &mut Index) -> Result<(), StoreError> {
-    let mut offset = index.covered();
-    let mut file = file.try_clone().map_err(io(path))?;
-    file.seek(SeekFrom::Start(offset)).map_err(io(path))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut body = Vec::new();
-    while offset < len {
-        let mut header = [0u8; HEADER];
-        reader.read_exact(&mut header).map_err(io(path))?;
-        let n = record_len(&header, offset, len)?;
-        body.resize(n - 1, 0);
-        reader.read_exact(&mut body).map_err(io(path))?;
-        let record = checked_body(header[4], &body, offset)?;
-        let (id, _): (ItemId, usize) =
-            bincode::serde::decode_from_slice(record, bincode::config::standard())
-                .map_err(|e| StoreError::Corrupt(format!("rows.log: record at {offset}: {e}")))?;
-        index.put(
-            id.as_str(),
-            Slot {
-                offset,
-                kind: header[4],
-            },
-        );
-        offset += 4 + n as u64;
-        SCANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-    Ok(())
-}
-
-/// The committed row length and the saved parts (empty when there is no snapshot).
-fn read_snapshot(path: &Path) -> Result<(u64, Saved), StoreError> {
-    let bytes = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, Saved::default())),
-        Err(e) => return Err(io(path)(e)),
-        Ok(m) if m.len() > MAX_SNAPSHOT => {
-            return Err(StoreError::Corrupt(format!(
-                "snapshot of {} bytes",
-                m.len()
-            )))
-        }
-        Ok(_) => std::fs::read(path).map_err(io(path))?,
-    };
-    let body_end = bytes
-        .len()
-        .checked_sub(32)
-        .filter(|&n| n >= MAGIC.len() && bytes.starts_with(MAGIC))
-        .ok_or_else(|| StoreError::Corrupt("snapshot header".into()))?;
-    if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
-        return Err(StoreError::Corrupt("snapshot checksum".into()));
-    }
-    type Parts = (u64, u64, Option<Digest>, Option<Digest>, u64, State, Model);
-    let (position, rows, head, root, checkpoint, state, model): Parts =
-        decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
-    Ok((
-        rows,
-        Saved {
-            position,
-            head,
-            root,
-            checkpoint,
-            state,
-            model,
-        },
-    ))
-}
-
-/// Empties a directory whose snapshot is of another format version (the
-/// projector is derived data: it is rebuilt from the log).
-fn remove_older_format(dir: &Path) {
-    let snapshot = dir.join("snapshot");
-    let mut head = vec![0u8; MAGIC.len()];
-    let read = File::open(&snapshot).and_then(|mut f| f.read_exact(&mut head));
-    if read.is_err() || !head.starts_with(MAGIC_FAMILY) || head == MAGIC {
-        return;
-    }
-    tracing::info!(dir = %dir.display(), "removing a projector store of an earlier format; it will be rebuilt from the log");
-    let _ = std::fs::remove_file(&snapshot);
-    let _ = std::fs::remove_file(dir.join("rows.log"));
-    let _ = std::fs::remove_file(dir.join("tree.log"));
-    let _ = std::fs::remove_file(dir.join(BASE_FILE));
-    let _ = std::fs::remove_file(dir.join(RECENT_FILE));
-    let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
-}
-
-/// Removes the files of the sled database earlier versions kept here (the
-/// projector is derived data: it is rebuilt from the log).
-fn remove_sled_store(dir: &Path) {
-    if !(dir.join("conf").is_file() && dir.join("db").is_file()) {
-        return;
-    }
-    tracing::info!(dir = %dir.display(), "removing an old-format projector store; it will be rebuilt from the log");
-    for name in ["conf", "db"] {
-        let _ = std::fs::remove_file(dir.join(name));
-    }
-    let _ = std::fs::remove_dir_all(dir.join("blobs"));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with("snap.") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-}
-
-/// Writes through to `inner`, hashing what is written.
-struct HashingWriter<W> {
-    inner: W,
-    hash: Sha256,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 

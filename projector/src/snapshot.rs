@@ -1,0 +1,167 @@
+//! The projector's snapshot file: magic, bincode `(position, rows, head, root,
+//! checkpoint, State, Model)` with the item tables and the chains' ids left
+//! out, then the SHA-256 of everything before it; replaced atomically (see
+//! [`crate::store`] for what it binds and when it is written).
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use ledger::ids::Digest;
+use ledger::state::State;
+use sha2::{Digest as _, Sha256};
+
+use crate::chains;
+use crate::index::{BASE_FILE, RECENT_FILE};
+use crate::model::Model;
+use crate::rows::decode_exact;
+use crate::store::{io, Saved, StoreError};
+
+const MAGIC: &[u8] = b"tallinn projector snapshot v5\n";
+/// What every snapshot's magic starts with, whatever its version.
+const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
+/// Largest snapshot accepted.
+const MAX_SNAPSHOT: u64 = 4 << 30;
+
+/// What a commit writes.
+pub struct Parts<'a> {
+    /// Last log position folded.
+    pub position: u64,
+    /// The committed length of the row file.
+    pub rows: u64,
+    /// The id of the entry at `position`.
+    pub head: Option<Digest>,
+    /// The Merkle root of the entries folded.
+    pub root: Option<Digest>,
+    /// The largest signed checkpoint verified.
+    pub checkpoint: u64,
+    /// The rules state without its items (and chains without their ids).
+    pub state: &'a State,
+    /// The read model without its item tables.
+    pub model: &'a Model,
+}
+
+/// Writes the snapshot of `dir` aside, fsyncs it, renames it over the old
+/// one and fsyncs the directory: the commit point.
+pub fn write(dir: &Path, p: &Parts<'_>) -> Result<(), StoreError> {
+    let tmp = dir.join("snapshot.tmp");
+    let file = File::create(&tmp).map_err(io(&tmp))?;
+    let mut out = HashingWriter {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hash: Sha256::new(),
+    };
+    out.write_all(MAGIC).map_err(io(&tmp))?;
+    bincode::serde::encode_into_std_write(
+        (
+            p.position,
+            p.rows,
+            p.head,
+            p.root,
+            p.checkpoint,
+            p.state,
+            p.model,
+        ),
+        &mut out,
+        bincode::config::standard(),
+    )
+    .map_err(|e| StoreError::Corrupt(format!("encoding the snapshot: {e}")))?;
+    let HashingWriter { mut inner, hash } = out;
+    inner.write_all(&hash.finalize()).map_err(io(&tmp))?;
+    let file = inner.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
+    file.sync_all().map_err(io(&tmp))?;
+    let snapshot = dir.join("snapshot");
+    std::fs::rename(&tmp, &snapshot).map_err(io(&snapshot))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// The committed row length and the saved parts (empty when there is no snapshot).
+pub fn read(path: &Path) -> Result<(u64, Saved), StoreError> {
+    let bytes = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, Saved::default())),
+        Err(e) => return Err(io(path)(e)),
+        Ok(m) if m.len() > MAX_SNAPSHOT => {
+            return Err(StoreError::Corrupt(format!(
+                "snapshot of {} bytes",
+                m.len()
+            )))
+        }
+        Ok(_) => std::fs::read(path).map_err(io(path))?,
+    };
+    let body_end = bytes
+        .len()
+        .checked_sub(32)
+        .filter(|&n| n >= MAGIC.len() && bytes.starts_with(MAGIC))
+        .ok_or_else(|| StoreError::Corrupt("snapshot header".into()))?;
+    if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
+        return Err(StoreError::Corrupt("snapshot checksum".into()));
+    }
+    type Parts = (u64, u64, Option<Digest>, Option<Digest>, u64, State, Model);
+    let (position, rows, head, root, checkpoint, state, model): Parts =
+        decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
+    Ok((
+        rows,
+        Saved {
+            position,
+            head,
+            root,
+            checkpoint,
+            state,
+            model,
+        },
+    ))
+}
+
+/// Empties a directory whose snapshot is of another format version (the
+/// projector is derived data: it is rebuilt from the log).
+pub fn remove_older_format(dir: &Path) {
+    let snapshot = dir.join("snapshot");
+    let mut head = vec![0u8; MAGIC.len()];
+    let read = File::open(&snapshot).and_then(|mut f| f.read_exact(&mut head));
+    if read.is_err() || !head.starts_with(MAGIC_FAMILY) || head == MAGIC {
+        return;
+    }
+    tracing::info!(dir = %dir.display(), "removing a projector store of an earlier format; it will be rebuilt from the log");
+    let _ = std::fs::remove_file(&snapshot);
+    let _ = std::fs::remove_file(dir.join("rows.log"));
+    let _ = std::fs::remove_file(dir.join("tree.log"));
+    let _ = std::fs::remove_file(dir.join(BASE_FILE));
+    let _ = std::fs::remove_file(dir.join(RECENT_FILE));
+    let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
+}
+
+/// Removes the files of the sled database earlier versions kept here (the
+/// projector is derived data: it is rebuilt from the log).
+pub fn remove_sled_store(dir: &Path) {
+    if !(dir.join("conf").is_file() && dir.join("db").is_file()) {
+        return;
+    }
+    tracing::info!(dir = %dir.display(), "removing an old-format projector store; it will be rebuilt from the log");
+    for name in ["conf", "db"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let _ = std::fs::remove_dir_all(dir.join("blobs"));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("snap.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Writes through to `inner`, hashing what is written.
+struct HashingWriter<W> {
+    inner: W,
+    hash: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
