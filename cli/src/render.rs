@@ -71,36 +71,45 @@ pub fn render(tables: &[Table], format: Format) -> String {
             }
             serde_json::to_string_pretty(&Value::Object(obj)).expect("json")
         }
-        Format::Csv => {
-            let mut out = String::new();
-            let several = tables.len() > 1;
-            for t in tables {
-                let mut header: Vec<&str> = t.columns.iter().map(|c| c.key).collect();
-                if several {
-                    header.insert(0, "section");
-                }
-                out.push_str(&header.join(","));
-                out.push('\n');
-                for r in &t.rows {
-                    let mut cells: Vec<String> =
-                        r.iter().map(|c| csv_field(&cell_raw(c))).collect();
-                    if several {
-                        cells.insert(0, t.title.to_string());
-                    }
-                    out.push_str(&cells.join(","));
-                    out.push('\n');
-                }
-            }
-            out
-        }
+        Format::Csv => csv_tables(tables),
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// CSV with a header row per table (a `section` column first when there are
+/// several), quoted by the `csv` writer. Text that a spreadsheet would run as
+/// a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return:
+/// member-supplied descriptions, names and ids) is prefixed with `'`, as
+/// OWASP advises against CSV injection; numbers are written as they are.
+fn csv_tables(tables: &[Table]) -> String {
+    let several = tables.len() > 1;
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for t in tables {
+        let mut header: Vec<&str> = t.columns.iter().map(|c| c.key).collect();
+        if several {
+            header.insert(0, "section");
+        }
+        w.write_record(&header).expect("writing to memory");
+        for r in &t.rows {
+            let mut cells: Vec<String> = r.iter().map(csv_cell).collect();
+            if several {
+                cells.insert(0, t.title.to_string());
+            }
+            w.write_record(&cells).expect("writing to memory");
+        }
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
+}
+
+/// One CSV cell: the raw value, text neutralised against formula injection.
+fn csv_cell(c: &Cell) -> String {
+    let raw = cell_raw(c);
+    match c {
+        // The views' placeholder for "none": an empty cell.
+        Cell::Text(t) if t == "-" => String::new(),
+        Cell::Text(_) if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{raw}"),
+        _ => raw,
     }
 }
 

@@ -628,3 +628,79 @@ fn a_lost_log_is_restored_from_a_verified_bundle() {
         serde_json::from_slice(&run_in(&dir, &["--json", "status"]).stdout).unwrap();
     assert_eq!(status["log_length"], 53);
 }
+
+/// A member's free text that a spreadsheet would run as a formula (a reason
+/// starting with `=`, `+`, `-` or `@`) is written to CSV prefixed with `'`,
+/// quoted where it holds commas or quotes, and reads back as one cell; the
+/// views' "none" placeholder is an empty cell. Numbers stay numbers.
+#[test]
+fn report_csv_does_not_carry_formulas() {
+    let fx = Fixture::new();
+    let ua = fx.key_str(UA);
+    fx.ok([
+        "need",
+        "--key",
+        &ua,
+        "--id",
+        "N-1",
+        "--category",
+        "hardware",
+        "--description",
+        "Laptops",
+        "--quantity",
+        "10",
+        "--unit",
+        "pcs",
+        "--value",
+        "1000",
+        "--priority",
+        "high",
+    ]);
+    let reasons = [
+        "=HYPERLINK(\"http://attacker.example\",\"click\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2, then \"more\"",
+        "@SUM(A1:A9)",
+    ];
+    for (i, reason) in reasons.iter().enumerate() {
+        let quantity = (11 + i).to_string();
+        // `--reason=...`: a value starting with `-` is not an option.
+        let reason = format!("--reason={reason}");
+        fx.ok([
+            "amend",
+            "--key",
+            &ua,
+            "--target",
+            "N-1",
+            "--quantity",
+            &quantity,
+            &reason,
+        ]);
+    }
+    let csv_text = fx.ok(["report", "changes", "--format", "csv"]);
+    let mut rows = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rows.headers().unwrap().clone();
+    let col = headers
+        .iter()
+        .position(|h| h == "reason")
+        .expect("reason column");
+    let got: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap()[col].to_string())
+        .collect();
+    for reason in reasons {
+        assert!(
+            got.contains(&format!("'{reason}")),
+            "{reason} not neutralised in {got:?}\n{csv_text}"
+        );
+    }
+    // Ids and amounts are not prefixed; no cell is the "-" placeholder.
+    let needs = fx.ok(["report", "needs", "--format", "csv"]);
+    let mut rows = csv::Reader::from_reader(needs.as_bytes());
+    let record = rows.records().next().unwrap().unwrap();
+    assert!(
+        !record.iter().any(|c| c == "-" || c.starts_with('\'')),
+        "{needs}"
+    );
+    assert!(record.iter().any(|c| c.parse::<f64>().is_ok()), "{needs}");
+}
