@@ -455,6 +455,10 @@ impl ProjectorStore {
 
     /// Removes everything (before a rebuild).
     pub fn clear(&mut self) -> Result<(), StoreError> {
+        // A read-only store must not remove the files of the process holding it.
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
         for name in ["snapshot", BASE_FILE, RECENT_FILE] {
             let path = self.dir.join(name);
             match std::fs::remove_file(&path) {

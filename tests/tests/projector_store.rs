@@ -209,3 +209,27 @@ async fn the_item_index_is_saved_in_runs_and_survives_crashes() {
     drop(p);
     assert!(!base.exists(), "the damaged run is removed");
 }
+
+/// A read-only projector (opened while another process holds the
+/// directory) refuses to reset, and removes none of the holder's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_projector_cannot_reset_the_holders_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo(tmp.path(), 300);
+    let log = Store::open(&tmp.path().join("log"), Duration::from_secs(5)).unwrap();
+    let dir = tmp.path().join("p");
+    let mut holder = open(&dir, 64, 10);
+    holder.catch_up(&log, |_| {}).await.unwrap();
+    let digest = holder.digest_hex().unwrap();
+    let mut reader = Projector::open_shared(&dir).unwrap();
+    assert!(reader.is_read_only());
+    let err = reader.reset().unwrap_err().to_string();
+    assert!(err.contains("read-only"), "{err}");
+    assert!(
+        dir.join("snapshot").exists(),
+        "the holder's snapshot is kept"
+    );
+    drop(holder);
+    let mut again = open(&dir, 64, 10);
+    assert_eq!(again.digest_hex().unwrap(), digest);
+}
