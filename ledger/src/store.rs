@@ -375,17 +375,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let pos = u64_of(&pos)?;
-        let value = self
-            .log
-            .get(pos.to_be_bytes())
-            .map_err(backend)?
-            .ok_or_else(|| {
-                LogError::Corrupt(format!("{producer}'s last entry {pos} is missing"))
-            })?;
-        let mut e = entry(pos, &value)?;
-        e.member = self.subject_at(pos)?;
-        Ok(Some(e))
+        self.member_entry(u64_of(&pos)?, producer).map(Some)
     }
 
     /// The member index, opened (created) on first use.
@@ -490,19 +480,20 @@ impl Store {
     fn entries_at(&self, positions: &[u64], member: &MemberId) -> Result<Vec<Entry>, LogError> {
         positions
             .iter()
-            .map(|&pos| {
-                let value = self
-                    .log
-                    .get(pos.to_be_bytes())
-                    .map_err(backend)?
-                    .ok_or_else(|| {
-                        LogError::Corrupt(format!("{member}'s entry {pos} is missing"))
-                    })?;
-                let mut e = entry(pos, &value)?;
-                e.member = self.subject_at(pos)?;
-                Ok(e)
-            })
+            .map(|&pos| self.member_entry(pos, member))
             .collect()
+    }
+
+    /// The entry at `pos`, which the index says is `member`'s.
+    fn member_entry(&self, pos: u64, member: &MemberId) -> Result<Entry, LogError> {
+        let value = self
+            .log
+            .get(pos.to_be_bytes())
+            .map_err(backend)?
+            .ok_or_else(|| LogError::Corrupt(format!("{member}'s entry {pos} is missing")))?;
+        let mut e = entry(pos, &value)?;
+        e.member = self.subject_at(pos)?;
+        Ok(e)
     }
 
     /// Synchronous [`Log::len`].

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -27,8 +26,8 @@ pub const DIR: &str = "chains";
 #[derive(Debug)]
 pub struct ChainFiles {
     dir: PathBuf,
-    /// Open files by member, with whether they were written since the last sync.
-    files: HashMap<MemberId, (File, bool)>,
+    /// Open files by member.
+    files: HashMap<MemberId, ChainFile>,
     writable: bool,
 }
 
@@ -49,6 +48,20 @@ fn record(seq: u64, id: &EventId) -> [u8; RECORD as usize] {
     r
 }
 
+/// One member's open chain file.
+#[derive(Debug)]
+struct ChainFile {
+    file: File,
+    path: PathBuf,
+    /// Written since the last sync.
+    dirty: bool,
+}
+
+/// The file of `member`'s chain in the chain directory `dir`.
+fn path_of(dir: &Path, member: &MemberId) -> PathBuf {
+    dir.join(hex::encode(member.as_str()))
+}
+
 impl ChainFiles {
     /// The chain files in `dir` of a projector whose snapshot holds `state`:
     /// each must hold the ids the state's chains took out. A writable open
@@ -62,8 +75,7 @@ impl ChainFiles {
         let mut expected: HashMap<String, u64> = HashMap::new();
         for (member, chain) in &state.chains {
             let want = chain.saved_len() * RECORD;
-            let name = hex::encode(member.as_str());
-            let path = dir.join(&name);
+            let path = path_of(&dir, member);
             let len = match std::fs::metadata(&path) {
                 Ok(m) => m.len(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
@@ -80,7 +92,7 @@ impl ChainFiles {
                 let f = OpenOptions::new().write(true).open(&path);
                 f.and_then(|f| f.set_len(want)).map_err(io(&path))?;
             }
-            expected.insert(name, want);
+            expected.insert(hex::encode(member.as_str()), want);
         }
         if writable {
             // Files of chains the snapshot does not have (begun after it).
@@ -98,9 +110,9 @@ impl ChainFiles {
         })
     }
 
-    fn file(&mut self, member: &MemberId) -> Result<&mut (File, bool), StoreError> {
+    fn file(&mut self, member: &MemberId) -> Result<&mut ChainFile, StoreError> {
         if !self.files.contains_key(member) {
-            let path = self.dir.join(hex::encode(member.as_str()));
+            let path = path_of(&self.dir, member);
             let file = if self.writable {
                 OpenOptions::new()
                     .create(true)
@@ -112,7 +124,9 @@ impl ChainFiles {
                 File::open(&path)
             }
             .map_err(io(&path))?;
-            self.files.insert(member.clone(), (file, false));
+            let dirty = false;
+            self.files
+                .insert(member.clone(), ChainFile { file, path, dirty });
         }
         Ok(self.files.get_mut(member).expect("just inserted"))
     }
@@ -128,30 +142,30 @@ impl ChainFiles {
         if !self.writable {
             return Err(StoreError::ReadOnly);
         }
-        let path = self.dir.join(hex::encode(member.as_str()));
         let mut bytes = Vec::with_capacity(ids.len() * RECORD as usize);
         for (i, id) in ids.iter().enumerate() {
             bytes.extend_from_slice(&record(first + i as u64, id));
         }
-        let (file, dirty) = self.file(member)?;
-        let at = (first - 1) * RECORD;
-        file.write_all_at(&bytes, at).map_err(io(&path))?;
-        *dirty = true;
+        let f = self.file(member)?;
+        f.file
+            .write_all_at(&bytes, (first - 1) * RECORD)
+            .map_err(io(&f.path))?;
+        f.dirty = true;
         Ok(())
     }
 
     /// The id at `seq` of `member`'s chain, as saved.
     pub fn get(&mut self, member: &MemberId, seq: u64) -> Result<EventId, StoreError> {
-        let path = self.dir.join(hex::encode(member.as_str()));
-        let (file, _) = self.file(member)?;
+        let f = self.file(member)?;
         let mut r = [0u8; RECORD as usize];
-        file.read_exact_at(&mut r, (seq - 1) * RECORD)
-            .map_err(io(&path))?;
+        f.file
+            .read_exact_at(&mut r, (seq - 1) * RECORD)
+            .map_err(io(&f.path))?;
         let id = Digest(r[..32].try_into().expect("32 bytes"));
         if record(seq, &id) != r {
             return Err(StoreError::Corrupt(format!(
                 "{}: the record of seq {seq} fails its checksum",
-                path.display()
+                f.path.display()
             )));
         }
         Ok(id)
@@ -160,14 +174,10 @@ impl ChainFiles {
     /// Fsyncs what was written (before a snapshot names it).
     pub fn sync(&mut self) -> Result<(), StoreError> {
         let mut synced = false;
-        for (member, (file, dirty)) in &mut self.files {
-            if *dirty {
-                let path = self.dir.join(hex::encode(member.as_str()));
-                file.flush().map_err(io(&path))?;
-                file.sync_data().map_err(io(&path))?;
-                *dirty = false;
-                synced = true;
-            }
+        for f in self.files.values_mut().filter(|f| f.dirty) {
+            f.file.sync_data().map_err(io(&f.path))?;
+            f.dirty = false;
+            synced = true;
         }
         if synced {
             File::open(&self.dir)

@@ -179,7 +179,7 @@ pub const BASE_FILE: &str = "items.base";
 pub const RECENT_FILE: &str = "items.recent";
 
 /// An entry stream in id order.
-pub type Entries<'a> = Box<dyn Iterator<Item = Result<(Box<[u8]>, Slot), RunFileError>> + 'a>;
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<RunEntry, RunFileError>> + 'a>;
 
 /// The whole item index: a base run covering the row file from its start, a
 /// recent run covering what follows, and the records since in memory (see

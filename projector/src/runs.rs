@@ -15,8 +15,8 @@
 //!   id bytes, `u64` packed slot), ids strictly ascending, zero padding, and
 //!   the block's CRC-32 in its last 4 bytes;
 //! - fences: the first id of every block (`u16` length, bytes), then their
-//!   CRC-32. Fences are read into memory on open (about 150 KB for a
-//!   million items); a lookup is one block read.
+//!   CRC-32. Fences are read into memory on open (139 KB for the 1M demo
+//!   ledger's 999,415 items); a lookup is one block read.
 
 use std::cmp::Ordering;
 use std::fs::File;

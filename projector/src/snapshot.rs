@@ -121,12 +121,28 @@ pub fn remove_older_format(dir: &Path) {
         return;
     }
     tracing::info!(dir = %dir.display(), "removing a projector store of an earlier format; it will be rebuilt from the log");
-    let _ = std::fs::remove_file(&snapshot);
-    let _ = std::fs::remove_file(dir.join("rows.log"));
-    let _ = std::fs::remove_file(dir.join("tree.log"));
-    let _ = std::fs::remove_file(dir.join(BASE_FILE));
-    let _ = std::fs::remove_file(dir.join(RECENT_FILE));
-    let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
+    let _ = remove_derived(dir);
+}
+
+/// Removes every file of a projector store in `dir` but its lock (before a
+/// rebuild): the snapshot, the row file, the tree, the index's runs and the
+/// chains.
+pub fn remove_derived(dir: &Path) -> Result<(), StoreError> {
+    for name in ["snapshot", "rows.log", "tree.log", BASE_FILE, RECENT_FILE] {
+        remove_if_present(&dir.join(name))?;
+    }
+    match std::fs::remove_dir_all(dir.join(chains::DIR)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir.join(chains::DIR))(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the file at `path`, if there is one.
+pub fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path)(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Removes the files of the sled database earlier versions kept here (the

@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 
-use crate::chains::{self, ChainFiles};
+use crate::chains::ChainFiles;
 use crate::index::{Index, Slot, BASE_FILE, RECENT_FILE};
 use crate::model::{Model, Row, RowRef};
 use crate::rows::{
@@ -269,15 +269,7 @@ impl ProjectorStore {
         snapshot::remove_sled_store(dir);
         snapshot::remove_older_format(dir);
         if empty {
-            for name in ["snapshot", "rows.log", "tree.log", BASE_FILE, RECENT_FILE] {
-                match std::fs::remove_file(dir.join(name)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(io(&dir.join(name))(e))
-                    }
-                    _ => {}
-                }
-            }
-            let _ = std::fs::remove_dir_all(dir.join(chains::DIR));
+            snapshot::remove_derived(dir)?;
         }
         let (committed, saved) = snapshot::read(&dir.join("snapshot"))?;
         let rows_path = dir.join("rows.log");
@@ -460,12 +452,7 @@ impl ProjectorStore {
             return Err(StoreError::ReadOnly);
         }
         for name in ["snapshot", BASE_FILE, RECENT_FILE] {
-            let path = self.dir.join(name);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&path)(e)),
-            }
+            snapshot::remove_if_present(&self.dir.join(name))?;
         }
         let rows = &self.rows_path;
         let Sink::File(writer) = &mut self.writer else {

@@ -396,6 +396,21 @@ fn a_full_disk_is_a_clean_error_and_the_ledger_reads_afterwards() {
     );
 }
 
+/// `status` in `dir` is refused: the projector verified the checkpoint of
+/// size 52 and the log keeps none.
+fn status_refused_for_lost_checkpoint(dir: &std::path::Path) {
+    let out = run_in(dir, &["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_one_line(
+        &String::from_utf8(out.stderr).unwrap(),
+        &[
+            "another history",
+            "no checkpoint",
+            "verified one of size 52",
+        ],
+    );
+}
+
 /// The log at `from` rewritten into a new embedded log at `to`: the same
 /// entries, with the entries at positions `i` and `i + 1` (of two members)
 /// swapped, so that every member's chain and the entry at the end are
@@ -458,16 +473,7 @@ fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
     // Same entry at the projector's position, so the position check passes;
     // but the projector verified the demo's checkpoint of size 52, and this
     // log keeps none.
-    let out = run_in(&b, &["status"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_one_line(
-        &String::from_utf8(out.stderr).unwrap(),
-        &[
-            "another history",
-            "no checkpoint",
-            "verified one of size 52",
-        ],
-    );
+    status_refused_for_lost_checkpoint(&b);
     // The rewritten log signed by the coordinator: refused by the prefix root.
     let out = run_in(&b, &["checkpoint", "sign", "--key", key]);
     assert!(
@@ -508,16 +514,7 @@ fn a_projector_refuses_a_log_whose_signed_prefix_differs() {
         store.db().drop_tree("checkpoints").unwrap();
         store.flush().unwrap();
     }
-    let out = run_in(&a, &["status"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_one_line(
-        &String::from_utf8(out.stderr).unwrap(),
-        &[
-            "another history",
-            "no checkpoint",
-            "verified one of size 52",
-        ],
-    );
+    status_refused_for_lost_checkpoint(&a);
     ok(&["checkpoint", "sign", "--key", key]);
     ok(&["status"]);
     // Rebuilt from the rewritten log, the projector agrees with its checkpoint.

@@ -202,24 +202,33 @@ const OFFLINE: &[&[&str]] = &[
     &["deploy", "nats-config"],
 ];
 
+/// The NATS options (as [`crate::backend::NatsArgs`] defines them).
+fn nats_options() -> Vec<clap::Arg> {
+    crate::backend::NatsArgs::augment_args(clap::Command::new("nats"))
+        .get_arguments()
+        .cloned()
+        .collect()
+}
+
+/// Whether the command at `path` (names from the top) is in [`OFFLINE`].
+fn is_offline(path: &[String]) -> bool {
+    OFFLINE
+        .iter()
+        .any(|p| p.len() <= path.len() && p.iter().zip(path).all(|(a, b)| a == b))
+}
+
 /// The command line: the derived [`Cli`], built, with the NATS options hidden
 /// from the help of the commands in [`OFFLINE`].
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    let ids: Vec<clap::Id> = crate::backend::NatsArgs::augment_args(clap::Command::new("nats"))
-        .get_arguments()
-        .map(|a| a.get_id().clone())
-        .collect();
+    let ids: Vec<clap::Id> = nats_options().iter().map(|a| a.get_id().clone()).collect();
     let mut c = Cli::command();
     c.build();
     hide_nats(c, &ids, &[])
 }
 
 fn hide_nats(c: clap::Command, ids: &[clap::Id], path: &[String]) -> clap::Command {
-    let offline = OFFLINE
-        .iter()
-        .any(|p| p.len() <= path.len() && p.iter().zip(path).all(|(a, b)| a == b));
-    let c = if offline {
+    let c = if is_offline(path) {
         c.mut_args(|a| {
             if ids.contains(a.get_id()) {
                 a.hide(true)
@@ -241,20 +250,16 @@ fn hide_nats(c: clap::Command, ids: &[clap::Id], path: &[String]) -> clap::Comma
 /// (which would ignore it), as `(option, command)`; options set in the
 /// environment (`TALLINN_NATS_URL`, `NATS_URL`, ...) do no harm and pass.
 pub fn nats_option_offline(m: &clap::ArgMatches) -> Option<(String, String)> {
-    let nats = crate::backend::NatsArgs::augment_args(clap::Command::new("nats"));
     let mut path = Vec::new();
     let mut leaf = m;
     while let Some((name, sub)) = leaf.subcommand() {
         path.push(name.to_string());
         leaf = sub;
     }
-    let offline = OFFLINE
-        .iter()
-        .any(|p| p.len() <= path.len() && p.iter().zip(&path).all(|(a, b)| a == b));
-    if !offline {
+    if !is_offline(&path) {
         return None;
     }
-    let found = nats.get_arguments().find_map(|a| {
+    nats_options().into_iter().find_map(|a| {
         let given =
             leaf.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine);
         given.then(|| {
@@ -263,8 +268,7 @@ pub fn nats_option_offline(m: &clap::ArgMatches) -> Option<(String, String)> {
                 .map_or_else(|| a.get_id().to_string(), |l| format!("--{l}"));
             (name, format!("tallinn {}", path.join(" ")))
         })
-    });
-    found
+    })
 }
 
 /// Runs one command.
