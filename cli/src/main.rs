@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         report_error(cli.global.json, 2, "usage", &one_line(&e));
         return ExitCode::from(2);
     }
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, cli.global.log_format);
     quiet_on_broken_pipe();
     let json = cli.global.json;
     match run(cli) {
@@ -211,7 +211,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, format: cmd::LogFormat) {
     let default = match verbose {
         // The NATS client logs connection failures itself; the error line says it.
         // sled reports a damaged database in many lines of its own; the
@@ -223,10 +223,13 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cmd::LogFormat::Text => fmt.init(),
+        cmd::LogFormat::Json => fmt.json().init(),
+    }
 }
 
 fn run(cli: cmd::Cli) -> anyhow::Result<()> {

@@ -67,6 +67,45 @@ pub fn fold_entries_observed(
     fold_decoded_observed(state, model, entries, &decoded, filter, observe);
 }
 
+/// What one folded entry touched, for a node that mirrors the read model
+/// (see `Projector::track_folded`): its Merkle leaf (the event id, or the
+/// leaf hash of bytes that do not decode), its signed time and the member
+/// whose chain carries it, and the items its event names (the only rows its
+/// fold can change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folded {
+    /// Log position.
+    pub position: u64,
+    /// The entry's Merkle leaf hash.
+    pub leaf: ledger::ids::Digest,
+    /// `recorded_at` and the member carrying the entry (its subject, else the
+    /// envelope's producer); `None` for bytes that do not decode.
+    pub recorded: Option<(Timestamp, MemberId)>,
+    /// The items the event names (`Body::named_items`).
+    pub items: Vec<ledger::ids::ItemId>,
+}
+
+impl Folded {
+    /// What `entry` (decoded as `event`, with leaf hash `leaf`) touched.
+    pub fn of(entry: &Entry, event: &Result<Event, String>, leaf: ledger::ids::Digest) -> Folded {
+        let (recorded, items) = match event {
+            Ok(ev) => {
+                let env = ev.envelope();
+                let member = entry.member.clone().unwrap_or_else(|| env.producer.clone());
+                let items = env.body.named_items().into_iter().cloned().collect();
+                (Some((env.recorded_at, member)), items)
+            }
+            Err(_) => (None, Vec::new()),
+        };
+        Folded {
+            position: entry.position,
+            leaf,
+            recorded,
+            items,
+        }
+    }
+}
+
 /// Decodes one entry's bytes; the error in words, as the model records it.
 pub fn decode(entry: &Entry) -> Result<Event, String> {
     Event::from_bytes(&entry.bytes).map_err(|err| err.summary())

@@ -330,6 +330,21 @@ impl Model {
         }
     }
 
+    /// A copy of the row of `id`, if one of the five tables has it.
+    pub fn row(&self, id: &ItemId) -> Option<Row> {
+        if let Some(r) = self.needs.get(id) {
+            Some(Row::Need(r.clone()))
+        } else if let Some(r) = self.offers.get(id) {
+            Some(Row::Offer(r.clone()))
+        } else if let Some(r) = self.commitments.get(id) {
+            Some(Row::Commitment(r.clone()))
+        } else if let Some(r) = self.deliveries.get(id) {
+            Some(Row::Delivery(r.clone()))
+        } else {
+            self.receipts.get(id).cloned().map(Row::Receipt)
+        }
+    }
+
     /// Puts a row into its table.
     pub fn put_row(&mut self, id: ItemId, row: Row) {
         match row {

@@ -15,7 +15,7 @@ use ledger::log::{Log, LogError};
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 
-use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter};
+use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter, Folded};
 use crate::model::Model;
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
@@ -96,6 +96,9 @@ pub struct Projector {
     checked: u64,
     /// `checked` as last saved.
     checked_saved: u64,
+    /// What each entry folded since the last [`Projector::take_folded`]
+    /// touched, when a node asked for it ([`Projector::track_folded`]).
+    folded: Option<Vec<Folded>>,
 }
 
 /// Items per working-set generation by default.
@@ -187,6 +190,27 @@ impl Projector {
         self.load_ids(ids.into_iter().collect())
     }
 
+    /// Starts (or stops) recording, for each entry folded, its leaf, time,
+    /// member and the items it names ([`Folded`]): what a node mirrors.
+    pub fn track_folded(&mut self, on: bool) {
+        self.folded = on.then(Vec::new);
+    }
+
+    /// What the entries folded since the last call touched, in log order
+    /// (empty unless [`Projector::track_folded`] is on).
+    pub fn take_folded(&mut self) -> Vec<Folded> {
+        self.folded.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The read-model row of item `id` as folded (working set, the older
+    /// generation, or the store).
+    pub fn row(&mut self, id: &ItemId) -> Result<Option<crate::model::Row>, RunError> {
+        if let Some(row) = self.model.row(id).or_else(|| self.old_rows.row(id)) {
+            return Ok(Some(row));
+        }
+        Ok(self.store.get(id)?.and_then(|(_, row)| row))
+    }
+
     fn with(store: ProjectorStore, saved: Saved) -> Projector {
         Projector {
             store,
@@ -203,6 +227,7 @@ impl Projector {
             bound: false,
             checked: saved.checkpoint,
             checked_saved: saved.checkpoint,
+            folded: None,
         }
     }
 
@@ -508,6 +533,9 @@ impl Projector {
                 };
                 tree.push(leaf)?;
                 self.head = Some(leaf);
+                if let Some(folded) = self.folded.as_mut() {
+                    folded.push(Folded::of(entry, event, leaf));
+                }
             }
             if self.state.items.len() > self.working_set {
                 self.write_back()?;

@@ -70,42 +70,50 @@ pub async fn log(nats: &NatsArgs, dir: &Path, json: bool, a: LogArgs) -> Result<
     Ok(())
 }
 
-/// One line (or JSON object) of `log`.
-fn print_entry(out: &mut impl Write, json: bool, e: &Entry, model: &Model) -> Result<()> {
-    let outcome = match model.outcome_at(e.position) {
+/// An entry's outcome in words, as the projector decided it.
+pub fn outcome_text(e: &Entry, model: &Model) -> String {
+    match model.outcome_at(e.position) {
         EntryOutcome::Accepted => "accepted".to_string(),
         EntryOutcome::Duplicate => "duplicate".to_string(),
         EntryOutcome::Rejected(r) if r.code == "malformed" => format!("malformed: {}", r.reason),
         EntryOutcome::Rejected(r) => format!("rejected: {}", r.reason),
-    };
+    }
+}
+
+/// The JSON object of an entry (`log --json`, the node's `/api/v1/events`).
+pub fn entry_json(e: &Entry, model: &Model) -> serde_json::Value {
+    let outcome = outcome_text(e, model);
     match Event::from_bytes(&e.bytes) {
         Ok(ev) => {
             let env = ev.envelope();
-            if json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"position": e.position, "id": ev.id(), "member": env.producer, "seq": env.seq,
-                        "kind": env.body.kind().name(), "recorded_at": env.recorded_at, "outcome": outcome, "body": env.body})
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
-                    e.position,
-                    ev.id().short(),
-                    env.producer,
-                    env.seq,
-                    env.body.kind().name(),
-                    outcome
-                )?;
-            }
+            json!({"position": e.position, "id": ev.id(), "member": env.producer, "seq": env.seq,
+                "kind": env.body.kind().name(), "recorded_at": env.recorded_at, "outcome": outcome, "body": env.body})
         }
-        Err(_) if json => writeln!(
-            out,
-            "{}",
-            json!({"position": e.position, "outcome": outcome})
-        )?,
+        Err(_) => json!({"position": e.position, "outcome": outcome}),
+    }
+}
+
+/// One line (or JSON object) of `log`.
+fn print_entry(out: &mut impl Write, json: bool, e: &Entry, model: &Model) -> Result<()> {
+    if json {
+        writeln!(out, "{}", entry_json(e, model))?;
+        return Ok(());
+    }
+    let outcome = outcome_text(e, model);
+    match Event::from_bytes(&e.bytes) {
+        Ok(ev) => {
+            let env = ev.envelope();
+            writeln!(
+                out,
+                "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",
+                e.position,
+                ev.id().short(),
+                env.producer,
+                env.seq,
+                env.body.kind().name(),
+                outcome
+            )?;
+        }
         Err(_) => writeln!(
             out,
             "{:>6}  {:<12}  {:<16} {:>5}  {:<20} {}",

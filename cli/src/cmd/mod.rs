@@ -15,6 +15,7 @@ pub mod produce;
 pub mod projector;
 pub mod publish;
 pub mod report;
+pub mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,12 +56,24 @@ pub struct Global {
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log format on stderr: text, or json (one object per line, for log collectors).
+    #[arg(long, global = true, value_enum, default_value = "text", env = "TALLINN_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
     pub now: Option<String>,
     /// NATS JetStream connection (`--nats URL` and the `nats` CLI's options).
     #[command(flatten)]
     pub nats: crate::backend::NatsArgs,
+}
+
+/// The format of the log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Global {
@@ -148,6 +161,12 @@ pub enum Command {
         after_help = "Examples:\n  tallinn report donors\n  tallinn report donors --as-of 2026-06-30 --format csv > donors.csv\n  tallinn --json report overdue"
     )]
     Report(report::ReportArgs),
+    /// Run a live node: follow the log, serve the read API, metrics and the
+    /// dashboard over HTTP.
+    #[command(
+        after_help = "Examples:\n  tallinn serve                                        # http://127.0.0.1:8080/\n  tallinn serve --listen 0.0.0.0:8080 --token-file token.txt\n  tallinn --nats nats://host:4222 --origin ORIGIN serve\n  curl -s localhost:8080/api/v1/reports/donors"
+    )]
+    Serve(serve::ServeArgs),
     /// Play a deterministic year of coordination into a fresh ledger, project it, report.
     #[command(
         after_help = "Examples:\n  tallinn demo --seed 7\n  tallinn demo --events 100000 --dir ./big"
@@ -301,6 +320,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             }
             report::report(nats, dir, a).await
         }
+        Command::Serve(a) => serve::serve(nats, dir, a).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Bench(c) => bench::run(nats, c).await,
         Command::Checkpoint(c) => {

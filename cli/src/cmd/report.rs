@@ -131,29 +131,62 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-/// The integrity view's `time_findings`: the first `until` events' recorded
-/// times against the signed times of the ledger's checkpoints (one pass over
-/// the log; the verdicts do not depend on them).
-async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Table> {
-    use projector::timebounds::{time_findings, Timed};
-    use rayon::prelude::*;
-    let texts = crate::cmd::checkpoint::Stored::read(log).await?.texts()?;
-    let timed: Vec<Timed> = texts
+/// The signed issue times of the log's checkpoints (what `recorded_at` is
+/// checked against).
+pub async fn checkpoint_times(log: &AnyLog) -> Result<Vec<projector::timebounds::Timed>> {
+    let texts = match log {
+        AnyLog::Shared(s) => s.with(|store| -> Result<Vec<String>> {
+            let cs = crate::cmd::checkpoint::keys::checkpoint_store(store)?;
+            Ok(cs.all()?.iter().map(|n| n.to_text()).collect())
+        })?,
+        log => crate::cmd::checkpoint::Stored::read(log).await?.texts()?,
+    };
+    Ok(texts
         .iter()
         .filter_map(|t| {
             let note = ledger::checkpoint::Note::parse(t).ok()?;
             let cp = ledger::checkpoint::Checkpoint::parse_body(&note.text).ok()?;
-            Some(Timed {
+            Some(projector::timebounds::Timed {
                 size: cp.size,
                 time: cp.time()?,
             })
         })
-        .collect();
-    let mut found = Vec::new();
+        .collect())
+}
+
+/// The integrity view's `time_findings` table: `times[i]` is the signed time
+/// of the entry at position `i + 1` (`None` for bytes that do not decode),
+/// `member_at(position)` the member carrying it.
+pub fn findings_table(
+    timed: &[projector::timebounds::Timed],
+    times: &[Option<ledger::calendar::Timestamp>],
+    member_at: impl Fn(u64) -> String,
+) -> projector::views::Table {
+    let found: Vec<_> = if timed.is_empty() {
+        Vec::new()
+    } else {
+        projector::timebounds::time_findings(timed, times)
+            .into_iter()
+            .map(|f| {
+                let member = member_at(f.position);
+                (f, member)
+            })
+            .collect()
+    };
+    projector::views::time_findings_table(&found)
+}
+
+/// The integrity view's `time_findings`: the first `until` events' recorded
+/// times against the signed times of the ledger's checkpoints (one pass over
+/// the log; the verdicts do not depend on them).
+async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Table> {
+    use rayon::prelude::*;
+    let timed = checkpoint_times(log).await?;
+    let mut decoded = Vec::new();
     if !timed.is_empty() {
         let mut entries = crate::cmd::audit::read_all(log).await?;
         entries.retain(|e| e.position <= until);
-        let decoded: Vec<Option<(ledger::calendar::Timestamp, String)>> = entries
+        decoded = entries
             .par_iter()
             .map(|e| {
                 let ev = ledger::event::Event::from_bytes(&e.bytes).ok()?;
@@ -162,17 +195,12 @@ async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Tab
                 Some((env.recorded_at, member))
             })
             .collect();
-        let recorded: Vec<_> = decoded
-            .iter()
-            .map(|d| d.as_ref().map(|(t, _)| *t))
-            .collect();
-        for f in time_findings(&timed, &recorded) {
-            let member = decoded[(f.position - 1) as usize]
-                .as_ref()
-                .map(|(_, m)| m.clone())
-                .unwrap_or_default();
-            found.push((f, member));
-        }
     }
-    Ok(projector::views::time_findings_table(&found))
+    let times: Vec<_> = decoded.iter().map(|d| d.as_ref().map(|(t, _)| *t)).collect();
+    Ok(findings_table(&timed, &times, |pos| {
+        decoded[(pos - 1) as usize]
+            .as_ref()
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    }))
 }

@@ -1,0 +1,314 @@
+//! The read API, `/api/v1/...`: JSON (and CSV for reports), every handler
+//! documented for the OpenAPI document (`utoipa`) where it is registered.
+//! Every parameter is checked; a bad one is a 400 (or 404 for what does not
+//! exist) with a JSON body naming it. Answers are bounded: lists and report
+//! tables are paged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger::calendar::Date;
+use ledger::ids::{Digest, MemberId};
+use ledger::log::Log;
+use projector::views::{Table, View};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::node::{Figures, Rendered};
+use super::App;
+use crate::cmd::log::entry_json;
+use crate::render::{render, Format};
+
+/// Most rows of each table in one report answer, and the default.
+pub const MAX_ROWS: usize = 10_000;
+/// Most events in one `/api/v1/events` answer.
+pub const MAX_EVENTS: usize = 1_000;
+/// Events in one `/api/v1/events` answer by default.
+pub const DEFAULT_EVENTS: usize = 100;
+
+/// A refused request: `{"error": ..., "parameter": ...}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    /// What is wrong, in one line.
+    pub error: String,
+    /// The parameter at fault, if one is.
+    pub parameter: Option<String>,
+    #[serde(skip)]
+    status: u16,
+}
+
+impl ApiError {
+    /// A 400 naming `parameter`.
+    pub fn bad(parameter: &str, error: impl Into<String>) -> ApiError {
+        ApiError {
+            error: format!("{parameter}: {}", error.into()),
+            parameter: Some(parameter.to_string()),
+            status: 400,
+        }
+    }
+    /// A 404 naming `parameter`.
+    pub fn not_found(parameter: &str, error: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 404,
+            ..ApiError::bad(parameter, error)
+        }
+    }
+    /// A 500 (the log or the node failed, not the request).
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::warn!("request failed: {e}");
+        ApiError {
+            error: format!("{e}"),
+            parameter: None,
+            status: 500,
+        }
+    }
+    /// With another status.
+    pub fn with_status(mut self, status: u16) -> ApiError {
+        self.status = status;
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(self)).into_response()
+    }
+}
+
+/// The query parameters, only those `allowed`, each at most once.
+pub fn query(raw: Option<String>, allowed: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad("query", e.to_string()))?;
+    let mut out = HashMap::new();
+    for (k, v) in pairs {
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::bad(
+                &k,
+                format!("unknown parameter; this route takes {}", allowed.join(", ")),
+            ));
+        }
+        if out.insert(k.clone(), v).is_some() {
+            return Err(ApiError::bad(&k, "given twice"));
+        }
+    }
+    Ok(out)
+}
+
+/// A number parameter, at most `max`.
+pub fn number(q: &HashMap<String, String>, name: &str, default: u64, max: u64) -> Result<u64, ApiError> {
+    let Some(text) = q.get(name) else {
+        return Ok(default);
+    };
+    let n: u64 = text
+        .parse()
+        .map_err(|_| ApiError::bad(name, format!("{text:?} is not a whole number")))?;
+    if n > max {
+        return Err(ApiError::bad(name, format!("{n} is more than {max}")));
+    }
+    Ok(n)
+}
+
+/// The `as_of` parameter, if given.
+pub fn as_of(q: &HashMap<String, String>) -> Result<Option<Date>, ApiError> {
+    q.get("as_of")
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            d.parse::<Date>()
+                .map_err(|_| ApiError::bad("as_of", format!("{d:?} is not a date (YYYY-MM-DD)")))
+        })
+        .transpose()
+}
+
+/// The figures for `as_of` (the current ones without it).
+pub async fn figures_for(app: &App, as_of: Option<Date>) -> Result<Arc<Figures>, ApiError> {
+    match as_of {
+        None => Ok(app.current()),
+        Some(day) => app.figures_as_of(day).await.map_err(ApiError::internal),
+    }
+}
+
+fn view_of(name: &str) -> Result<View, ApiError> {
+    View::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+        ApiError::not_found("view", format!("no view {name:?}; the views are {}", names.join(", ")))
+    })
+}
+
+/// A report view.
+#[utoipa::path(get, path = "/api/v1/reports/{view}", tag = "reports",
+    params(
+        ("view" = String, Path, description = "donors, categories, recipients, months, needs, commitments, overdue, pipeline, changes or integrity"),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the state at the end of that day (the CLI's `report --as-of`)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv (the CLI's `--format csv`; metadata in X-Tallinn-* headers)"),
+        ("offset" = Option<u64>, Query, description = "rows of each table to skip"),
+        ("limit" = Option<u64>, Query, description = "most rows of each table (default and most: 10000)"),
+    ),
+    responses(
+        (status = 200, description = "`{view, as_of, today, position, digest, generated_at, offset, limit, rows_total, tables}`; `tables` is the CLI's `report VIEW --format json`", body = Object),
+        (status = 400, description = "a bad parameter", body = ApiError),
+        (status = 404, description = "no such view", body = ApiError),
+    ))]
+pub async fn report(
+    State(app): State<Arc<App>>,
+    Path(view): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = query(raw, &["as_of", "format", "offset", "limit"])?;
+    let view = view_of(&view)?;
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(ApiError::bad("format", format!("{other:?}: use json or csv"))),
+    };
+    let offset = number(&q, "offset", 0, u64::MAX)? as usize;
+    let limit = number(&q, "limit", MAX_ROWS as u64, MAX_ROWS as u64)? as usize;
+    let figures = figures_for(&app, as_of(&q)?).await?;
+    let r = figures.view(view);
+    let whole = offset == 0 && r.tables.iter().all(|t| t.rows.len() <= limit);
+    let paged;
+    let (json_text, csv_text) = if whole {
+        (r.json.as_str(), r.csv.as_str())
+    } else {
+        paged = page(r, offset, limit);
+        (paged.0.as_str(), paged.1.as_str())
+    };
+    if csv {
+        return Ok(csv_response(&figures, view, csv_text));
+    }
+    let totals: serde_json::Map<String, Value> = r
+        .tables
+        .iter()
+        .map(|t| (t.title.to_string(), json!(t.rows.len())))
+        .collect();
+    let head = json!({
+        "view": view.name(), "as_of": figures.as_of.map(|d| d.to_string()), "today": figures.today.to_string(),
+        "position": figures.position, "digest": figures.digest, "generated_at": figures.generated_at,
+        "offset": offset, "limit": limit, "rows_total": totals,
+    })
+    .to_string();
+    // The tables' JSON is rendered once per position; it is spliced in, not re-encoded.
+    let body = format!("{},\"tables\":{json_text}}}", &head[..head.len() - 1]);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The JSON and CSV of the rows `offset..offset + limit` of each table.
+fn page(r: &Rendered, offset: usize, limit: usize) -> (String, String) {
+    let tables: Vec<Table> = r
+        .tables
+        .iter()
+        .map(|t| Table {
+            title: t.title,
+            columns: t.columns.clone(),
+            rows: t.rows.iter().skip(offset).take(limit).cloned().collect(),
+        })
+        .collect();
+    (render(&tables, Format::Json), render(&tables, Format::Csv))
+}
+
+fn csv_response(f: &Figures, view: View, body: &str) -> Response {
+    let name = match f.as_of {
+        Some(d) => format!("{}-{d}.csv", view.name()),
+        None => format!("{}.csv", view.name()),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        (header::HeaderName::from_static("x-tallinn-position"), f.position.to_string()),
+        (header::HeaderName::from_static("x-tallinn-digest"), f.digest.clone()),
+        (header::HeaderName::from_static("x-tallinn-today"), f.today.to_string()),
+    ];
+    (headers, body.to_string()).into_response()
+}
+
+/// The entries of the log the node has folded, with their outcomes.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(
+        ("member" = Option<String>, Query, description = "only this member's events (its chain)"),
+        ("after" = Option<u64>, Query, description = "only positions after this one (default 0)"),
+        ("limit" = Option<u64>, Query, description = "most events (default 100, at most 1000)"),
+    ),
+    responses(
+        (status = 200, description = "`{events: [...], next_after}`: the objects of `tallinn log --json`; `next_after` is the `after` of the next page, null at the end", body = Object),
+        (status = 400, description = "a bad parameter", body = ApiError),
+    ))]
+pub async fn events(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let q = query(raw, &["member", "after", "limit"])?;
+    let member = q
+        .get("member")
+        .map(|m| {
+            m.parse::<MemberId>()
+                .map_err(|e| ApiError::bad("member", e.to_string()))
+        })
+        .transpose()?;
+    let after = number(&q, "after", 0, u64::MAX)?;
+    let limit = number(&q, "limit", DEFAULT_EVENTS as u64, MAX_EVENTS as u64)? as usize;
+    let position = app.current().position.min(mirror_position(&app));
+    let mut out = Vec::new();
+    let mut from = after.saturating_add(1);
+    let mut last_seen = after;
+    while out.len() < limit && from <= position {
+        let want = limit - out.len();
+        let entries = match &member {
+            Some(m) => app.log.member_entries(m, from, want).await,
+            None => app.log.read(from, want).await,
+        }
+        .map_err(ApiError::internal)?;
+        let Some(last) = entries.last() else { break };
+        from = last.position + 1;
+        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+        for e in entries.iter().filter(|e| e.position <= position) {
+            out.push(entry_json(e, &m.model));
+            last_seen = e.position;
+        }
+    }
+    let more = out.len() == limit && last_seen < position;
+    Ok(Json(json!({"events": out, "next_after": more.then_some(last_seen)})).into_response())
+}
+
+fn mirror_position(app: &App) -> u64 {
+    app.mirror.read().unwrap_or_else(|e| e.into_inner()).tree.size()
+}
+
+/// The entry position of an event id the node has folded.
+fn position_of(app: &App, id: &str, parameter: &str) -> Result<u64, ApiError> {
+    let digest: Digest = id
+        .parse()
+        .map_err(|_| ApiError::bad(parameter, format!("{id:?} is not an event id (64 hex digits)")))?;
+    let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+    m.ids
+        .get(&digest)
+        .copied()
+        .ok_or_else(|| ApiError::not_found(parameter, format!("no event {id} in the entries folded")))
+}
+
+/// One event: its entry, outcome, and signed bytes (base64, `envelope || signature`).
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "the event id, 64 hex digits")),
+    responses(
+        (status = 200, description = "the object of `tallinn log --json`, with `bytes`", body = Object),
+        (status = 400, description = "not an event id", body = ApiError),
+        (status = 404, description = "no such event folded", body = ApiError),
+    ))]
+pub async fn event(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    use base64::Engine as _;
+    let position = position_of(&app, &id, "id")?;
+    let entry = app
+        .log
+        .read(position, 1)
+        .await
+        .map_err(ApiError::internal)?
+        .pop()
+        .ok_or_else(|| ApiError::internal(format!("position {position} vanished from the log")))?;
+    let mut v = {
+        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+        entry_json(&entry, &m.model)
+    };
+    v["bytes"] = json!(base64::engine::general_purpose::STANDARD.encode(&entry.bytes));
+    Ok(Json(v).into_response())
+}

@@ -1,0 +1,1 @@
+//! Server-side SVG charts (placeholder until the dashboard lands).
