@@ -13,26 +13,6 @@ fn on(fx: &Fixture, url: &str, args: &[&str]) -> std::process::Command {
     c
 }
 
-fn ok(mut c: std::process::Command) -> String {
-    let out = c.output().expect("running tallinn");
-    assert!(
-        out.status.success(),
-        "{c:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn fail(mut c: std::process::Command) -> String {
-    let out = c.output().expect("running tallinn");
-    assert!(
-        !out.status.success(),
-        "{c:?} unexpectedly succeeded:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stderr).expect("utf-8")
-}
 
 /// `tallinn --nats URL init` of the fixture's members by its coordinator.
 fn init_on(fx: &Fixture, url: &str) -> std::process::Command {

@@ -2,6 +2,7 @@
 //! ledger fixture with a coordinator, two donors and two recipient institutions.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod nats;
 
 use std::path::{Path, PathBuf};
@@ -326,4 +327,27 @@ pub fn assert_one_line(stderr: &str, needles: &[&str]) {
             lines[0]
         );
     }
+}
+
+/// Runs a command and asserts success; returns stdout.
+pub fn ok(mut c: std::process::Command) -> String {
+    let out = c.output().expect("running tallinn");
+    assert!(
+        out.status.success(),
+        "{c:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Runs a command and asserts failure; returns stderr.
+pub fn fail(mut c: std::process::Command) -> String {
+    let out = c.output().expect("running tallinn");
+    assert!(
+        !out.status.success(),
+        "{c:?} unexpectedly succeeded:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).expect("utf-8")
 }

@@ -1,0 +1,466 @@
+//! `tallinn serve` through the real binary: the API's answers are the CLI's
+//! reports, bad requests are refused naming the parameter, token access,
+//! metrics and readiness move as events arrive, the live stream, proofs that
+//! verify, the OpenAPI document lists every route, and a clean shutdown saves.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::http::{get, get_with, next_data, open_stream, Answer};
+use common::*;
+
+/// A running `tallinn serve`.
+struct Node {
+    child: Option<Child>,
+    addr: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Node {
+    /// Starts `tallinn [pre] --dir DIR serve --listen 127.0.0.1:0 [args]`.
+    fn start(pre: &[&str], dir: &Path, args: &[&str]) -> Node {
+        let mut c = tallinn();
+        c.args(pre)
+            .arg("--dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn tallinn serve");
+        let stderr = child.stderr.take().unwrap();
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let keep = text.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split(" on http://").nth(1) {
+                    let _ = tx.send(rest.trim_end_matches(|c| c != '/').trim_end_matches('/').to_string());
+                }
+                keep.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(a) => a.split('/').next().unwrap().to_string(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not start: {}", text.lock().unwrap());
+            }
+        };
+        Node {
+            child: Some(child),
+            addr,
+            stderr: text,
+        }
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        get(&self.addr, path)
+    }
+
+    /// SIGTERM; the exit status and what it printed.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.stderr.lock().unwrap().clone());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+const VIEWS: [&str; 10] = [
+    "donors",
+    "categories",
+    "recipients",
+    "months",
+    "needs",
+    "commitments",
+    "overdue",
+    "pipeline",
+    "changes",
+    "integrity",
+];
+
+/// The seed-7 demo ledger in a new directory.
+fn demo() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let mut c = tallinn();
+    c.arg("--dir").arg(&dir).args(["demo", "--seed", "7"]);
+    ok(c);
+    (tmp, dir)
+}
+
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let mut c = tallinn();
+    c.arg("--dir").arg(dir).args(args);
+    ok(c)
+}
+
+fn need(dir: &Path, id: &str) {
+    let key = dir.join("keys/UA-SSSCIP.key");
+    let key = key.to_str().unwrap();
+    cli(
+        dir,
+        &[
+            "need", "--key", key, "--id", id, "--category", "hardware", "--description", "live",
+            "--quantity", "5", "--unit", "pcs", "--value", "1234.56",
+        ],
+    );
+}
+
+/// Polls `f` until it returns something, for at most 30 s.
+fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(t) = f() {
+            return t;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_api_answers_are_the_cli_reports_for_every_view_and_date() {
+    let (_tmp, dir) = demo();
+    let digest = cli(&dir, &["digest"]).trim().to_string();
+    let node = Node::start(&[], &dir, &[]);
+    for as_of in [None, Some("2025-03-31"), Some("2025-07-01"), Some("2025-10-15")] {
+        for view in VIEWS {
+            let mut args = vec!["report", view, "--format", "json"];
+            let mut q = String::new();
+            if let Some(d) = as_of {
+                args.extend(["--as-of", d]);
+                q = format!("&as_of={d}");
+            }
+            let want: serde_json::Value = serde_json::from_str(&cli(&dir, &args)).unwrap();
+            let a = node.get(&format!("/api/v1/reports/{view}?format=json{q}"));
+            assert_eq!(a.status, 200, "{view} {as_of:?}: {}", a.text());
+            assert_eq!(a.header("content-type"), Some("application/json"));
+            let got = a.json();
+            assert_eq!(got["tables"], want, "{view} as of {as_of:?}");
+            assert_eq!(got["view"], view);
+            assert_eq!(got["position"], 52);
+            assert_eq!(got["digest"], digest.as_str());
+            assert_eq!(got["as_of"], serde_json::json!(as_of));
+            assert!(got["generated_at"].as_str().unwrap().ends_with('Z'));
+            // CSV: the CLI's bytes.
+            args[3] = "csv";
+            let want = cli(&dir, &args);
+            let a = node.get(&format!("/api/v1/reports/{view}?format=csv{q}"));
+            assert_eq!(a.status, 200);
+            assert_eq!(a.header("content-type"), Some("text/csv; charset=utf-8"));
+            assert_eq!(a.header("x-tallinn-position"), Some("52"));
+            assert_eq!(a.text(), want, "{view} csv as of {as_of:?}");
+        }
+    }
+    // Paging: two rows of each table, and the totals.
+    let a = node.get("/api/v1/reports/donors?limit=2&offset=1").json();
+    assert_eq!(a["tables"]["donors"].as_array().unwrap().len(), 2);
+    assert_eq!(a["rows_total"]["donors"], 12);
+    let all = node.get("/api/v1/reports/donors").json();
+    assert_eq!(a["tables"]["donors"][0], all["tables"]["donors"][1]);
+}
+
+#[test]
+fn bad_requests_are_refused_naming_the_parameter() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    let cases: &[(&str, u16, &str)] = &[
+        ("/api/v1/reports/nope", 404, "view"),
+        ("/api/v1/reports/donors?as_of=2025-13-01", 400, "as_of"),
+        ("/api/v1/reports/donors?as_of=yesterday", 400, "as_of"),
+        ("/api/v1/reports/donors?format=xml", 400, "format"),
+        ("/api/v1/reports/donors?limit=10001", 400, "limit"),
+        ("/api/v1/reports/donors?limit=-1", 400, "limit"),
+        ("/api/v1/reports/donors?colour=red", 400, "colour"),
+        ("/api/v1/reports/donors?as_of=2025-01-01&as_of=2025-02-01", 400, "as_of"),
+        ("/api/v1/events?limit=1001", 400, "limit"),
+        ("/api/v1/events?after=x", 400, "after"),
+        ("/api/v1/events?member=not%20a%20member", 400, "member"),
+        ("/api/v1/events/xyz", 400, "id"),
+        (&"/api/v1/events/00000000000000000000000000000000000000000000000000000000000000ff", 404, "id"),
+        ("/api/v1/proofs/inclusion/zz", 400, "id"),
+        ("/api/v1/proofs/consistency", 400, "from"),
+        ("/api/v1/proofs/consistency?from=60", 400, "from"),
+        ("/api/v1/proofs/consistency?from=1&to=999", 400, "to"),
+        ("/api/v1/nothing", 404, "path"),
+    ];
+    for (path, status, param) in cases {
+        let a = node.get(path);
+        assert_eq!(a.status, *status, "{path}: {}", a.text());
+        let v = a.json();
+        assert_eq!(v["parameter"], *param, "{path}: {v}");
+        assert!(v["error"].as_str().unwrap().starts_with(param), "{path}: {v}");
+    }
+    // The dashboard refuses a bad date with a page, not a panic.
+    let a = node.get("/?as_of=2025-02-30");
+    assert_eq!(a.status, 400);
+    assert!(a.text().contains("as_of"));
+    // Still serving.
+    assert_eq!(node.get("/healthz").status, 200);
+}
+
+#[test]
+fn a_token_guards_everything_but_health_and_metrics() {
+    let (tmp, dir) = demo();
+    let token = tmp.path().join("token");
+    std::fs::write(&token, "s3cret-token-for-tests-0123\n").unwrap();
+    let node = Node::start(&[], &dir, &["--token-file", token.to_str().unwrap()]);
+    for path in ["/api/v1/status", "/api/v1/reports/donors", "/", "/api/v1/openapi.json"] {
+        let a = node.get(path);
+        assert_eq!(a.status, 401, "{path}");
+        assert_eq!(a.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(a.json()["parameter"], "authorization");
+        let wrong = get_with(&node.addr, path, &[("Authorization", "Bearer s3cret-token-for-tests-0124")]);
+        assert_eq!(wrong.status, 401, "{path}");
+        let right = get_with(&node.addr, path, &[("Authorization", "Bearer s3cret-token-for-tests-0123")]);
+        assert_eq!(right.status, 200, "{path}");
+    }
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(node.get(path).status, 200, "{path}");
+    }
+    // A token too short to be one is refused at start, naming the option.
+    std::fs::write(&token, "short\n").unwrap();
+    let mut c = tallinn();
+    c.arg("--dir").arg(&dir).args(["serve", "--listen", "127.0.0.1:0", "--token-file"]).arg(&token);
+    let err = fail(c);
+    assert_one_line(&err, &["--token-file", "16 characters"]);
+}
+
+/// `name{labels} value` of a Prometheus text exposition, every line checked.
+fn metrics(node: &Node) -> Vec<(String, f64)> {
+    let a = node.get("/metrics");
+    assert_eq!(a.status, 200);
+    assert!(a.header("content-type").unwrap().starts_with("text/plain"));
+    let mut out = Vec::new();
+    for line in a.text().lines() {
+        if line.is_empty() || line.starts_with('#') {
+            assert!(line.is_empty() || line.starts_with("# HELP") || line.starts_with("# TYPE"), "{line}");
+            continue;
+        }
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {line:?}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        let bare = name.split('{').next().unwrap();
+        assert!(
+            bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad name in {line:?}"
+        );
+        if name.contains('{') {
+            assert!(name.ends_with('}'), "bad labels in {line:?}");
+        }
+        out.push((name.to_string(), value));
+    }
+    out
+}
+
+fn metric(m: &[(String, f64)], name: &str) -> Option<f64> {
+    m.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+}
+
+#[test]
+fn metrics_readiness_and_the_stream_move_when_events_arrive() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    let m = metrics(&node);
+    assert_eq!(metric(&m, "tallinn_projector_position"), Some(52.0));
+    assert_eq!(metric(&m, "tallinn_projector_lag"), Some(0.0));
+    assert_eq!(metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"), Some(48.0));
+    assert_eq!(metric(&m, "tallinn_checkpoint_size"), Some(52.0));
+    assert_eq!(metric(&m, "tallinn_checkpoint_cosignatures"), Some(2.0));
+    assert_eq!(node.get("/readyz").status, 200);
+    let rejected: f64 = m
+        .iter()
+        .filter(|(n, _)| n.starts_with("tallinn_events_folded_total") && !n.contains("accepted") && !n.contains("duplicate"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(rejected, 4.0, "the demo's four planted invalid events");
+    let mut stream = open_stream(&node.addr, "/api/v1/stream");
+    let first: serde_json::Value = serde_json::from_str(&next_data(&mut stream)).unwrap();
+    assert_eq!(first["position"], 52);
+
+    need(&dir, "N-LIVE-1");
+    let next: serde_json::Value = serde_json::from_str(&next_data(&mut stream)).unwrap();
+    assert_eq!(next["position"], 53);
+    assert_ne!(next["digest"], first["digest"]);
+    let m = until("metrics at 53", || {
+        let m = metrics(&node);
+        (metric(&m, "tallinn_projector_position") == Some(53.0)).then_some(m)
+    });
+    assert_eq!(metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"), Some(49.0));
+    assert_eq!(metric(&m, "tallinn_log_entries"), Some(53.0));
+    let served: f64 = m
+        .iter()
+        .filter(|(n, _)| n.starts_with("tallinn_http_requests_total{route=\"/metrics\""))
+        .map(|(_, v)| v)
+        .sum();
+    // Each scrape counts the ones before it.
+    assert!(served >= 1.0, "requests are counted: {m:?}");
+    assert_eq!(metric(&m, "tallinn_http_requests_total{route=\"/readyz\",status=\"200\"}"), Some(1.0));
+    // The new need is in the API and in the needs report.
+    let needs = node.get("/api/v1/reports/needs").json();
+    let found = needs["tables"]["needs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["need"] == "UA-SSSCIP/N-LIVE-1" && r["stated_eur"] == "1234.56");
+    assert!(found, "{needs}");
+    let status = node.get("/api/v1/status").json();
+    assert_eq!(status["position"], 53);
+    assert_eq!(status["lag"], 0);
+    assert_eq!(status["ready"], true);
+    assert_eq!(status["heads"]["UA-SSSCIP"]["seq"], 8);
+}
+
+#[test]
+fn events_paging_ids_and_proofs() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    // Pages of 20 cover the log once, in order, and end with next_after null.
+    let mut positions = Vec::new();
+    let mut after = 0;
+    loop {
+        let a = node.get(&format!("/api/v1/events?after={after}&limit=20")).json();
+        let evs = a["events"].as_array().unwrap();
+        positions.extend(evs.iter().map(|e| e["position"].as_u64().unwrap()));
+        match a["next_after"].as_u64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    assert_eq!(positions, (1..=52).collect::<Vec<u64>>());
+    // The CLI's `log --json` objects.
+    let log: Vec<serde_json::Value> = cli(&dir, &["--json", "log", "--member", "EE-MFA"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let api = node.get("/api/v1/events?member=EE-MFA&limit=1000").json();
+    assert_eq!(api["events"].as_array().unwrap(), &log);
+    // One event by id, with its signed bytes.
+    let id = log[1]["id"].as_str().unwrap();
+    let one = node.get(&format!("/api/v1/events/{id}")).json();
+    assert_eq!(one["position"], log[1]["position"]);
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(one["bytes"].as_str().unwrap())
+        .unwrap();
+    let leaf = ledger::event::leaf_hash(&bytes);
+    assert_eq!(leaf.to_hex(), id);
+    // Inclusion at a size, verified against the root the API states, which
+    // is the root of the signed checkpoint at 52.
+    let pos = one["position"].as_u64().unwrap();
+    let p = node.get(&format!("/api/v1/proofs/inclusion/{id}?size=52")).json();
+    let proof: Vec<ledger::ids::Digest> = p["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().parse().unwrap())
+        .collect();
+    let root: ledger::ids::Digest = p["root"].as_str().unwrap().parse().unwrap();
+    ledger::merkle::verify_inclusion(&leaf, pos - 1, 52, &proof, &root).expect("inclusion verifies");
+    let cp = node.get("/api/v1/checkpoint");
+    assert_eq!(cp.status, 200);
+    use base64::engine::general_purpose::STANDARD as B64;
+    assert!(cp.text().contains(&B64.encode(root.0)), "{}", cp.text());
+    // Without a size: the CLI's tlog-proof, byte for byte.
+    let tlog = node.get(&format!("/api/v1/proofs/inclusion/{id}"));
+    assert_eq!(tlog.status, 200);
+    assert_eq!(tlog.text(), cli(&dir, &["audit", "prove", id]));
+    // Consistency between two sizes verifies.
+    let c = node.get("/api/v1/proofs/consistency?from=13&to=52").json();
+    let hashes: Vec<ledger::ids::Digest> = c["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().parse().unwrap())
+        .collect();
+    let r1: ledger::ids::Digest = c["root_from"].as_str().unwrap().parse().unwrap();
+    let r2: ledger::ids::Digest = c["root_to"].as_str().unwrap().parse().unwrap();
+    assert_eq!(r2, root);
+    ledger::merkle::verify_consistency(13, 52, &hashes, &r1, &r2).expect("consistency verifies");
+}
+
+#[test]
+fn the_openapi_document_lists_every_route_and_every_route_answers() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    let doc = node.get("/api/v1/openapi.json").json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    let id = node.get("/api/v1/events?limit=1").json()["events"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Every route the node serves besides the document and the dashboard,
+    // with arguments that answer 200.
+    let routes = [
+        ("/api/v1/reports/{view}", "/api/v1/reports/pipeline".to_string()),
+        ("/api/v1/events", "/api/v1/events".to_string()),
+        ("/api/v1/events/{id}", format!("/api/v1/events/{id}")),
+        ("/api/v1/status", "/api/v1/status".to_string()),
+        ("/api/v1/checkpoint", "/api/v1/checkpoint".to_string()),
+        ("/api/v1/proofs/inclusion/{id}", format!("/api/v1/proofs/inclusion/{id}")),
+        ("/api/v1/proofs/consistency", "/api/v1/proofs/consistency?from=1".to_string()),
+        ("/healthz", "/healthz".to_string()),
+        ("/readyz", "/readyz".to_string()),
+        ("/metrics", "/metrics".to_string()),
+    ];
+    for (route, path) in &routes {
+        assert!(paths.contains(route), "{route} is not in the OpenAPI document: {paths:?}");
+        assert_eq!(node.get(path).status, 200, "{path}");
+        let op = &doc["paths"][route]["get"];
+        assert!(op["responses"]["200"].is_object(), "{route} documents no 200");
+    }
+    let mut stream = open_stream(&node.addr, "/api/v1/stream");
+    assert!(next_data(&mut stream).contains("\"position\":52"));
+    assert!(paths.contains(&"/api/v1/stream"));
+    assert_eq!(paths.len(), routes.len() + 1, "{paths:?}");
+    // Parameters are documented.
+    let params = doc["paths"]["/api/v1/reports/{view}"]["get"]["parameters"].to_string();
+    for p in ["view", "as_of", "format", "offset", "limit"] {
+        assert!(params.contains(&format!("\"name\":\"{p}\"")), "{p}: {params}");
+    }
+}
+
+#[test]
+fn a_clean_shutdown_saves_what_was_folded() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    need(&dir, "N-SAVE-1");
+    until("position 53", || (node.get("/api/v1/status").json()["position"] == 53).then_some(()));
+    let (status, stderr) = node.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("stopped at position 53"), "{stderr}");
+    // `status` reads the saved projector without folding: it is at 53.
+    let s: serde_json::Value = serde_json::from_str(&cli(&dir, &["--json", "status"])).unwrap();
+    assert_eq!(s["projector"]["position"], 53, "{s}");
+    assert_eq!(s["projector"]["lag"], 0);
+}
