@@ -13,7 +13,6 @@ fn on(fx: &Fixture, url: &str, args: &[&str]) -> std::process::Command {
     c
 }
 
-
 /// `tallinn --nats URL init` of the fixture's members by its coordinator.
 fn init_on(fx: &Fixture, url: &str) -> std::process::Command {
     let key = fx.key_str(COORD);

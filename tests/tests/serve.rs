@@ -5,95 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-use common::http::{get, get_with, next_data, open_stream, Answer};
+use common::http::{get_with, next_data, open_stream};
+use common::node::*;
 use common::*;
-
-/// A running `tallinn serve`.
-struct Node {
-    child: Option<Child>,
-    addr: String,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Node {
-    /// Starts `tallinn [pre] --dir DIR serve --listen 127.0.0.1:0 [args]`.
-    fn start(pre: &[&str], dir: &Path, args: &[&str]) -> Node {
-        let mut c = tallinn();
-        c.args(pre)
-            .arg("--dir")
-            .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn tallinn serve");
-        let stderr = child.stderr.take().unwrap();
-        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let keep = text.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split(" on http://").nth(1) {
-                    let _ = tx.send(rest.trim_end_matches(|c| c != '/').trim_end_matches('/').to_string());
-                }
-                keep.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(a) => a.split('/').next().unwrap().to_string(),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("serve did not start: {}", text.lock().unwrap());
-            }
-        };
-        Node {
-            child: Some(child),
-            addr,
-            stderr: text,
-        }
-    }
-
-    fn get(&self, path: &str) -> Answer {
-        get(&self.addr, path)
-    }
-
-    /// SIGTERM; the exit status and what it printed.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let pid = child.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100));
-                return (status, self.stderr.lock().unwrap().clone());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 const VIEWS: [&str; 10] = [
     "donors",
@@ -108,52 +22,17 @@ const VIEWS: [&str; 10] = [
     "integrity",
 ];
 
-/// The seed-7 demo ledger in a new directory.
-fn demo() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    let mut c = tallinn();
-    c.arg("--dir").arg(&dir).args(["demo", "--seed", "7"]);
-    ok(c);
-    (tmp, dir)
-}
-
-fn cli(dir: &Path, args: &[&str]) -> String {
-    let mut c = tallinn();
-    c.arg("--dir").arg(dir).args(args);
-    ok(c)
-}
-
-fn need(dir: &Path, id: &str) {
-    let key = dir.join("keys/UA-SSSCIP.key");
-    let key = key.to_str().unwrap();
-    cli(
-        dir,
-        &[
-            "need", "--key", key, "--id", id, "--category", "hardware", "--description", "live",
-            "--quantity", "5", "--unit", "pcs", "--value", "1234.56",
-        ],
-    );
-}
-
-/// Polls `f` until it returns something, for at most 30 s.
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(t) = f() {
-            return t;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_api_answers_are_the_cli_reports_for_every_view_and_date() {
     let (_tmp, dir) = demo();
     let digest = cli(&dir, &["digest"]).trim().to_string();
     let node = Node::start(&[], &dir, &[]);
-    for as_of in [None, Some("2025-03-31"), Some("2025-07-01"), Some("2025-10-15")] {
+    for as_of in [
+        None,
+        Some("2025-03-31"),
+        Some("2025-07-01"),
+        Some("2025-10-15"),
+    ] {
         for view in VIEWS {
             let mut args = vec!["report", view, "--format", "json"];
             let mut q = String::new();
@@ -202,12 +81,20 @@ fn bad_requests_are_refused_naming_the_parameter() {
         ("/api/v1/reports/donors?limit=10001", 400, "limit"),
         ("/api/v1/reports/donors?limit=-1", 400, "limit"),
         ("/api/v1/reports/donors?colour=red", 400, "colour"),
-        ("/api/v1/reports/donors?as_of=2025-01-01&as_of=2025-02-01", 400, "as_of"),
+        (
+            "/api/v1/reports/donors?as_of=2025-01-01&as_of=2025-02-01",
+            400,
+            "as_of",
+        ),
         ("/api/v1/events?limit=1001", 400, "limit"),
         ("/api/v1/events?after=x", 400, "after"),
         ("/api/v1/events?member=not%20a%20member", 400, "member"),
         ("/api/v1/events/xyz", 400, "id"),
-        (&"/api/v1/events/00000000000000000000000000000000000000000000000000000000000000ff", 404, "id"),
+        (
+            "/api/v1/events/00000000000000000000000000000000000000000000000000000000000000ff",
+            404,
+            "id",
+        ),
         ("/api/v1/proofs/inclusion/zz", 400, "id"),
         ("/api/v1/proofs/consistency", 400, "from"),
         ("/api/v1/proofs/consistency?from=60", 400, "from"),
@@ -219,7 +106,10 @@ fn bad_requests_are_refused_naming_the_parameter() {
         assert_eq!(a.status, *status, "{path}: {}", a.text());
         let v = a.json();
         assert_eq!(v["parameter"], *param, "{path}: {v}");
-        assert!(v["error"].as_str().unwrap().starts_with(param), "{path}: {v}");
+        assert!(
+            v["error"].as_str().unwrap().starts_with(param),
+            "{path}: {v}"
+        );
     }
     // The dashboard refuses a bad date with a page, not a panic.
     let a = node.get("/?as_of=2025-02-30");
@@ -235,14 +125,27 @@ fn a_token_guards_everything_but_health_and_metrics() {
     let token = tmp.path().join("token");
     std::fs::write(&token, "s3cret-token-for-tests-0123\n").unwrap();
     let node = Node::start(&[], &dir, &["--token-file", token.to_str().unwrap()]);
-    for path in ["/api/v1/status", "/api/v1/reports/donors", "/", "/api/v1/openapi.json"] {
+    for path in [
+        "/api/v1/status",
+        "/api/v1/reports/donors",
+        "/",
+        "/api/v1/openapi.json",
+    ] {
         let a = node.get(path);
         assert_eq!(a.status, 401, "{path}");
         assert_eq!(a.header("www-authenticate"), Some("Bearer"));
         assert_eq!(a.json()["parameter"], "authorization");
-        let wrong = get_with(&node.addr, path, &[("Authorization", "Bearer s3cret-token-for-tests-0124")]);
+        let wrong = get_with(
+            &node.addr,
+            path,
+            &[("Authorization", "Bearer s3cret-token-for-tests-0124")],
+        );
         assert_eq!(wrong.status, 401, "{path}");
-        let right = get_with(&node.addr, path, &[("Authorization", "Bearer s3cret-token-for-tests-0123")]);
+        let right = get_with(
+            &node.addr,
+            path,
+            &[("Authorization", "Bearer s3cret-token-for-tests-0123")],
+        );
         assert_eq!(right.status, 200, "{path}");
     }
     for path in ["/healthz", "/readyz", "/metrics"] {
@@ -251,7 +154,10 @@ fn a_token_guards_everything_but_health_and_metrics() {
     // A token too short to be one is refused at start, naming the option.
     std::fs::write(&token, "short\n").unwrap();
     let mut c = tallinn();
-    c.arg("--dir").arg(&dir).args(["serve", "--listen", "127.0.0.1:0", "--token-file"]).arg(&token);
+    c.arg("--dir")
+        .arg(&dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file"])
+        .arg(&token);
     let err = fail(c);
     assert_one_line(&err, &["--token-file", "16 characters"]);
 }
@@ -264,14 +170,22 @@ fn metrics(node: &Node) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for line in a.text().lines() {
         if line.is_empty() || line.starts_with('#') {
-            assert!(line.is_empty() || line.starts_with("# HELP") || line.starts_with("# TYPE"), "{line}");
+            assert!(
+                line.is_empty() || line.starts_with("# HELP") || line.starts_with("# TYPE"),
+                "{line}"
+            );
             continue;
         }
-        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line {line:?}"));
-        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
         let bare = name.split('{').next().unwrap();
         assert!(
-            bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            bare.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
             "bad name in {line:?}"
         );
         if name.contains('{') {
@@ -293,13 +207,20 @@ fn metrics_readiness_and_the_stream_move_when_events_arrive() {
     let m = metrics(&node);
     assert_eq!(metric(&m, "tallinn_projector_position"), Some(52.0));
     assert_eq!(metric(&m, "tallinn_projector_lag"), Some(0.0));
-    assert_eq!(metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"), Some(48.0));
+    assert_eq!(
+        metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"),
+        Some(48.0)
+    );
     assert_eq!(metric(&m, "tallinn_checkpoint_size"), Some(52.0));
     assert_eq!(metric(&m, "tallinn_checkpoint_cosignatures"), Some(2.0));
     assert_eq!(node.get("/readyz").status, 200);
     let rejected: f64 = m
         .iter()
-        .filter(|(n, _)| n.starts_with("tallinn_events_folded_total") && !n.contains("accepted") && !n.contains("duplicate"))
+        .filter(|(n, _)| {
+            n.starts_with("tallinn_events_folded_total")
+                && !n.contains("accepted")
+                && !n.contains("duplicate")
+        })
         .map(|(_, v)| v)
         .sum();
     assert_eq!(rejected, 4.0, "the demo's four planted invalid events");
@@ -315,7 +236,10 @@ fn metrics_readiness_and_the_stream_move_when_events_arrive() {
         let m = metrics(&node);
         (metric(&m, "tallinn_projector_position") == Some(53.0)).then_some(m)
     });
-    assert_eq!(metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"), Some(49.0));
+    assert_eq!(
+        metric(&m, "tallinn_events_folded_total{verdict=\"accepted\"}"),
+        Some(49.0)
+    );
     assert_eq!(metric(&m, "tallinn_log_entries"), Some(53.0));
     let served: f64 = m
         .iter()
@@ -324,7 +248,13 @@ fn metrics_readiness_and_the_stream_move_when_events_arrive() {
         .sum();
     // Each scrape counts the ones before it.
     assert!(served >= 1.0, "requests are counted: {m:?}");
-    assert_eq!(metric(&m, "tallinn_http_requests_total{route=\"/readyz\",status=\"200\"}"), Some(1.0));
+    assert_eq!(
+        metric(
+            &m,
+            "tallinn_http_requests_total{route=\"/readyz\",status=\"200\"}"
+        ),
+        Some(1.0)
+    );
     // The new need is in the API and in the needs report.
     let needs = node.get("/api/v1/reports/needs").json();
     let found = needs["tables"]["needs"]
@@ -348,7 +278,9 @@ fn events_paging_ids_and_proofs() {
     let mut positions = Vec::new();
     let mut after = 0;
     loop {
-        let a = node.get(&format!("/api/v1/events?after={after}&limit=20")).json();
+        let a = node
+            .get(&format!("/api/v1/events?after={after}&limit=20"))
+            .json();
         let evs = a["events"].as_array().unwrap();
         positions.extend(evs.iter().map(|e| e["position"].as_u64().unwrap()));
         match a["next_after"].as_u64() {
@@ -377,7 +309,9 @@ fn events_paging_ids_and_proofs() {
     // Inclusion at a size, verified against the root the API states, which
     // is the root of the signed checkpoint at 52.
     let pos = one["position"].as_u64().unwrap();
-    let p = node.get(&format!("/api/v1/proofs/inclusion/{id}?size=52")).json();
+    let p = node
+        .get(&format!("/api/v1/proofs/inclusion/{id}?size=52"))
+        .json();
     let proof: Vec<ledger::ids::Digest> = p["proof"]
         .as_array()
         .unwrap()
@@ -385,7 +319,8 @@ fn events_paging_ids_and_proofs() {
         .map(|h| h.as_str().unwrap().parse().unwrap())
         .collect();
     let root: ledger::ids::Digest = p["root"].as_str().unwrap().parse().unwrap();
-    ledger::merkle::verify_inclusion(&leaf, pos - 1, 52, &proof, &root).expect("inclusion verifies");
+    ledger::merkle::verify_inclusion(&leaf, pos - 1, 52, &proof, &root)
+        .expect("inclusion verifies");
     let cp = node.get("/api/v1/checkpoint");
     assert_eq!(cp.status, 200);
     use base64::engine::general_purpose::STANDARD as B64;
@@ -414,7 +349,12 @@ fn the_openapi_document_lists_every_route_and_every_route_answers() {
     let node = Node::start(&[], &dir, &[]);
     let doc = node.get("/api/v1/openapi.json").json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let id = node.get("/api/v1/events?limit=1").json()["events"][0]["id"]
         .as_str()
         .unwrap()
@@ -422,22 +362,37 @@ fn the_openapi_document_lists_every_route_and_every_route_answers() {
     // Every route the node serves besides the document and the dashboard,
     // with arguments that answer 200.
     let routes = [
-        ("/api/v1/reports/{view}", "/api/v1/reports/pipeline".to_string()),
+        (
+            "/api/v1/reports/{view}",
+            "/api/v1/reports/pipeline".to_string(),
+        ),
         ("/api/v1/events", "/api/v1/events".to_string()),
         ("/api/v1/events/{id}", format!("/api/v1/events/{id}")),
         ("/api/v1/status", "/api/v1/status".to_string()),
         ("/api/v1/checkpoint", "/api/v1/checkpoint".to_string()),
-        ("/api/v1/proofs/inclusion/{id}", format!("/api/v1/proofs/inclusion/{id}")),
-        ("/api/v1/proofs/consistency", "/api/v1/proofs/consistency?from=1".to_string()),
+        (
+            "/api/v1/proofs/inclusion/{id}",
+            format!("/api/v1/proofs/inclusion/{id}"),
+        ),
+        (
+            "/api/v1/proofs/consistency",
+            "/api/v1/proofs/consistency?from=1".to_string(),
+        ),
         ("/healthz", "/healthz".to_string()),
         ("/readyz", "/readyz".to_string()),
         ("/metrics", "/metrics".to_string()),
     ];
     for (route, path) in &routes {
-        assert!(paths.contains(route), "{route} is not in the OpenAPI document: {paths:?}");
+        assert!(
+            paths.contains(route),
+            "{route} is not in the OpenAPI document: {paths:?}"
+        );
         assert_eq!(node.get(path).status, 200, "{path}");
         let op = &doc["paths"][route]["get"];
-        assert!(op["responses"]["200"].is_object(), "{route} documents no 200");
+        assert!(
+            op["responses"]["200"].is_object(),
+            "{route} documents no 200"
+        );
     }
     let mut stream = open_stream(&node.addr, "/api/v1/stream");
     assert!(next_data(&mut stream).contains("\"position\":52"));
@@ -446,7 +401,10 @@ fn the_openapi_document_lists_every_route_and_every_route_answers() {
     // Parameters are documented.
     let params = doc["paths"]["/api/v1/reports/{view}"]["get"]["parameters"].to_string();
     for p in ["view", "as_of", "format", "offset", "limit"] {
-        assert!(params.contains(&format!("\"name\":\"{p}\"")), "{p}: {params}");
+        assert!(
+            params.contains(&format!("\"name\":\"{p}\"")),
+            "{p}: {params}"
+        );
     }
 }
 
@@ -455,7 +413,9 @@ fn a_clean_shutdown_saves_what_was_folded() {
     let (_tmp, dir) = demo();
     let node = Node::start(&[], &dir, &[]);
     need(&dir, "N-SAVE-1");
-    until("position 53", || (node.get("/api/v1/status").json()["position"] == 53).then_some(()));
+    until("position 53", || {
+        (node.get("/api/v1/status").json()["position"] == 53).then_some(())
+    });
     let (status, stderr) = node.stop();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("stopped at position 53"), "{stderr}");

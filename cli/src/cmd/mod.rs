@@ -57,7 +57,13 @@ pub struct Global {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Log format on stderr: text, or json (one object per line, for log collectors).
-    #[arg(long, global = true, value_enum, default_value = "text", env = "TALLINN_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "TALLINN_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]

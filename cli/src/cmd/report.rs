@@ -196,7 +196,10 @@ async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Tab
             })
             .collect();
     }
-    let times: Vec<_> = decoded.iter().map(|d| d.as_ref().map(|(t, _)| *t)).collect();
+    let times: Vec<_> = decoded
+        .iter()
+        .map(|d| d.as_ref().map(|(t, _)| *t))
+        .collect();
     Ok(findings_table(&timed, &times, |pos| {
         decoded[(pos - 1) as usize]
             .as_ref()

@@ -101,7 +101,12 @@ pub fn query(raw: Option<String>, allowed: &[&str]) -> Result<HashMap<String, St
 }
 
 /// A number parameter, at most `max`.
-pub fn number(q: &HashMap<String, String>, name: &str, default: u64, max: u64) -> Result<u64, ApiError> {
+pub fn number(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: u64,
+    max: u64,
+) -> Result<u64, ApiError> {
     let Some(text) = q.get(name) else {
         return Ok(default);
     };
@@ -136,7 +141,10 @@ pub async fn figures_for(app: &App, as_of: Option<Date>) -> Result<Arc<Figures>,
 fn view_of(name: &str) -> Result<View, ApiError> {
     View::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
-        ApiError::not_found("view", format!("no view {name:?}; the views are {}", names.join(", ")))
+        ApiError::not_found(
+            "view",
+            format!("no view {name:?}; the views are {}", names.join(", ")),
+        )
     })
 }
 
@@ -164,7 +172,12 @@ pub async fn report(
     let csv = match q.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(other) => return Err(ApiError::bad("format", format!("{other:?}: use json or csv"))),
+        Some(other) => {
+            return Err(ApiError::bad(
+                "format",
+                format!("{other:?}: use json or csv"),
+            ))
+        }
     };
     let offset = number(&q, "offset", 0, u64::MAX)? as usize;
     let limit = number(&q, "limit", MAX_ROWS as u64, MAX_ROWS as u64)? as usize;
@@ -218,10 +231,22 @@ fn csv_response(f: &Figures, view: View, body: &str) -> Response {
     };
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-        (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        (header::HeaderName::from_static("x-tallinn-position"), f.position.to_string()),
-        (header::HeaderName::from_static("x-tallinn-digest"), f.digest.clone()),
-        (header::HeaderName::from_static("x-tallinn-today"), f.today.to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+        (
+            header::HeaderName::from_static("x-tallinn-position"),
+            f.position.to_string(),
+        ),
+        (
+            header::HeaderName::from_static("x-tallinn-digest"),
+            f.digest.clone(),
+        ),
+        (
+            header::HeaderName::from_static("x-tallinn-today"),
+            f.today.to_string(),
+        ),
     ];
     (headers, body.to_string()).into_response()
 }
@@ -237,7 +262,10 @@ fn csv_response(f: &Figures, view: View, body: &str) -> Response {
         (status = 200, description = "`{events: [...], next_after}`: the objects of `tallinn log --json`; `next_after` is the `after` of the next page, null at the end", body = Object),
         (status = 400, description = "a bad parameter", body = ApiError),
     ))]
-pub async fn events(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn events(
+    State(app): State<Arc<App>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q = query(raw, &["member", "after", "limit"])?;
     let member = q
         .get("member")
@@ -272,19 +300,25 @@ pub async fn events(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Res
 }
 
 fn mirror_position(app: &App) -> u64 {
-    app.mirror.read().unwrap_or_else(|e| e.into_inner()).tree.size()
+    app.mirror
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .tree
+        .size()
 }
 
 /// The entry position of an event id the node has folded.
 fn position_of(app: &App, id: &str, parameter: &str) -> Result<u64, ApiError> {
-    let digest: Digest = id
-        .parse()
-        .map_err(|_| ApiError::bad(parameter, format!("{id:?} is not an event id (64 hex digits)")))?;
+    let digest: Digest = id.parse().map_err(|_| {
+        ApiError::bad(
+            parameter,
+            format!("{id:?} is not an event id (64 hex digits)"),
+        )
+    })?;
     let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-    m.ids
-        .get(&digest)
-        .copied()
-        .ok_or_else(|| ApiError::not_found(parameter, format!("no event {id} in the entries folded")))
+    m.ids.get(&digest).copied().ok_or_else(|| {
+        ApiError::not_found(parameter, format!("no event {id} in the entries folded"))
+    })
 }
 
 /// One event: its entry, outcome, and signed bytes (base64, `envelope || signature`).
@@ -295,7 +329,10 @@ fn position_of(app: &App, id: &str, parameter: &str) -> Result<u64, ApiError> {
         (status = 400, description = "not an event id", body = ApiError),
         (status = 404, description = "no such event folded", body = ApiError),
     ))]
-pub async fn event(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn event(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     use base64::Engine as _;
     let position = position_of(&app, &id, "id")?;
     let entry = app

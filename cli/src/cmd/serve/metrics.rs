@@ -38,8 +38,7 @@ pub fn install() -> Result<PrometheusHandle> {
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)?
         .build_recorder();
     let handle = recorder.handle();
-    metrics::set_global_recorder(recorder)
-        .map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
+    metrics::set_global_recorder(recorder).map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
     Ok(handle)
 }
 
@@ -128,8 +127,8 @@ pub async fn render(app: &App) -> String {
         }
     }
     if let AnyLog::Nats(n) = &app.log {
-        let up = n.connection().client.connection_state()
-            == async_nats::connection::State::Connected;
+        let up =
+            n.connection().client.connection_state() == async_nats::connection::State::Connected;
         gauge!("tallinn_nats_connected").set(if up { 1.0 } else { 0.0 });
     }
     app.metrics.render()

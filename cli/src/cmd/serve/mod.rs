@@ -118,7 +118,8 @@ impl App {
         };
         let digest = current.digest.clone();
         let figures = tokio::task::spawn_blocking(move || {
-            let findings = findings.unwrap_or_else(|| crate::cmd::report::findings_table(&[], &[], |_| String::new()));
+            let findings = findings
+                .unwrap_or_else(|| crate::cmd::report::findings_table(&[], &[], |_| String::new()));
             node::figures(&model, Some(day), params, findings, digest, wall_clock())
         })
         .await?;
@@ -142,7 +143,8 @@ pub fn wall_clock() -> ledger::calendar::Timestamp {
 
 fn read_token(path: &Path) -> Result<[u8; 32]> {
     use sha2::Digest as _;
-    let text = std::fs::read_to_string(path).with_context(|| format!("--token-file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--token-file {}", path.display()))?;
     let token = text.lines().next().unwrap_or("").trim();
     if token.len() < 16 {
         return Err(anyhow!(
@@ -166,7 +168,11 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
         }
         log => log,
     };
-    let backend = if nats.enabled() { "jetstream" } else { "embedded" };
+    let backend = if nats.enabled() {
+        "jetstream"
+    } else {
+        "embedded"
+    };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("--listen {}", a.listen))?;
@@ -191,10 +197,16 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
         stopping: watch::channel(false).0,
     });
     // The verdict counters start from what the projector had folded.
-    metrics::folded(&metrics::Counts::default(), &mirror.read().unwrap_or_else(|e| e.into_inner()).model);
+    metrics::folded(
+        &metrics::Counts::default(),
+        &mirror.read().unwrap_or_else(|e| e.into_inner()).model,
+    );
     metrics::observe_status(&app, &p);
     let addr = listener.local_addr()?;
-    eprintln!("serving {} on http://{addr}/ (Ctrl-C to stop)", dir.display());
+    eprintln!(
+        "serving {} on http://{addr}/ (Ctrl-C to stop)",
+        dir.display()
+    );
     let stop = Arc::new(Notify::new());
     let router = web::router(app.clone(), Duration::from_secs(a.request_timeout.max(1)));
     let server = {
@@ -273,7 +285,14 @@ async fn render(mirror: &SharedMirror, log: &AnyLog, receipt_days: i32) -> Resul
             receipt_days,
         };
         let digest = projector::digest::digest_hex(&m.model);
-        node::figures(&m.model, None, params, m.time_findings(&timed), digest, wall_clock())
+        node::figures(
+            &m.model,
+            None,
+            params,
+            m.time_findings(&timed),
+            digest,
+            wall_clock(),
+        )
     })
     .await?;
     ::metrics::histogram!("tallinn_render_seconds").record(started.elapsed().as_secs_f64());

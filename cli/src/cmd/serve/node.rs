@@ -132,7 +132,10 @@ impl Mirror {
     pub fn time_findings(&self, timed: &[Timed]) -> Table {
         findings_table(timed, &self.times, |pos| {
             let i = self.carriers[(pos - 1) as usize] as usize;
-            self.members.get(i).map(|m| m.to_string()).unwrap_or_default()
+            self.members
+                .get(i)
+                .map(|m| m.to_string())
+                .unwrap_or_default()
         })
     }
 }

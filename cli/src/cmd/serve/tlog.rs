@@ -22,7 +22,9 @@ use ledger::log::Log;
     responses((status = 200, description = "`{origin, backend, log_length, position, lag, ready, accepted, rejected, duplicates, digest, heads: {member: {seq, id}}, checkpoint: {size, root, time, age_seconds, cosignatures} | null}`", body = Object)))]
 pub async fn status(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let f = app.current();
-    let cp = latest_checkpoint(&app.log).await.map_err(ApiError::internal)?;
+    let cp = latest_checkpoint(&app.log)
+        .await
+        .map_err(ApiError::internal)?;
     let now = (super::wall_clock().0 / 1000).max(0) as u64;
     let v = {
         let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
@@ -54,11 +56,20 @@ pub async fn status(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
         (status = 404, description = "no checkpoint signed yet", body = ApiError),
     ))]
 pub async fn checkpoint(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
-    let cp = latest_checkpoint(&app.log).await.map_err(ApiError::internal)?;
+    let cp = latest_checkpoint(&app.log)
+        .await
+        .map_err(ApiError::internal)?;
     let cp = cp.ok_or_else(|| {
-        ApiError::not_found("checkpoint", "no checkpoint yet: the coordinator runs `tallinn checkpoint sign`")
+        ApiError::not_found(
+            "checkpoint",
+            "no checkpoint yet: the coordinator runs `tallinn checkpoint sign`",
+        )
     })?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.text).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        cp.text,
+    )
+        .into_response())
 }
 
 /// An inclusion proof of an event.
@@ -84,17 +95,22 @@ pub async fn inclusion(
     if q.contains_key("size") {
         let size = number(&q, "size", 0, u64::MAX)?;
         let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-        let position = *m
-            .ids
-            .get(&digest)
-            .ok_or_else(|| ApiError::not_found("id", format!("no event {id} in the entries folded")))?;
+        let position = *m.ids.get(&digest).ok_or_else(|| {
+            ApiError::not_found("id", format!("no event {id} in the entries folded"))
+        })?;
         if size < position || size > m.tree.size() {
             return Err(ApiError::bad(
                 "size",
-                format!("must be from the event's position {position} to the entries folded, {}", m.tree.size()),
+                format!(
+                    "must be from the event's position {position} to the entries folded, {}",
+                    m.tree.size()
+                ),
             ));
         }
-        let proof = m.tree.inclusion_proof(position - 1, size).map_err(ApiError::internal)?;
+        let proof = m
+            .tree
+            .inclusion_proof(position - 1, size)
+            .map_err(ApiError::internal)?;
         let root = m.tree.root_at(size).map_err(ApiError::internal)?;
         let v = json!({"id": digest, "position": position, "index": position - 1, "size": size, "root": root,
             "proof": proof.iter().map(|h| h.to_hex()).collect::<Vec<_>>()});
@@ -104,28 +120,39 @@ pub async fn inclusion(
 }
 
 async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiError> {
-    let cp = latest_checkpoint(&app.log).await.map_err(ApiError::internal)?;
+    let cp = latest_checkpoint(&app.log)
+        .await
+        .map_err(ApiError::internal)?;
     let cp = cp.ok_or_else(|| ApiError::not_found("size", "no checkpoint yet: give a size"))?;
     let (path, index) = {
         let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-        let position = *m
-            .ids
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("id", format!("no event {id} in the entries folded")))?;
+        let position = *m.ids.get(&id).ok_or_else(|| {
+            ApiError::not_found("id", format!("no event {id} in the entries folded"))
+        })?;
         if position > cp.size || cp.size > m.tree.size() {
             return Err(ApiError::not_found(
                 "id",
                 format!("event at position {position} is not covered by the latest checkpoint the node has folded (size {})", cp.size),
             ));
         }
-        let path = m.tree.inclusion_proof(position - 1, cp.size).map_err(ApiError::internal)?;
+        let path = m
+            .tree
+            .inclusion_proof(position - 1, cp.size)
+            .map_err(ApiError::internal)?;
         let root = m.tree.root_at(cp.size).map_err(ApiError::internal)?;
         if root.to_hex() != cp.root {
-            return Err(ApiError::internal("the latest checkpoint's root is not the root of the entries folded"));
+            return Err(ApiError::internal(
+                "the latest checkpoint's root is not the root of the entries folded",
+            ));
         }
         (path, position - 1)
     };
-    let entry = app.log.read(index + 1, 1).await.map_err(ApiError::internal)?.pop();
+    let entry = app
+        .log
+        .read(index + 1, 1)
+        .await
+        .map_err(ApiError::internal)?
+        .pop();
     let entry = entry.ok_or_else(|| ApiError::internal("the entry vanished from the log"))?;
     let proof = TlogProof {
         extra: entry.bytes,
@@ -133,7 +160,11 @@ async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiE
         proof: path,
         note: cp.text,
     };
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], proof.to_text()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        proof.to_text(),
+    )
+        .into_response())
 }
 
 /// A consistency proof between two tree sizes.
@@ -146,7 +177,10 @@ async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiE
         (status = 200, description = "`{from, to, root_from, root_to, proof: [hex]}` (RFC 9162)", body = Object),
         (status = 400, description = "a bad parameter", body = ApiError),
     ))]
-pub async fn consistency(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn consistency(
+    State(app): State<Arc<App>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q = query(raw, &["from", "to"])?;
     if !q.contains_key("from") {
         return Err(ApiError::bad("from", "required"));
@@ -155,7 +189,10 @@ pub async fn consistency(State(app): State<Arc<App>>, RawQuery(raw): RawQuery) -
     let size = m.tree.size();
     let to = number(&q, "to", size, size)?;
     let from = number(&q, "from", 0, to)?;
-    let proof = m.tree.consistency_proof(from, to).map_err(ApiError::internal)?;
+    let proof = m
+        .tree
+        .consistency_proof(from, to)
+        .map_err(ApiError::internal)?;
     let root = |s| m.tree.root_at(s).map_err(ApiError::internal);
     let v = json!({"from": from, "to": to, "root_from": root(from)?, "root_to": root(to)?,
         "proof": proof.iter().map(|h| h.to_hex()).collect::<Vec<_>>()});

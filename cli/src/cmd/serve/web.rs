@@ -62,17 +62,29 @@ pub fn api_routes() -> (Router<Arc<App>>, utoipa::openapi::OpenApi) {
 pub fn router(app: Arc<App>, timeout: Duration) -> Router {
     let (api, doc) = api_routes();
     let doc = Arc::new(doc);
-    api.route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .route("/", get(overview))
-        .route("/{page}", get(page))
-        .route("/assets/style.css", get(|| asset("text/css", pages::STYLE_CSS)))
-        .route("/assets/live.js", get(|| asset("text/javascript", pages::LIVE_JS)))
-        .route_layer(middleware::from_fn(track))
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), auth))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(RequestBodyLimitLayer::new(4096))
-        .with_state(app)
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json(doc.as_ref().clone()) }),
+    )
+    .route("/", get(overview))
+    .route("/{page}", get(page))
+    .route(
+        "/assets/style.css",
+        get(|| asset("text/css", pages::STYLE_CSS)),
+    )
+    .route(
+        "/assets/live.js",
+        get(|| asset("text/javascript", pages::LIVE_JS)),
+    )
+    .route_layer(middleware::from_fn(track))
+    .fallback(not_found)
+    .layer(middleware::from_fn_with_state(app.clone(), auth))
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+    .layer(RequestBodyLimitLayer::new(4096))
+    .with_state(app)
 }
 
 async fn asset(kind: &'static str, body: &'static str) -> Response {
@@ -84,7 +96,8 @@ async fn asset(kind: &'static str, body: &'static str) -> Response {
 }
 
 async fn not_found() -> Response {
-    metrics::counter!("tallinn_http_requests_total", "route" => "unmatched", "status" => "404").increment(1);
+    metrics::counter!("tallinn_http_requests_total", "route" => "unmatched", "status" => "404")
+        .increment(1);
     ApiError::not_found("path", "no such route; see /api/v1/openapi.json").into_response()
 }
 
@@ -142,12 +155,28 @@ pub async fn healthz() -> &'static str {
     (status = 200, description = "`{ready: true, lag}`", body = Object),
     (status = 503, description = "`{ready: false, lag}`", body = Object)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let position = app.mirror.read().unwrap_or_else(|e| e.into_inner()).tree.size();
-    let len = app.log_length.load(std::sync::atomic::Ordering::Relaxed).max(position);
+    let position = app
+        .mirror
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .tree
+        .size();
+    let len = app
+        .log_length
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .max(position);
     let lag = len - position;
     let ready = app.started.load(std::sync::atomic::Ordering::Relaxed) && lag <= app.ready_lag;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({"ready": ready, "lag": lag, "position": position}))).into_response()
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({"ready": ready, "lag": lag, "position": position})),
+    )
+        .into_response()
 }
 
 /// Prometheus text format.
@@ -159,7 +188,9 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
 
 /// Server-sent events: `{"position", "digest"}` each time the figures move.
 #[utoipa::path(get, path = "/api/v1/stream", tag = "operations", responses((status = 200, description = "text/event-stream; each event's data is `{position, digest}`", content_type = "text/event-stream", body = String)))]
-pub async fn stream(State(app): State<Arc<App>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn stream(
+    State(app): State<Arc<App>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut stop = app.stopping.subscribe();
     let events = tokio_stream::wrappers::WatchStream::new(app.figures.clone())
         .map(|f| {
@@ -190,9 +221,14 @@ async fn render_page(State(app): State<Arc<App>>, page: Page, RawQuery(raw): Raw
     };
     let figures = match figures {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, Html(pages::error_page(&e.error))).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, Html(pages::error_page(&e.error))).into_response()
+        }
     };
-    let cp = super::metrics::latest_checkpoint(&app.log).await.ok().flatten();
+    let cp = super::metrics::latest_checkpoint(&app.log)
+        .await
+        .ok()
+        .flatten();
     let origin = app
         .mirror
         .read()
@@ -201,14 +237,21 @@ async fn render_page(State(app): State<Arc<App>>, page: Page, RawQuery(raw): Raw
         .origin
         .clone()
         .unwrap_or_default();
-    let views: Vec<_> = page.views().iter().map(|v| figures.view(*v).tables.clone()).collect();
+    let views: Vec<_> = page
+        .views()
+        .iter()
+        .map(|v| figures.view(*v).tables.clone())
+        .collect();
     let as_of = figures.as_of.map(|d| d.to_string());
     let today = figures.today.to_string();
     let meta = PageMeta {
         as_of: as_of.as_deref(),
         today: &today,
         position: figures.position,
-        log_length: app.log_length.load(std::sync::atomic::Ordering::Relaxed).max(figures.position),
+        log_length: app
+            .log_length
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(figures.position),
         digest: &figures.digest,
         generated_at: &figures.generated_at,
         origin: &origin,
