@@ -101,6 +101,14 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// Whether the same request may succeed later unchanged: the embedded
+    /// log held by another process, or a backend that cannot take it now.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, LogError::Locked(_) | LogError::Unavailable(_))
+    }
+}
+
+impl LogError {
     /// The positions of the events an append stored before it failed.
     pub fn stored(&self) -> &[u64] {
         match self {

@@ -589,10 +589,20 @@ impl Projector {
             tokio::select! {
                 _ = &mut shutdown => return Ok(self.save_if_behind()?),
                 r = log.wait_for(self.position, Duration::from_millis(500)) => {
-                    if r.map_err(RunError::from)? <= self.position {
-                        self.save_if_behind()?;
-                    } else {
-                        self.advance(log, |_| {}).await?;
+                    let step = match r {
+                        Ok(len) if len <= self.position => self.save_if_behind(),
+                        Ok(_) => self.advance(log, |_| {}).await.map(drop),
+                        Err(e) => Err(e.into()),
+                    };
+                    match step {
+                        // Producers in other processes holding the embedded
+                        // log in turn (or a cluster electing a leader) delay
+                        // the follower; they do not stop it.
+                        Err(RunError::Log(e)) if e.is_transient() => {
+                            tracing::warn!("{e}; the follower tries again");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        r => r?,
                     }
                 }
             }

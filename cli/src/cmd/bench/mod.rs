@@ -5,6 +5,7 @@ pub mod audit;
 pub mod end_to_end;
 pub mod pipeline;
 pub mod producer;
+pub mod serve;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -44,6 +45,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// `tallinn serve` under load: wrk on the donors report while producers
+    /// append (embedded, or a new JetStream stream with --nats), and the
+    /// latency from an append's acknowledgement to the API.
+    Serve(serve::ServeBenchArgs),
 }
 
 /// Runs a benchmark.
@@ -53,5 +58,6 @@ pub async fn run(nats: &NatsArgs, cmd: BenchCommand) -> Result<()> {
         BenchCommand::Projection { events } => pipeline::projection(events).await,
         BenchCommand::Audit { events } => audit::audit(events).await,
         BenchCommand::Producer { events, runs } => producer::producer(nats, events, runs).await,
+        BenchCommand::Serve(a) => serve::serve(nats, a).await,
     }
 }

@@ -74,7 +74,7 @@ fn run(exe: &Path, dir: &Path, nats: &[String], args: &[String]) -> Result<(f64,
 
 /// A fresh demo ledger of at least `events` events: embedded, or on a new
 /// stream of the NATS server `url` (published by a `demo --nats` child).
-fn ledger(exe: &Path, url: Option<&str>, events: u64) -> Result<std::path::PathBuf> {
+pub fn ledger(exe: &Path, url: Option<&str>, events: u64) -> Result<std::path::PathBuf> {
     let Some(url) = url else {
         return Ok(crate::cmd::bench::pipeline::demo_ledger(events)?.0);
     };
