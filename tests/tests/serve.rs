@@ -424,3 +424,57 @@ fn a_clean_shutdown_saves_what_was_folded() {
     assert_eq!(s["projector"]["position"], 53, "{s}");
     assert_eq!(s["projector"]["lag"], 0);
 }
+
+#[test]
+fn a_jetstream_ledger_is_served_and_followed_live() {
+    let server = common::nats::NatsServer::start();
+    let url = server.url();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("js");
+    let mut c = tallinn();
+    c.args(["--nats", &url, "--dir"])
+        .arg(&dir)
+        .args(["demo", "--seed", "7"]);
+    ok(c);
+    let on = |args: &[&str]| {
+        let mut c = tallinn();
+        c.args(["--nats", &url, "--dir"]).arg(&dir).args(args);
+        ok(c)
+    };
+    let node = Node::start(&["--nats", &url], &dir, &[]);
+    for view in ["donors", "pipeline", "integrity"] {
+        let want: serde_json::Value =
+            serde_json::from_str(&on(&["report", view, "--format", "json"])).unwrap();
+        let got = node.get(&format!("/api/v1/reports/{view}")).json();
+        assert_eq!(got["tables"], want, "{view}");
+    }
+    let status = node.get("/api/v1/status").json();
+    assert_eq!(status["backend"], "jetstream");
+    let before = status["position"].as_u64().unwrap();
+    let key = dir.join("keys/UA-SSSCIP.key");
+    let id = on(&[
+        "need", "--key", key.to_str().unwrap(), "--id", "N-JS-1", "--category", "hardware",
+        "--description", "live", "--quantity", "1", "--unit", "pcs", "--value", "99",
+    ]);
+    let id = id.trim();
+    assert!(is_id(id), "{id}");
+    let one = until("the event is served", || {
+        let a = node.get(&format!("/api/v1/events/{id}"));
+        (a.status == 200).then(|| a.json())
+    });
+    assert_eq!(one["position"], before + 1);
+    assert_eq!(one["member"], "UA-SSSCIP");
+    until("the needs report has it", || {
+        let v = node.get("/api/v1/reports/needs").json();
+        v["tables"]["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["need"] == "UA-SSSCIP/N-JS-1")
+            .then_some(())
+    });
+    let m = node.get("/metrics").text();
+    assert!(m.contains("tallinn_nats_connected 1"), "{m}");
+    let (status, _) = node.stop();
+    assert!(status.success());
+}

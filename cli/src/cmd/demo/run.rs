@@ -105,6 +105,7 @@ async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
     }
     let d = dir.display();
     println!("\nTry next:");
+    println!("  tallinn --dir {d} serve        # dashboard and API on http://127.0.0.1:8080/");
     println!("  tallinn --dir {d} report commitments");
     println!("  tallinn --dir {d} report overdue");
     println!("  tallinn --dir {d} report donors --as-of 2025-06-30");

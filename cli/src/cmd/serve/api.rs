@@ -19,8 +19,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::app::App;
 use super::node::{Figures, Rendered};
-use super::App;
 use crate::cmd::log::entry_json;
 use crate::render::{render, Format};
 
@@ -130,12 +130,13 @@ pub fn as_of(q: &HashMap<String, String>) -> Result<Option<Date>, ApiError> {
         .transpose()
 }
 
-/// The figures for `as_of` (the current ones without it).
-pub async fn figures_for(app: &App, as_of: Option<Date>) -> Result<Arc<Figures>, ApiError> {
-    match as_of {
-        None => Ok(app.current()),
-        Some(day) => app.figures_as_of(day).await.map_err(ApiError::internal),
-    }
+/// `view` rendered, as of `day` or at the latest position.
+pub async fn rendered(
+    app: &App,
+    view: View,
+    day: Option<Date>,
+) -> Result<(Arc<Figures>, Arc<Rendered>), ApiError> {
+    app.view(view, day).await.map_err(ApiError::internal)
 }
 
 fn view_of(name: &str) -> Result<View, ApiError> {
@@ -181,15 +182,15 @@ pub async fn report(
     };
     let offset = number(&q, "offset", 0, u64::MAX)? as usize;
     let limit = number(&q, "limit", MAX_ROWS as u64, MAX_ROWS as u64)? as usize;
-    let figures = figures_for(&app, as_of(&q)?).await?;
-    let r = figures.view(view);
+    let (figures, r) = rendered(&app, view, as_of(&q)?).await?;
     let whole = offset == 0 && r.tables.iter().all(|t| t.rows.len() <= limit);
     let paged;
-    let (json_text, csv_text) = if whole {
-        (r.json.as_str(), r.csv.as_str())
-    } else {
-        paged = page(r, offset, limit);
-        (paged.0.as_str(), paged.1.as_str())
+    let (json_text, csv_text) = match (&r.json, &r.csv) {
+        (Some(json), Some(csv)) if whole => (json.as_str(), csv.as_str()),
+        _ => {
+            paged = page(&r, offset, limit);
+            (paged.0.as_str(), paged.1.as_str())
+        }
     };
     if csv {
         return Ok(csv_response(&figures, view, csv_text));
@@ -276,7 +277,12 @@ pub async fn events(
         .transpose()?;
     let after = number(&q, "after", 0, u64::MAX)?;
     let limit = number(&q, "limit", DEFAULT_EVENTS as u64, MAX_EVENTS as u64)? as usize;
-    let position = app.current().position.min(mirror_position(&app));
+    let position = app
+        .node
+        .index
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .position();
     let mut out = Vec::new();
     let mut from = after.saturating_add(1);
     let mut last_seen = after;
@@ -289,22 +295,14 @@ pub async fn events(
         .map_err(ApiError::internal)?;
         let Some(last) = entries.last() else { break };
         from = last.position + 1;
-        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+        let m = app.node.model.read().unwrap_or_else(|e| e.into_inner());
         for e in entries.iter().filter(|e| e.position <= position) {
-            out.push(entry_json(e, &m.model));
+            out.push(entry_json(e, &m));
             last_seen = e.position;
         }
     }
     let more = out.len() == limit && last_seen < position;
     Ok(Json(json!({"events": out, "next_after": more.then_some(last_seen)})).into_response())
-}
-
-fn mirror_position(app: &App) -> u64 {
-    app.mirror
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .tree
-        .size()
 }
 
 /// The entry position of an event id the node has folded.
@@ -315,8 +313,8 @@ fn position_of(app: &App, id: &str, parameter: &str) -> Result<u64, ApiError> {
             format!("{id:?} is not an event id (64 hex digits)"),
         )
     })?;
-    let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-    m.ids.get(&digest).copied().ok_or_else(|| {
+    let index = app.node.index.read().unwrap_or_else(|e| e.into_inner());
+    index.ids.get(&digest).copied().ok_or_else(|| {
         ApiError::not_found(parameter, format!("no event {id} in the entries folded"))
     })
 }
@@ -343,8 +341,8 @@ pub async fn event(
         .pop()
         .ok_or_else(|| ApiError::internal(format!("position {position} vanished from the log")))?;
     let mut v = {
-        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-        entry_json(&entry, &m.model)
+        let m = app.node.model.read().unwrap_or_else(|e| e.into_inner());
+        entry_json(&entry, &m)
     };
     v["bytes"] = json!(base64::engine::general_purpose::STANDARD.encode(&entry.bytes));
     Ok(Json(v).into_response())

@@ -24,7 +24,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use projector::model::Model;
 use projector::run::Projector;
 
-use super::App;
+use super::app::App;
 use crate::backend::AnyLog;
 
 /// Latency buckets, seconds: from 100 µs to 10 s.

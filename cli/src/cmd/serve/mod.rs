@@ -9,6 +9,7 @@
 //! the node runs.
 
 pub mod api;
+pub mod app;
 pub mod metrics;
 pub mod node;
 pub mod pages;
@@ -18,22 +19,22 @@ mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use ledger::calendar::Date;
 use ledger::log::Log;
 use projector::run::Projector;
-use projector::views::Params;
-use tokio::sync::{watch, Mutex, Notify};
+use projector::views::{Params, View};
+use tokio::sync::Notify;
 
 use crate::backend::{open_log, AnyLog, NatsArgs};
 use crate::cmd::projector::{catch_up, shutdown_signal, Open};
 use crate::context::{log_dir, OPEN_WAIT};
-use node::{Figures, Mirror, SharedMirror};
+use app::App;
+use node::{Figures, Node};
 
 /// `serve`.
 #[derive(Debug, Args)]
@@ -57,83 +58,6 @@ pub struct ServeArgs {
     /// Save a snapshot after at least N events (and at least a quarter of the position).
     #[arg(long, default_value_t = 50_000)]
     pub save_every: u64,
-}
-
-/// What every handler shares.
-pub struct App {
-    /// The log (reads only: events, checkpoints).
-    pub log: AnyLog,
-    /// The read model, tree and event index mirrored as the node folds.
-    pub mirror: SharedMirror,
-    /// The figures of the latest position rendered.
-    pub figures: watch::Receiver<Arc<Figures>>,
-    /// Figures as of a date, by date, at the position they were built.
-    pub as_of: Mutex<Vec<Arc<Figures>>>,
-    /// The log's length as last seen by the follow loop.
-    pub log_length: AtomicU64,
-    /// Whether the node has caught up once and rendered.
-    pub started: AtomicBool,
-    /// See [`ServeArgs::ready_lag`].
-    pub ready_lag: u64,
-    /// See [`ServeArgs::receipt_days`].
-    pub receipt_days: i32,
-    /// SHA-256 of the bearer token, if one is required.
-    pub token: Option<[u8; 32]>,
-    /// The Prometheus exporter's handle.
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// The backend's name (`embedded` or `jetstream`).
-    pub backend: &'static str,
-    /// Set at shutdown: ends the live streams, so connections close.
-    pub stopping: watch::Sender<bool>,
-}
-
-impl App {
-    /// The latest figures.
-    pub fn current(&self) -> Arc<Figures> {
-        self.figures.borrow().clone()
-    }
-
-    /// The figures as of `day` at the current position: built once per
-    /// (date, position) by refolding the log with the date's filter (the
-    /// CLI's `report --as-of`), the last few kept.
-    pub async fn figures_as_of(&self, day: Date) -> Result<Arc<Figures>> {
-        let current = self.current();
-        let mut cache = self.as_of.lock().await;
-        if let Some(f) = cache
-            .iter()
-            .find(|f| f.as_of == Some(day) && f.position == current.position)
-        {
-            return Ok(f.clone());
-        }
-        let model = projector::run::model_as_of(&self.log, current.position, day.end()).await?;
-        let findings = current
-            .view(projector::views::View::Integrity)
-            .tables
-            .iter()
-            .find(|t| t.title == "time_findings")
-            .cloned();
-        let params = Params {
-            today: day,
-            receipt_days: self.receipt_days,
-        };
-        let digest = current.digest.clone();
-        let figures = tokio::task::spawn_blocking(move || {
-            let findings = findings
-                .unwrap_or_else(|| crate::cmd::report::findings_table(&[], &[], |_| String::new()));
-            node::figures(&model, Some(day), params, findings, digest, wall_clock())
-        })
-        .await?;
-        let figures = Arc::new(Figures {
-            position: current.position,
-            ..figures
-        });
-        cache.retain(|f| f.position == current.position);
-        if cache.len() >= 8 {
-            cache.remove(0);
-        }
-        cache.push(figures.clone());
-        Ok(figures)
-    }
 }
 
 /// The system clock (the shell reads it; the views get it as a parameter).
@@ -176,30 +100,30 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("--listen {}", a.listen))?;
+    let t = Instant::now();
     let mut p = catch_up(dir, &log, a.save_every, Open::Write).await?;
     p.track_folded(true);
-    let mirror = Mirror::load(&mut p, &log).await?;
-    let mirror: SharedMirror = Arc::new(RwLock::new(mirror));
-    let first = render(&mirror, &log, a.receipt_days).await?;
-    let (tx, rx) = watch::channel(Arc::new(first));
-    let app = Arc::new(App {
-        log: log.clone(),
-        mirror: mirror.clone(),
-        figures: rx,
-        as_of: Mutex::new(Vec::new()),
-        log_length: AtomicU64::new(log.len().await?),
-        started: AtomicBool::new(true),
+    let node = Arc::new(Node::load(&mut p, &log).await?);
+    tracing::info!(
+        position = p.position,
+        secs = t.elapsed().as_secs_f64(),
+        "node loaded"
+    );
+    let first = first_figures(&node, &log, a.receipt_days).await?;
+    tracing::info!(secs = t.elapsed().as_secs_f64(), "first figures rendered");
+    let settings = app::Settings {
         ready_lag: a.ready_lag,
         receipt_days: a.receipt_days,
         token,
         metrics,
         backend,
-        stopping: watch::channel(false).0,
-    });
+    };
+    let (app, tx) = App::new(log.clone(), node.clone(), first, settings);
+    app.log_length.store(log.len().await?, Ordering::Relaxed);
     // The verdict counters start from what the projector had folded.
     metrics::folded(
         &metrics::Counts::default(),
-        &mirror.read().unwrap_or_else(|e| e.into_inner()).model,
+        &node.model.read().unwrap_or_else(|e| e.into_inner()),
     );
     metrics::observe_status(&app, &p);
     let addr = listener.local_addr()?;
@@ -217,9 +141,18 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
                 .await
         })
     };
-    let dirty = Arc::new(Notify::new());
-    let renderer = tokio::spawn(renderer(app.clone(), tx, dirty.clone()));
-    let result = follow(&mut p, &app, &dirty).await;
+    let renderer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            loop {
+                app.dirty.notified().await;
+                if let Err(e) = app.render_round(&tx).await {
+                    tracing::warn!("figures not rendered: {e:#}");
+                }
+            }
+        })
+    };
+    let result = follow(&mut p, &app).await;
     app.stopping.send_replace(true);
     stop.notify_one();
     renderer.abort();
@@ -232,23 +165,22 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The one follow loop, mirroring what each step folded; saves at shutdown.
-async fn follow(p: &mut Projector, app: &Arc<App>, dirty: &Arc<Notify>) -> Result<()> {
+/// The one follow loop; after each step the node takes in what it folded.
+/// Saves at shutdown.
+async fn follow(p: &mut Projector, app: &Arc<App>) -> Result<()> {
     let log = app.log.clone();
     let mut last = Instant::now();
+    // What the verdict counters count up to.
+    let mut counted = metrics::Counts::of(p.overview());
     p.follow(&log, shutdown_signal(), async |p: &mut Projector| {
-        let n = {
-            let mut m = app.mirror.write().unwrap_or_else(|e| e.into_inner());
-            let before = metrics::Counts::of(&m.model);
-            let n = m.apply(p)?;
-            metrics::folded(&before, &m.model);
-            n
-        };
+        let n = app.node.take_step(p)?;
         if n > 0 {
+            metrics::folded(&counted, p.overview());
+            counted = metrics::Counts::of(p.overview());
             let len = log.len().await.unwrap_or(p.position);
             app.log_length.fetch_max(len, Ordering::Relaxed);
             metrics::fold_rate(n, last.elapsed());
-            dirty.notify_one();
+            app.dirty.notify_one();
         } else {
             app.log_length.fetch_max(p.position, Ordering::Relaxed);
         }
@@ -259,42 +191,29 @@ async fn follow(p: &mut Projector, app: &Arc<App>, dirty: &Arc<Notify>) -> Resul
     .await
 }
 
-/// Renders the figures whenever the mirror moved, one render at a time (a
-/// render that finds the mirror moved again renders again).
-async fn renderer(app: Arc<App>, tx: watch::Sender<Arc<Figures>>, dirty: Arc<Notify>) {
-    loop {
-        dirty.notified().await;
-        match render(&app.mirror, &app.log, app.receipt_days).await {
-            Ok(f) => {
-                tx.send_replace(Arc::new(f));
-            }
-            Err(e) => tracing::warn!("figures not rendered: {e:#}"),
-        }
-    }
-}
-
-/// The figures of the mirror's current state.
-async fn render(mirror: &SharedMirror, log: &AnyLog, receipt_days: i32) -> Result<Figures> {
+/// The figures at start: the digest and the donors view (what the
+/// dashboard's first page and most readers ask for first).
+async fn first_figures(node: &Arc<Node>, log: &AnyLog, receipt_days: i32) -> Result<Figures> {
     let timed = crate::cmd::report::checkpoint_times(log).await?;
-    let mirror = mirror.clone();
-    let started = Instant::now();
-    let f = tokio::task::spawn_blocking(move || {
-        let m = mirror.read().unwrap_or_else(|e| e.into_inner());
-        let params = Params {
-            today: m.model.latest.date(),
-            receipt_days,
+    let node = node.clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        let m = node.model.read().unwrap_or_else(|e| e.into_inner());
+        let findings = node
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .time_findings(&timed, m.position);
+        let input = node::RenderInput {
+            as_of: None,
+            params: Params {
+                today: m.latest.date(),
+                receipt_days,
+            },
+            findings,
+            digest: None,
+            now: wall_clock(),
         };
-        let digest = projector::digest::digest_hex(&m.model);
-        node::figures(
-            &m.model,
-            None,
-            params,
-            m.time_findings(&timed),
-            digest,
-            wall_clock(),
-        )
+        node::figures(&m, &[View::Donors], None, input)
     })
-    .await?;
-    ::metrics::histogram!("tallinn_render_seconds").record(started.elapsed().as_secs_f64());
-    Ok(f)
+    .await?)
 }

@@ -1,19 +1,24 @@
-//! The node's state: the projector's read model mirrored in memory as the one
-//! follow loop folds (only the rows the folded events name are copied), the
-//! Merkle tree and event index of the entries folded, and the views rendered
-//! once per position for every reader (requests never build a model).
+//! The node's state. The follow loop owns the projector; after each step it
+//! hands the node what the step folded: the entries' leaves, times and
+//! carriers go to the [`Index`] at once (event lookups and proofs see them
+//! within the step), and the rows the folded events name, read back from the
+//! projector, go to the mirrored [`Model`] as a [`Delta`] (queued while a
+//! render reads the model, applied after it: the follow loop never waits for
+//! a render). A renderer builds the [`Figures`] of a position (the digest
+//! and the views readers asked for recently) from the mirrored model; a
+//! request copies the rendered bytes and never builds a model.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::{bail, Result};
 use ledger::calendar::{Date, Timestamp};
 use ledger::event::leaf_hash;
-use ledger::ids::{Digest, MemberId};
+use ledger::ids::{Digest, ItemId, MemberId};
 use ledger::log::Log;
 use ledger::merkle::FullTree;
 use projector::fold::{decode, Folded};
-use projector::model::Model;
+use projector::model::{Model, Row};
 use projector::run::{Projector, READ_BATCH};
 use projector::timebounds::Timed;
 use projector::views::{build, Params, Table, View};
@@ -23,10 +28,13 @@ use crate::backend::AnyLog;
 use crate::cmd::report::findings_table;
 use crate::render::{render, Format};
 
-/// What the node mirrors of the entries folded.
-pub struct Mirror {
-    /// The whole read model, as the projector folded it.
-    pub model: Model,
+/// Most rows of a table whose whole JSON and CSV are rendered ahead (a view
+/// with a larger table is rendered per request, page by page).
+pub const RENDER_ROWS: usize = 10_000;
+
+/// The entries folded: their Merkle tree, ids, signed times and carriers.
+#[derive(Default)]
+pub struct Index {
     /// The Merkle tree of the entries folded (proofs of any earlier size).
     pub tree: FullTree,
     /// Event id (leaf hash) -> the first position holding it.
@@ -38,50 +46,13 @@ pub struct Mirror {
     members: Vec<MemberId>,
 }
 
-impl Mirror {
-    /// The mirror of a projector just caught up: its whole model, and the
-    /// leaves and times of its entries, read once from the log. Refused if
-    /// the log's entries do not have the root the projector folded.
-    pub async fn load(p: &mut Projector, log: &AnyLog) -> Result<Mirror> {
-        let mut m = Mirror {
-            model: p.model()?,
-            tree: FullTree::new(),
-            ids: HashMap::new(),
-            times: Vec::new(),
-            carriers: Vec::new(),
-            members: Vec::new(),
-        };
-        let mut pos = 0;
-        while pos < p.position {
-            let mut entries = log.read(pos + 1, READ_BATCH).await?;
-            entries.retain(|e| e.position <= p.position);
-            let Some(last) = entries.last() else { break };
-            pos = last.position;
-            let folded: Vec<Folded> = entries
-                .par_iter()
-                .map(|e| {
-                    let ev = decode(e);
-                    let leaf = match &ev {
-                        Ok(ev) => ev.id(),
-                        Err(_) => leaf_hash(&e.bytes),
-                    };
-                    Folded::of(e, &ev, leaf)
-                })
-                .collect();
-            for f in &folded {
-                m.push_entry(f);
-            }
-        }
-        if m.tree.size() != p.position || m.tree.root() != p.root() {
-            bail!(
-                "the log's first {} entries are not those the projector folded: rebuild it with `tallinn projector rebuild`",
-                p.position
-            );
-        }
-        Ok(m)
+impl Index {
+    /// Entries indexed.
+    pub fn position(&self) -> u64 {
+        self.tree.size()
     }
 
-    fn push_entry(&mut self, f: &Folded) {
+    fn push(&mut self, f: &Folded) {
         self.tree.push(f.leaf);
         self.ids.entry(f.leaf).or_insert(f.position);
         let (time, carrier) = match &f.recorded {
@@ -102,35 +73,11 @@ impl Mirror {
         }
     }
 
-    /// Takes in what the projector folded since the last call: the rows the
-    /// folded events name, read back as folded, and the model's parts kept
-    /// in memory. Returns the number of entries taken in.
-    pub fn apply(&mut self, p: &mut Projector) -> Result<usize> {
-        let folded = p.take_folded();
-        let mut named = HashSet::new();
-        for f in &folded {
-            self.push_entry(f);
-            named.extend(f.items.iter().cloned());
-        }
-        for id in named {
-            if let Some(row) = p.row(&id)? {
-                self.model.put_row(id, row);
-            }
-        }
-        sync_overview(&mut self.model, p.overview());
-        if self.tree.size() != p.position {
-            bail!(
-                "the node mirrored {} entries, the projector folded {}",
-                self.tree.size(),
-                p.position
-            );
-        }
-        Ok(folded.len())
-    }
-
-    /// The integrity view's time findings against the checkpoints' times.
-    pub fn time_findings(&self, timed: &[Timed]) -> Table {
-        findings_table(timed, &self.times, |pos| {
+    /// The integrity view's time findings of the first `until` entries
+    /// against the checkpoints' times.
+    pub fn time_findings(&self, timed: &[Timed], until: u64) -> Table {
+        let until = (until as usize).min(self.times.len());
+        findings_table(timed, &self.times[..until], |pos| {
             let i = self.carriers[(pos - 1) as usize] as usize;
             self.members
                 .get(i)
@@ -140,39 +87,196 @@ impl Mirror {
     }
 }
 
-/// Copies the parts of the model a projector keeps in memory (all but the
-/// item tables); the lists only grow, so only their new tails are copied.
-fn sync_overview(m: &mut Model, ov: &Model) {
-    fn tail<T: Clone>(to: &mut Vec<T>, from: &[T]) {
-        if to.len() > from.len() {
-            to.clear();
+/// What one step changed in the read model: the rows its events name, as
+/// folded, and the parts of the model a projector keeps in memory (the lists
+/// only grow: their new tails).
+pub struct Delta {
+    rows: Vec<(ItemId, Row)>,
+    overview: Model,
+    /// Lengths of `changes`, `rejected`, `duplicate_positions` before the tails.
+    from: [usize; 3],
+}
+
+/// The node's state shared by the follow loop, the renderer and requests.
+#[derive(Default)]
+pub struct Node {
+    /// The entries folded.
+    pub index: RwLock<Index>,
+    /// The whole read model as folded (up to the deltas pending).
+    pub model: RwLock<Model>,
+    pending: Mutex<Vec<Delta>>,
+    /// Lengths of the model's lists already handed over (follow loop only).
+    sent: Mutex<[usize; 3]>,
+}
+
+fn lists(m: &Model) -> [usize; 3] {
+    [
+        m.changes.len(),
+        m.rejected.len(),
+        m.duplicate_positions.len(),
+    ]
+}
+
+impl Node {
+    /// The node of a projector just caught up: its whole model, and the
+    /// leaves, times and carriers of its entries, read once from the log.
+    /// Refused if the log's entries do not have the root the projector folded.
+    pub async fn load(p: &mut Projector, log: &AnyLog) -> Result<Node> {
+        let model = p.model()?;
+        let mut index = Index::default();
+        let mut pos = 0;
+        while pos < p.position {
+            let mut entries = log.read(pos + 1, READ_BATCH).await?;
+            entries.retain(|e| e.position <= p.position);
+            let Some(last) = entries.last() else { break };
+            pos = last.position;
+            let folded: Vec<Folded> = entries
+                .par_iter()
+                .map(|e| {
+                    let ev = decode(e);
+                    let leaf = match &ev {
+                        Ok(ev) => ev.id(),
+                        Err(_) => leaf_hash(&e.bytes),
+                    };
+                    Folded::of(e, &ev, leaf)
+                })
+                .collect();
+            folded.iter().for_each(|f| index.push(f));
         }
-        to.extend_from_slice(&from[to.len()..]);
+        if index.position() != p.position || index.tree.root() != p.root() {
+            bail!(
+                "the log's first {} entries are not those the projector folded: rebuild it with `tallinn projector rebuild`",
+                p.position
+            );
+        }
+        Ok(Node {
+            sent: Mutex::new(lists(&model)),
+            index: RwLock::new(index),
+            model: RwLock::new(model),
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Takes in what the projector folded since the last call (the follow
+    /// loop's step): the index at once, the model now or after the render
+    /// reading it. Returns the entries taken in.
+    pub fn take_step(&self, p: &mut Projector) -> Result<usize> {
+        let folded = p.take_folded();
+        let named: HashSet<&ItemId> = folded.iter().flat_map(|f| &f.items).collect();
+        let mut rows = Vec::with_capacity(named.len());
+        for id in named {
+            if let Some(row) = p.row(id)? {
+                rows.push((id.clone(), row));
+            }
+        }
+        let ov = p.overview();
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        let from = *sent;
+        let mut overview = Model::new();
+        overview.position = ov.position;
+        overview.origin.clone_from(&ov.origin);
+        overview.members.clone_from(&ov.members);
+        overview.heads.clone_from(&ov.heads);
+        overview.accepted = ov.accepted;
+        overview.duplicates = ov.duplicates;
+        overview.latest = ov.latest;
+        overview.changes = ov.changes.get(from[0]..).unwrap_or(&ov.changes).to_vec();
+        overview.rejected = ov.rejected.get(from[1]..).unwrap_or(&ov.rejected).to_vec();
+        overview.duplicate_positions = ov
+            .duplicate_positions
+            .get(from[2]..)
+            .unwrap_or(&ov.duplicate_positions)
+            .to_vec();
+        *sent = lists(ov);
+        {
+            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            folded.iter().for_each(|f| index.push(f));
+            if index.position() != p.position {
+                bail!(
+                    "the node indexed {} entries, the projector folded {}",
+                    index.position(),
+                    p.position
+                );
+            }
+        }
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Delta {
+                rows,
+                overview,
+                from,
+            });
+        if let Ok(mut m) = self.model.try_write() {
+            self.drain(&mut m);
+        }
+        Ok(folded.len())
+    }
+
+    /// Applies the pending deltas, waiting for a render that reads the model.
+    pub fn apply_pending(&self) {
+        let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
+        self.drain(&mut m);
+    }
+
+    fn drain(&self, m: &mut Model) {
+        let deltas = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        for d in deltas {
+            apply(m, d);
+        }
+    }
+}
+
+fn apply(m: &mut Model, d: Delta) {
+    for (id, row) in d.rows {
+        m.put_row(id, row);
+    }
+    let ov = d.overview;
+    fn tail<T>(to: &mut Vec<T>, from: usize, mut items: Vec<T>) {
+        to.truncate(from);
+        to.append(&mut items);
     }
     m.position = ov.position;
-    m.origin.clone_from(&ov.origin);
-    m.members.clone_from(&ov.members);
-    m.heads.clone_from(&ov.heads);
-    tail(&mut m.changes, &ov.changes);
-    tail(&mut m.rejected, &ov.rejected);
-    tail(&mut m.duplicate_positions, &ov.duplicate_positions);
+    m.origin = ov.origin;
+    m.members = ov.members;
+    m.heads = ov.heads;
+    tail(&mut m.changes, d.from[0], ov.changes);
+    tail(&mut m.rejected, d.from[1], ov.rejected);
+    tail(
+        &mut m.duplicate_positions,
+        d.from[2],
+        ov.duplicate_positions,
+    );
     m.accepted = ov.accepted;
     m.duplicates = ov.duplicates;
     m.latest = ov.latest;
 }
 
-/// One view rendered: its tables and their JSON (the CLI's `--format json`)
-/// and CSV.
+/// One view rendered: its tables, and their JSON (the CLI's `--format json`)
+/// and CSV when no table has more than [`RENDER_ROWS`] rows.
 pub struct Rendered {
     /// Its tables.
     pub tables: Vec<Table>,
     /// `tallinn report VIEW --format json`, byte for byte.
-    pub json: String,
+    pub json: Option<String>,
     /// `tallinn report VIEW --format csv`, byte for byte.
-    pub csv: String,
+    pub csv: Option<String>,
 }
 
-/// The figures of one state of the ledger, as every reader sees them.
+impl Rendered {
+    fn of(tables: Vec<Table>) -> Rendered {
+        let small = tables.iter().all(|t| t.rows.len() <= RENDER_ROWS);
+        Rendered {
+            json: small.then(|| render(&tables, Format::Json)),
+            csv: small.then(|| render(&tables, Format::Csv)),
+            tables,
+        }
+    }
+}
+
+/// The figures of one state of the ledger: its digest and the views
+/// rendered so far.
+#[derive(Clone)]
 pub struct Figures {
     /// Log position the figures reflect.
     pub position: u64,
@@ -184,59 +288,70 @@ pub struct Figures {
     pub digest: String,
     /// When these figures were built (wall clock, RFC 3339 UTC).
     pub generated_at: String,
-    /// The ten views, in [`View::ALL`] order.
-    pub views: Vec<Rendered>,
+    /// The views rendered, in [`View::ALL`] order.
+    pub views: Vec<Option<Arc<Rendered>>>,
+}
+
+/// The index of a view in [`View::ALL`].
+pub fn slot(view: View) -> usize {
+    View::ALL.iter().position(|v| *v == view).unwrap_or(0)
 }
 
 impl Figures {
-    /// The rendered `view`.
-    pub fn view(&self, view: View) -> &Rendered {
-        let i = View::ALL.iter().position(|v| *v == view).unwrap_or(0);
-        &self.views[i]
+    /// The rendered `view`, if rendered.
+    pub fn view(&self, view: View) -> Option<&Arc<Rendered>> {
+        self.views[slot(view)].as_ref()
     }
 }
 
-/// Builds and renders every view of `model` (the integrity view's time
-/// findings given).
+/// What a render needs besides the model.
+pub struct RenderInput {
+    /// The reader's date, if any.
+    pub as_of: Option<Date>,
+    /// The report parameters.
+    pub params: Params,
+    /// The integrity view's time findings.
+    pub findings: Table,
+    /// The digest, if known already (the same model rendered before).
+    pub digest: Option<String>,
+    /// The wall clock.
+    pub now: Timestamp,
+}
+
+/// Figures of `model` with `views` rendered (and those of `keep` kept).
 pub fn figures(
     model: &Model,
-    as_of: Option<Date>,
-    params: Params,
-    findings: Table,
-    digest: String,
-    now: Timestamp,
+    views: &[View],
+    keep: Option<&Figures>,
+    input: RenderInput,
 ) -> Figures {
-    let mut findings = Some(findings);
-    let views = View::ALL
+    let rendered: Vec<(View, Rendered)> = views
         .par_iter()
         .map(|&view| {
-            let mut tables = build(model, view, &params);
+            let mut tables = build(model, view, &input.params);
             if view == View::Integrity {
-                if let Some(t) = tables
+                for t in tables
                     .iter_mut()
-                    .find(|t| Some(t.title) == findings.as_ref().map(|f| f.title))
+                    .filter(|t| t.title == input.findings.title)
                 {
-                    *t = findings.clone().unwrap_or_else(|| t.clone());
+                    *t = input.findings.clone();
                 }
             }
-            Rendered {
-                json: render(&tables, Format::Json),
-                csv: render(&tables, Format::Csv),
-                tables,
-            }
+            (view, Rendered::of(tables))
         })
         .collect();
-    findings.take();
+    let mut slots = keep.map_or_else(|| vec![None; View::ALL.len()], |k| k.views.clone());
+    for (view, r) in rendered {
+        slots[slot(view)] = Some(Arc::new(r));
+    }
     Figures {
         position: model.position,
-        as_of,
-        today: params.today,
-        digest,
-        generated_at: now.to_string(),
-        views,
+        as_of: input.as_of,
+        today: input.params.today,
+        digest: input
+            .digest
+            .unwrap_or_else(|| projector::digest::digest_hex(model)),
+        generated_at: input.now.to_string(),
+        views: slots,
     }
 }
-
-/// The mirror shared by the follow loop (writer) and the renderer and
-/// handlers (readers).
-pub type SharedMirror = Arc<RwLock<Mirror>>;

@@ -13,8 +13,8 @@ use ledger::tlog_proof::TlogProof;
 use serde_json::{json, Value};
 
 use super::api::{number, query, ApiError};
+use super::app::App;
 use super::metrics::latest_checkpoint;
-use super::App;
 use ledger::log::Log;
 
 /// The node's state: log size, position, lag, chain heads, the latest checkpoint.
@@ -27,19 +27,23 @@ pub async fn status(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
         .map_err(ApiError::internal)?;
     let now = (super::wall_clock().0 / 1000).max(0) as u64;
     let v = {
-        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
-        let position = m.tree.size();
+        let m = app.node.model.read().unwrap_or_else(|e| e.into_inner());
+        let position = app
+            .node
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .position();
         let len = app.log_length.load(Ordering::Relaxed).max(position);
         let heads: serde_json::Map<String, Value> = m
-            .model
             .heads
             .iter()
             .map(|(member, (seq, id))| (member.to_string(), json!({"seq": seq, "id": id})))
             .collect();
         json!({
-            "origin": m.model.origin, "backend": app.backend, "log_length": len, "position": position,
+            "origin": m.origin, "backend": app.backend, "log_length": len, "position": position,
             "lag": len - position, "ready": len - position <= app.ready_lag,
-            "accepted": m.model.accepted, "rejected": m.model.rejected.len(), "duplicates": m.model.duplicates,
+            "accepted": m.accepted, "rejected": m.rejected.len(), "duplicates": m.duplicates,
             "figures": {"position": f.position, "digest": f.digest, "generated_at": f.generated_at},
             "heads": heads,
             "checkpoint": cp.map(|c| json!({"size": c.size, "root": c.root, "time": c.time,
@@ -94,7 +98,7 @@ pub async fn inclusion(
         .map_err(|_| ApiError::bad("id", format!("{id:?} is not an event id (64 hex digits)")))?;
     if q.contains_key("size") {
         let size = number(&q, "size", 0, u64::MAX)?;
-        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+        let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
         let position = *m.ids.get(&digest).ok_or_else(|| {
             ApiError::not_found("id", format!("no event {id} in the entries folded"))
         })?;
@@ -125,7 +129,7 @@ async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiE
         .map_err(ApiError::internal)?;
     let cp = cp.ok_or_else(|| ApiError::not_found("size", "no checkpoint yet: give a size"))?;
     let (path, index) = {
-        let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+        let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
         let position = *m.ids.get(&id).ok_or_else(|| {
             ApiError::not_found("id", format!("no event {id} in the entries folded"))
         })?;
@@ -185,7 +189,7 @@ pub async fn consistency(
     if !q.contains_key("from") {
         return Err(ApiError::bad("from", "required"));
     }
-    let m = app.mirror.read().unwrap_or_else(|e| e.into_inner());
+    let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
     let size = m.tree.size();
     let to = number(&q, "to", size, size)?;
     let from = number(&q, "from", 0, to)?;

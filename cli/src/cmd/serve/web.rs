@@ -21,8 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::{self, query, ApiError};
+use super::app::App;
 use super::pages::{self, Page, PageMeta};
-use super::{tlog, App};
+use super::tlog;
 
 /// The OpenAPI document's fixed parts; the paths come from the handlers.
 #[derive(OpenApi)]
@@ -156,11 +157,11 @@ pub async fn healthz() -> &'static str {
     (status = 503, description = "`{ready: false, lag}`", body = Object)))]
 pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     let position = app
-        .mirror
+        .node
+        .index
         .read()
         .unwrap_or_else(|e| e.into_inner())
-        .tree
-        .size();
+        .position();
     let len = app
         .log_length
         .load(std::sync::atomic::Ordering::Relaxed)
@@ -215,33 +216,44 @@ async fn page(state: State<Arc<App>>, Path(slug): Path<String>, q: RawQuery) -> 
 }
 
 async fn render_page(State(app): State<Arc<App>>, page: Page, RawQuery(raw): RawQuery) -> Response {
-    let figures = match query(raw, &["as_of"]).and_then(|q| api::as_of(&q)) {
-        Ok(day) => api::figures_for(&app, day).await,
-        Err(e) => Err(e),
-    };
-    let figures = match figures {
-        Ok(f) => f,
+    let day = match query(raw, &["as_of"]).and_then(|q| api::as_of(&q)) {
+        Ok(day) => day,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, Html(pages::error_page(&e.error))).into_response()
         }
+    };
+    let mut figures = None;
+    let mut views = Vec::new();
+    for v in page.views() {
+        match api::rendered(&app, *v, day).await {
+            Ok((f, r)) => {
+                views.push(r.tables.clone());
+                figures = Some(f);
+            }
+            Err(e) => {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html(pages::error_page(&e.error)),
+                )
+                    .into_response()
+            }
+        }
+    }
+    let Some(figures) = figures else {
+        return not_found().await;
     };
     let cp = super::metrics::latest_checkpoint(&app.log)
         .await
         .ok()
         .flatten();
     let origin = app
-        .mirror
+        .node
+        .model
         .read()
         .unwrap_or_else(|e| e.into_inner())
-        .model
         .origin
         .clone()
         .unwrap_or_default();
-    let views: Vec<_> = page
-        .views()
-        .iter()
-        .map(|v| figures.view(*v).tables.clone())
-        .collect();
     let as_of = figures.as_of.map(|d| d.to_string());
     let today = figures.today.to_string();
     let meta = PageMeta {
