@@ -25,6 +25,7 @@ fn cell_text(c: &Cell) -> String {
         }
         Cell::Ratio(Some(r)) => format!("{:.0}%", r * 100.0),
         Cell::Ratio(None) => "-".into(),
+        Cell::Bool(b) => b.to_string(),
     }
 }
 
@@ -35,6 +36,7 @@ fn cell_raw(c: &Cell) -> String {
         Cell::Eur(cents) => Eur(*cents).to_string().replace(',', ""),
         Cell::Ratio(Some(r)) => format!("{r:.4}"),
         Cell::Ratio(None) => String::new(),
+        Cell::Bool(b) => b.to_string(),
     }
 }
 
@@ -44,6 +46,7 @@ fn cell_json(c: &Cell) -> Value {
         Cell::Int(n) => json!(n),
         Cell::Eur(cents) => json!(Eur(*cents).to_string().replace(',', "")),
         Cell::Ratio(r) => json!(r.map(|r| (r * 10_000.0).round() / 10_000.0)),
+        Cell::Bool(b) => json!(b),
     }
 }
 

@@ -20,6 +20,8 @@ pub enum Cell {
     Eur(u128),
     /// A ratio (0.0-1.0+), absent when the denominator is zero.
     Ratio(Option<f64>),
+    /// A yes/no (JSON `true`/`false`; text and CSV `true`/`false`).
+    Bool(bool),
 }
 
 /// A column: its stable key, its table header, and whether the 80-column table shows it.
@@ -888,7 +890,7 @@ fn integrity(model: &Model) -> Vec<Table> {
                     text(&r.reason),
                     text(r.kind.map(|k| k.name()).unwrap_or("-")),
                     text(r.id.map(|i| i.to_hex()).unwrap_or_default()),
-                    text(r.in_chain),
+                    Cell::Bool(r.in_chain),
                 ]
             })
             .collect(),

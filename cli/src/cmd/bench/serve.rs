@@ -95,7 +95,7 @@ pub async fn serve(nats: &NatsArgs, a: ServeBenchArgs) -> Result<()> {
         a.visible
     );
     print_latencies("GET /api/v1/events/{id}", &folded);
-    print_latencies("GET /api/v1/reports/needs (position)", &reported);
+    print_latencies("GET /api/v1/reports/donors (its position)", &reported);
     node.stop()?;
     if made {
         std::fs::remove_dir_all(&dir)?;
@@ -318,8 +318,8 @@ impl std::str::FromStr for Secs {
 
 /// Appends `n` needs one at a time through the producer step (in this
 /// process, so the clock starts at the acknowledgement), polling the node
-/// after each: latencies (s) to the event's answer and to a report at its
-/// position.
+/// after each: latencies (s) to the event's answer and to the donors report
+/// at its position (whose digest the renderer computes first).
 async fn visibility(log: AnyLog, dir: &Path, addr: &str, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     let signer = ledger::keyfile::read(&dir.join("keys").join("UA-SSSCIP.key"))?;
     let mut producer = crate::producer::Producer::open(log, dir).await?;
@@ -357,7 +357,7 @@ async fn visibility(log: AnyLog, dir: &Path, addr: &str, n: usize) -> Result<(Ve
             while get(&addr, &path)?.0 != 200 {}
             let a = acked.elapsed().as_secs_f64();
             loop {
-                let (_, body) = get(&addr, "/api/v1/reports/needs?limit=1")?;
+                let (_, body) = get(&addr, "/api/v1/reports/donors")?;
                 let v: serde_json::Value = serde_json::from_str(&body)?;
                 if v["position"].as_u64().unwrap_or(0) >= position {
                     return Ok((a, acked.elapsed().as_secs_f64()));

@@ -80,6 +80,7 @@ fn cell_content(c: &Cell) -> String {
         Cell::Int(n) => group(u128::from(*n)),
         Cell::Eur(c) => eur(*c),
         Cell::Ratio(r) => percent(*r),
+        Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
     }
 }
 
@@ -87,6 +88,7 @@ fn cell_content(c: &Cell) -> String {
 fn cell_value(c: &Cell) -> Option<String> {
     match c {
         Cell::Text(_) => None,
+        Cell::Bool(b) => Some(b.to_string()),
         Cell::Int(n) => Some(n.to_string()),
         Cell::Eur(c) => Some(c.to_string()),
         Cell::Ratio(r) => Some(
