@@ -453,8 +453,21 @@ fn a_jetstream_ledger_is_served_and_followed_live() {
     let before = status["position"].as_u64().unwrap();
     let key = dir.join("keys/UA-SSSCIP.key");
     let id = on(&[
-        "need", "--key", key.to_str().unwrap(), "--id", "N-JS-1", "--category", "hardware",
-        "--description", "live", "--quantity", "1", "--unit", "pcs", "--value", "99",
+        "need",
+        "--key",
+        key.to_str().unwrap(),
+        "--id",
+        "N-JS-1",
+        "--category",
+        "hardware",
+        "--description",
+        "live",
+        "--quantity",
+        "1",
+        "--unit",
+        "pcs",
+        "--value",
+        "99",
     ]);
     let id = id.trim();
     assert!(is_id(id), "{id}");

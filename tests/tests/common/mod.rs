@@ -2,6 +2,7 @@
 //! ledger fixture with a coordinator, two donors and two recipient institutions.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http;
 pub mod nats;
 pub mod node;

@@ -188,6 +188,7 @@ impl App {
                 )
                 .await?;
             let f = tokio::task::spawn_blocking(move || {
+                super::node::background_priority();
                 let mut f = figures(&model, &[view], Some(&keep), input);
                 f.position = keep.position;
                 f
@@ -260,6 +261,7 @@ impl App {
             let hot = self.hot();
             let started = Instant::now();
             let f = tokio::task::spawn_blocking(move || {
+                super::node::background_priority();
                 let m = node.model.read().unwrap_or_else(|e| e.into_inner());
                 // The follow loop may have moved the model since: then every
                 // view is rendered anew.

@@ -318,6 +318,17 @@ pub struct RenderInput {
     pub now: Timestamp,
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10, Linux: per
+/// thread), so a render yields the cores to requests.
+pub fn background_priority() {
+    // SAFETY: gettid and setpriority take no pointers; failure only leaves
+    // the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 /// Figures of `model` with `views` rendered (and those of `keep` kept).
 pub fn figures(
     model: &Model,
@@ -325,8 +336,9 @@ pub fn figures(
     keep: Option<&Figures>,
     input: RenderInput,
 ) -> Figures {
+    // One view after the other, on one core: requests keep the other.
     let rendered: Vec<(View, Rendered)> = views
-        .par_iter()
+        .iter()
         .map(|&view| {
             let mut tables = build(model, view, &input.params);
             if view == View::Integrity {
