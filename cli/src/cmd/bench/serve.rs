@@ -67,6 +67,7 @@ pub async fn serve(nats: &NatsArgs, a: ServeBenchArgs) -> Result<()> {
     println!("node on {addr}: {position} entries folded, serving after {ready:.2}s (catch-up, mirror, first render)");
     let ((rps, lat), appended) = load(&exe, &dir, &pre, &addr, &a)?;
     let render = render_seconds(&addr)?;
+    let peak = node.peak_mib();
     let log = match open_log(nats, &dir).await? {
         AnyLog::Embedded(s) => {
             drop(s);
@@ -86,10 +87,11 @@ pub async fn serve(nats: &NatsArgs, a: ServeBenchArgs) -> Result<()> {
         println!("  p{p:<2}       {:>8.3} ms", v * 1e3);
     }
     println!(
-        "  render of every view after a step: mean {:.1} ms over {} renders",
+        "  renders (the digest and the views asked for) after steps: mean {:.1} ms over {}",
         render.0 * 1e3,
         render.1
     );
+    println!("  the node's peak RSS so far: {peak:.0} MiB");
     println!(
         "\nfrom an append's acknowledgement to the first answer containing it ({} appends):",
         a.visible
@@ -145,6 +147,17 @@ impl Node {
             }
         });
         Ok(Node { child, addr })
+    }
+
+    /// The child's peak resident memory (VmHWM), MiB.
+    fn peak_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
     }
 
     fn stop(&mut self) -> Result<()> {
