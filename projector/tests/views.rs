@@ -237,6 +237,7 @@ fn show(c: &Cell) -> String {
         Cell::Eur(cents) => format!("{}.{:02}", cents / 100, cents % 100),
         Cell::Ratio(None) => "-".into(),
         Cell::Ratio(Some(r)) => format!("{r:.4}"),
+        Cell::Bool(b) => b.to_string(),
     }
 }
 
