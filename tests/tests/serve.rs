@@ -491,3 +491,23 @@ fn a_jetstream_ledger_is_served_and_followed_live() {
     let (status, _) = node.stop();
     assert!(status.success());
 }
+
+#[test]
+fn log_lines_are_json_for_collectors() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&["-v", "--log-format", "json"], &dir, &[]);
+    assert_eq!(node.get("/healthz").status, 200);
+    let (status, stderr) = node.stop();
+    assert!(status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let loaded = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "node loaded")
+        .unwrap_or_else(|| panic!("no 'node loaded' line in {stderr}"));
+    assert_eq!(loaded["level"], "INFO");
+    assert_eq!(loaded["fields"]["position"], 52);
+}

@@ -51,6 +51,8 @@ pub struct App {
     pub backend: &'static str,
     /// Set at shutdown: ends the live streams, so connections close.
     pub stopping: watch::Sender<bool>,
+    /// Live streams open.
+    pub streams: std::sync::atomic::AtomicUsize,
 }
 
 /// A model as of a date, at the position it was refolded to.
@@ -100,6 +102,7 @@ impl App {
             metrics: s.metrics,
             backend: s.backend,
             stopping: watch::channel(false).0,
+            streams: std::sync::atomic::AtomicUsize::new(0),
         };
         (Arc::new(app), tx)
     }

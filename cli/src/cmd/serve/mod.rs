@@ -17,6 +17,7 @@ pub mod svg;
 pub mod tlog;
 mod web;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -103,6 +104,12 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     let t = Instant::now();
     let mut p = catch_up(dir, &log, a.save_every, Open::Write).await?;
     p.track_folded(true);
+    if std::io::stderr().is_terminal() && p.position > 100_000 {
+        eprintln!(
+            "indexing the {} entries folded (one pass over the log) ...",
+            p.position
+        );
+    }
     let node = Arc::new(Node::load(&mut p, &log).await?);
     tracing::info!(
         position = p.position,

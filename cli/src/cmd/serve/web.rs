@@ -188,10 +188,14 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 /// Server-sent events: `{"position", "digest"}` each time the figures move.
-#[utoipa::path(get, path = "/api/v1/stream", tag = "operations", responses((status = 200, description = "text/event-stream; each event's data is `{position, digest}`", content_type = "text/event-stream", body = String)))]
+#[utoipa::path(get, path = "/api/v1/stream", tag = "operations", responses(
+    (status = 200, description = "text/event-stream; each event's data is `{position, digest}`", content_type = "text/event-stream", body = String),
+    (status = 503, description = "too many live streams open", body = ApiError)))]
 pub async fn stream(
     State(app): State<Arc<App>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Each open stream holds a connection and a receiver: their number is bounded.
+    let guard = StreamGuard::take(&app)?;
     let mut stop = app.stopping.subscribe();
     let events = tokio_stream::wrappers::WatchStream::new(app.figures.clone())
         .map(|f| {
@@ -200,8 +204,38 @@ pub async fn stream(
         })
         .take_until(async move {
             let _ = stop.wait_for(|s| *s).await;
+        })
+        .map(move |e| {
+            let _ = &guard;
+            e
         });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Most live streams open at once.
+pub const MAX_STREAMS: usize = 1024;
+
+/// One open live stream, counted while it lives.
+struct StreamGuard(Arc<App>);
+
+impl StreamGuard {
+    fn take(app: &Arc<App>) -> Result<StreamGuard, ApiError> {
+        use std::sync::atomic::Ordering;
+        if app.streams.fetch_add(1, Ordering::Relaxed) >= MAX_STREAMS {
+            app.streams.fetch_sub(1, Ordering::Relaxed);
+            let e = format!("{MAX_STREAMS} live streams are open already; try again later");
+            return Err(ApiError::bad("stream", e).with_status(503));
+        }
+        Ok(StreamGuard(app.clone()))
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0
+            .streams
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 async fn overview(state: State<Arc<App>>, q: RawQuery) -> Response {
