@@ -18,12 +18,15 @@
 //!   chains and index on disk, the rest in a small snapshot committed
 //!   atomically with the position;
 //! - [`run`]: the shell that pulls from a log, loads the items a batch names,
-//!   folds, writes items back, and commits.
+//!   folds, writes items back, and commits; [`error`] why it fails;
+//!   [`as_of`]: the model as of a date, replayed from the log.
 #![deny(missing_docs)]
 
+pub mod as_of;
 pub mod audit;
 pub mod chains;
 pub mod digest;
+pub mod error;
 pub mod fold;
 pub mod index;
 pub mod model;

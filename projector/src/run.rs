@@ -7,48 +7,22 @@ use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
 
-use ledger::calendar::Timestamp;
 use ledger::checkpoint::{verify_note, Checkpoint, Note, Verifier};
 use ledger::event::{leaf_hash, Event};
 use ledger::ids::{Digest, ItemId};
-use ledger::log::{Log, LogError};
+use ledger::log::Log;
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 
-use crate::fold::{decode, fold_decoded_observed, fold_entries, Filter, Folded};
+use crate::fold::{decode, fold_decoded_observed, Filter, Folded};
 use crate::model::Model;
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
+pub use crate::as_of::model_as_of;
+pub use crate::error::RunError;
+
 /// Entries read from the log at a time.
 pub const READ_BATCH: usize = 8192;
-
-/// Why projection failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// Reading the log failed.
-    #[error(transparent)]
-    Log(#[from] LogError),
-    /// The projector's store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The log is not the one the projector folded (restored from an older
-    /// backup, wiped, or another ledger): its state belongs to another history.
-    #[error("the projector has folded {position} entries of another history: {reason}; rebuild it from this log with `tallinn projector rebuild`")]
-    OtherHistory {
-        /// The projector's position.
-        position: u64,
-        /// What differs.
-        reason: String,
-    },
-}
-
-impl RunError {
-    /// Whether the projector's store could not be written for lack of space.
-    pub fn is_storage_full(&self) -> bool {
-        matches!(self, RunError::Store(StoreError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28))
-    }
-}
 
 /// Where a catch-up is.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -626,20 +600,4 @@ fn signed_checkpoint(bytes: &[u8], state: &State) -> Option<(Checkpoint, String)
     let signers = verify_note(&note, &verifiers).ok()?;
     let name = signers.first()?.name.clone();
     Some((cp, name))
-}
-
-/// The model as of `as_of`: a fresh replay of positions 1..=`until` in which the
-/// rules see every event but only events recorded at or before `as_of` are folded.
-pub async fn model_as_of<L: Log>(log: &L, until: u64, as_of: Timestamp) -> Result<Model, RunError> {
-    let mut state = State::new();
-    let mut model = Model::new();
-    let mut pos = 0;
-    while pos < until {
-        let mut entries = log.read(pos + 1, READ_BATCH).await?;
-        entries.retain(|e| e.position <= until);
-        let Some(last) = entries.last() else { break };
-        pos = last.position;
-        fold_entries(&mut state, &mut model, &entries, Filter::RecordedBy(as_of));
-    }
-    Ok(model)
 }

@@ -511,3 +511,149 @@ fn log_lines_are_json_for_collectors() {
     assert_eq!(loaded["level"], "INFO");
     assert_eq!(loaded["fields"]["position"], 52);
 }
+
+/// The node's mirror of the read model, fed only the rows each folded event
+/// names, must equal the projector's: after a chain of live events of every
+/// kind (linking needs, offers, commitments, deliveries, receipts, an
+/// amendment and a cancellation), every view and the digest equal the CLI's.
+#[test]
+fn after_live_events_of_every_kind_every_view_and_the_digest_equal_the_cli() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    let key = |m: &str| dir.join(format!("keys/{m}.key")).display().to_string();
+    let (ua, ee) = (key("UA-SSSCIP"), key("EE-MFA"));
+    let steps: Vec<Vec<&str>> = vec![
+        vec![
+            "need",
+            "--key",
+            &ua,
+            "--id",
+            "N-M1",
+            "--category",
+            "hardware",
+            "--description",
+            "m",
+            "--quantity",
+            "10",
+            "--unit",
+            "pcs",
+            "--value",
+            "1000",
+        ],
+        vec![
+            "offer",
+            "--key",
+            &ee,
+            "--id",
+            "O-M1",
+            "--category",
+            "hardware",
+            "--modality",
+            "goods",
+            "--description",
+            "m",
+            "--quantity",
+            "10",
+            "--unit",
+            "pcs",
+            "--value",
+            "1000",
+            "--answers",
+            "UA-SSSCIP/N-M1",
+        ],
+        vec![
+            "commit",
+            "--key",
+            &ee,
+            "--id",
+            "C-M1",
+            "--offer",
+            "O-M1",
+            "--needs",
+            "UA-SSSCIP/N-M1",
+            "--recipient",
+            "UA-SSSCIP",
+            "--category",
+            "hardware",
+            "--description",
+            "m",
+            "--quantity",
+            "10",
+            "--unit",
+            "pcs",
+            "--value",
+            "1000",
+            "--tranche",
+            "2026-05-01:5:500",
+            "--tranche",
+            "2026-07-01:5:500",
+        ],
+        vec![
+            "deliver",
+            "--key",
+            &ee,
+            "--id",
+            "D-M1",
+            "--commitment",
+            "C-M1",
+            "--quantity",
+            "5",
+            "--value",
+            "500",
+            "--date",
+            "2026-05-02",
+        ],
+        vec![
+            "receipt",
+            "--key",
+            &ua,
+            "--id",
+            "R-M1",
+            "--delivery",
+            "EE-MFA/D-M1",
+            "--quantity-accepted",
+            "4",
+            "--date",
+            "2026-05-03",
+            "--discrepancy",
+            "one broken",
+        ],
+        vec![
+            "amend",
+            "--key",
+            &ee,
+            "--target",
+            "EE-MFA/C-M1",
+            "--tranche",
+            "2026-05-01:5:500",
+            "--tranche",
+            "2026-09-01:5:500",
+            "--reason",
+            "later",
+        ],
+        vec![
+            "cancel",
+            "--key",
+            &ua,
+            "--target",
+            "UA-SSSCIP/N-M1",
+            "--reason",
+            "covered",
+        ],
+    ];
+    for args in &steps {
+        cli(&dir, args);
+    }
+    until("the node at 59", || {
+        (node.get("/api/v1/reports/pipeline").json()["position"] == 59).then_some(())
+    });
+    let digest = cli(&dir, &["digest"]).trim().to_string();
+    for view in VIEWS {
+        let want: serde_json::Value =
+            serde_json::from_str(&cli(&dir, &["report", view, "--format", "json"])).unwrap();
+        let got = node.get(&format!("/api/v1/reports/{view}")).json();
+        assert_eq!(got["position"], 59, "{view}");
+        assert_eq!(got["digest"], digest.as_str(), "{view}");
+        assert_eq!(got["tables"], want, "{view} after live events");
+    }
+}

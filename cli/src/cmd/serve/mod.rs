@@ -140,25 +140,8 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     );
     let stop = Arc::new(Notify::new());
     let router = web::router(app.clone(), Duration::from_secs(a.request_timeout.max(1)));
-    let server = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.notified().await })
-                .await
-        })
-    };
-    let renderer = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            loop {
-                app.dirty.notified().await;
-                if let Err(e) = app.render_round(&tx).await {
-                    tracing::warn!("figures not rendered: {e:#}");
-                }
-            }
-        })
-    };
+    let server = spawn_server(listener, router, stop.clone());
+    let renderer = spawn_renderer(app.clone(), tx);
     let result = follow(&mut p, &app).await;
     app.stopping.send_replace(true);
     stop.notify_one();
@@ -170,6 +153,34 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     let digest = p.digest_hex()?;
     eprintln!("stopped at position {}  digest {}", p.position, digest);
     Ok(())
+}
+
+/// Serves `router` on `listener` until `stop` is notified.
+fn spawn_server(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: Arc<Notify>,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.notified().await })
+            .await
+    })
+}
+
+/// The renderer: a round each time the follow loop or a reader wakes it.
+fn spawn_renderer(
+    app: Arc<App>,
+    tx: tokio::sync::watch::Sender<Arc<Figures>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            app.dirty.notified().await;
+            if let Err(e) = app.render_round(&tx).await {
+                tracing::warn!("figures not rendered: {e:#}");
+            }
+        }
+    })
 }
 
 /// The one follow loop; after each step the node takes in what it folded.
