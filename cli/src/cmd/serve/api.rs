@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use super::app::App;
-use super::node::{Figures, Rendered};
+use super::node::{Figures, Index, Rendered};
 use crate::cmd::log::entry_json;
 use crate::render::{render, Format};
 
@@ -305,18 +305,19 @@ pub async fn events(
     Ok(Json(json!({"events": out, "next_after": more.then_some(last_seen)})).into_response())
 }
 
-/// The entry position of an event id the node has folded.
-fn position_of(app: &App, id: &str, parameter: &str) -> Result<u64, ApiError> {
-    let digest: Digest = id.parse().map_err(|_| {
-        ApiError::bad(
-            parameter,
-            format!("{id:?} is not an event id (64 hex digits)"),
-        )
-    })?;
-    let index = app.node.index.read().unwrap_or_else(|e| e.into_inner());
-    index.ids.get(&digest).copied().ok_or_else(|| {
-        ApiError::not_found(parameter, format!("no event {id} in the entries folded"))
-    })
+/// The event id in `id` (the path parameter `id`).
+pub fn event_id(id: &str) -> Result<Digest, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad("id", format!("{id:?} is not an event id (64 hex digits)")))
+}
+
+/// The position of an event the node has indexed.
+pub fn position_in(index: &Index, id: &Digest) -> Result<u64, ApiError> {
+    index
+        .ids
+        .get(id)
+        .copied()
+        .ok_or_else(|| ApiError::not_found("id", format!("no event {id} in the entries folded")))
 }
 
 /// One event: its entry, outcome, and signed bytes (base64, `envelope || signature`).
@@ -332,7 +333,11 @@ pub async fn event(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     use base64::Engine as _;
-    let position = position_of(&app, &id, "id")?;
+    let digest = event_id(&id)?;
+    let position = position_in(
+        &app.node.index.read().unwrap_or_else(|e| e.into_inner()),
+        &digest,
+    )?;
     let entry = app
         .log
         .read(position, 1)

@@ -12,7 +12,7 @@ use axum::Json;
 use ledger::tlog_proof::TlogProof;
 use serde_json::{json, Value};
 
-use super::api::{number, query, ApiError};
+use super::api::{event_id, number, position_in, query, ApiError};
 use super::app::App;
 use super::metrics::latest_checkpoint;
 use ledger::log::Log;
@@ -80,7 +80,7 @@ pub async fn checkpoint(State(app): State<Arc<App>>) -> Result<Response, ApiErro
 #[utoipa::path(get, path = "/api/v1/proofs/inclusion/{id}", tag = "ledger",
     params(
         ("id" = String, Path, description = "the event id, 64 hex digits"),
-        ("size" = Option<u64>, Query, description = "the tree size to prove against; without it, the latest signed checkpoint, and the answer is the C2SP tlog-proof the CLI's `audit proof` writes"),
+        ("size" = Option<u64>, Query, description = "the tree size to prove against; without it, the latest signed checkpoint, and the answer is the C2SP tlog-proof the CLI's `audit prove` writes"),
     ),
     responses(
         (status = 200, description = "with `size`: `{id, position, index, size, root, proof: [hex]}`; without: a `c2sp.org/tlog-proof@v1` text", body = Object),
@@ -93,15 +93,11 @@ pub async fn inclusion(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = query(raw, &["size"])?;
-    let digest: ledger::ids::Digest = id
-        .parse()
-        .map_err(|_| ApiError::bad("id", format!("{id:?} is not an event id (64 hex digits)")))?;
+    let digest = event_id(&id)?;
     if q.contains_key("size") {
         let size = number(&q, "size", 0, u64::MAX)?;
         let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
-        let position = *m.ids.get(&digest).ok_or_else(|| {
-            ApiError::not_found("id", format!("no event {id} in the entries folded"))
-        })?;
+        let position = position_in(&m, &digest)?;
         if size < position || size > m.tree.size() {
             return Err(ApiError::bad(
                 "size",
@@ -130,9 +126,7 @@ async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiE
     let cp = cp.ok_or_else(|| ApiError::not_found("size", "no checkpoint yet: give a size"))?;
     let (path, index) = {
         let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
-        let position = *m.ids.get(&id).ok_or_else(|| {
-            ApiError::not_found("id", format!("no event {id} in the entries folded"))
-        })?;
+        let position = position_in(&m, &id)?;
         if position > cp.size || cp.size > m.tree.size() {
             return Err(ApiError::not_found(
                 "id",
