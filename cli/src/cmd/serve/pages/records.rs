@@ -240,13 +240,22 @@ pub(super) fn integrity(
     let body = find(views, 0, "rejected")
         .map_or_else(|| html::no_rows("rejected events"), |t| rejected(t, ctx));
     out.push_str(&section("rejected", "Rejected events", &body));
+    // Members are admitted by the coordinator (few); findings come from
+    // members' events (a member may make many): those are bounded.
     let heads = find(views, 0, "chain_heads").map_or_else(
         || html::no_rows("chain heads"),
         |t| html::whole(t, "Each member's chain head"),
     );
     out.push_str(&section("heads", "Chain heads", &heads));
     let body = match find(views, 0, "time_findings") {
-        Some(t) => format!("{}{}", note("Events whose recorded time lies outside what the signed times of the checkpoints allow."), html::whole(t, "Time findings")),
+        Some(t) => {
+            let (rows, msg) = bounded(t, true, "time findings, newest first", View::Integrity);
+            format!(
+                "{}{msg}{}",
+                note("Events whose recorded time lies outside what the signed times of the checkpoints allow."),
+                html::table(t, "Time findings", &html::shown(t), &rows)
+            )
+        }
         None => html::no_rows("time findings"),
     };
     out.push_str(&section("time", "Time findings", &body));
