@@ -100,6 +100,15 @@ pub fn query(raw: Option<String>, allowed: &[&str]) -> Result<HashMap<String, St
     Ok(out)
 }
 
+/// A path parameter, or a 400 naming it (bytes that are not UTF-8, say).
+pub fn path_param(
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    name: &str,
+) -> Result<String, ApiError> {
+    p.map(|Path(v)| v)
+        .map_err(|e| ApiError::bad(name, e.body_text()))
+}
+
 /// A number parameter, at most `max`.
 pub fn number(
     q: &HashMap<String, String>,
@@ -165,11 +174,11 @@ fn view_of(name: &str) -> Result<View, ApiError> {
     ))]
 pub async fn report(
     State(app): State<Arc<App>>,
-    Path(view): Path<String>,
+    view: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = query(raw, &["as_of", "format", "offset", "limit"])?;
-    let view = view_of(&view)?;
+    let view = view_of(&path_param(view, "view")?)?;
     let csv = match q.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,
@@ -330,9 +339,10 @@ pub fn position_in(index: &Index, id: &Digest) -> Result<u64, ApiError> {
     ))]
 pub async fn event(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     use base64::Engine as _;
+    let id = path_param(id, "id")?;
     let digest = event_id(&id)?;
     let position = position_in(
         &app.node.index.read().unwrap_or_else(|e| e.into_inner()),

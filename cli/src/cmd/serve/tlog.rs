@@ -89,10 +89,11 @@ pub async fn checkpoint(State(app): State<Arc<App>>) -> Result<Response, ApiErro
     ))]
 pub async fn inclusion(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = query(raw, &["size"])?;
+    let id = super::api::path_param(id, "id")?;
     let digest = event_id(&id)?;
     if q.contains_key("size") {
         let size = number(&q, "size", 0, u64::MAX)?;
