@@ -12,6 +12,7 @@ use projector::model::Model;
 use projector::views::{Params, View};
 use tokio::sync::{watch, Mutex, Notify};
 
+use super::metrics::CheckpointInfo;
 use super::node::{figures, slot, Figures, Node, RenderInput, Rendered};
 use crate::backend::AnyLog;
 
@@ -53,6 +54,8 @@ pub struct App {
     pub stopping: watch::Sender<bool>,
     /// Live streams open.
     pub streams: std::sync::atomic::AtomicUsize,
+    /// The log's latest checkpoint as last read, and when.
+    checkpoint: Mutex<Option<(Instant, Option<Arc<CheckpointInfo>>)>>,
 }
 
 /// A model as of a date, at the position it was refolded to.
@@ -103,8 +106,25 @@ impl App {
             backend: s.backend,
             stopping: watch::channel(false).0,
             streams: std::sync::atomic::AtomicUsize::new(0),
+            checkpoint: Mutex::new(None),
         };
         (Arc::new(app), tx)
+    }
+
+    /// The log's latest checkpoint, read at most once a second (status,
+    /// metrics and pages ask often; on an embedded ledger a read opens the store).
+    pub async fn checkpoint(&self) -> Result<Option<Arc<CheckpointInfo>>> {
+        let mut cached = self.checkpoint.lock().await;
+        if let Some((at, cp)) = cached.as_ref() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return Ok(cp.clone());
+            }
+        }
+        let cp = super::metrics::latest_checkpoint(&self.log)
+            .await?
+            .map(Arc::new);
+        *cached = Some((Instant::now(), cp.clone()));
+        Ok(cp)
     }
 
     /// The latest figures.

@@ -118,7 +118,7 @@ pub async fn latest_checkpoint(log: &AnyLog) -> Result<Option<CheckpointInfo>> {
 
 /// The metrics read at scrape time, then the text.
 pub async fn render(app: &App) -> String {
-    if let Ok(Some(cp)) = latest_checkpoint(&app.log).await {
+    if let Ok(Some(cp)) = app.checkpoint().await {
         gauge!("tallinn_checkpoint_size").set(cp.size as f64);
         gauge!("tallinn_checkpoint_cosignatures").set(cp.cosignatures as f64);
         if let Some(t) = cp.time {

@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 
 use super::api::{event_id, number, position_in, query, ApiError};
 use super::app::App;
-use super::metrics::latest_checkpoint;
 use ledger::log::Log;
 
 /// The node's state: log size, position, lag, chain heads, the latest checkpoint.
@@ -22,9 +21,7 @@ use ledger::log::Log;
     responses((status = 200, description = "`{origin, backend, log_length, position, lag, ready, accepted, rejected, duplicates, digest, heads: {member: {seq, id}}, checkpoint: {size, root, time, age_seconds, cosignatures} | null}`", body = Object)))]
 pub async fn status(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let f = app.current();
-    let cp = latest_checkpoint(&app.log)
-        .await
-        .map_err(ApiError::internal)?;
+    let cp = app.checkpoint().await.map_err(ApiError::internal)?;
     let now = (super::wall_clock().0 / 1000).max(0) as u64;
     let v = {
         let m = app.node.model.read().unwrap_or_else(|e| e.into_inner());
@@ -60,9 +57,7 @@ pub async fn status(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
         (status = 404, description = "no checkpoint signed yet", body = ApiError),
     ))]
 pub async fn checkpoint(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
-    let cp = latest_checkpoint(&app.log)
-        .await
-        .map_err(ApiError::internal)?;
+    let cp = app.checkpoint().await.map_err(ApiError::internal)?;
     let cp = cp.ok_or_else(|| {
         ApiError::not_found(
             "checkpoint",
@@ -71,7 +66,7 @@ pub async fn checkpoint(State(app): State<Arc<App>>) -> Result<Response, ApiErro
     })?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        cp.text,
+        cp.text.clone(),
     )
         .into_response())
 }
@@ -121,9 +116,7 @@ pub async fn inclusion(
 }
 
 async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiError> {
-    let cp = latest_checkpoint(&app.log)
-        .await
-        .map_err(ApiError::internal)?;
+    let cp = app.checkpoint().await.map_err(ApiError::internal)?;
     let cp = cp.ok_or_else(|| ApiError::not_found("size", "no checkpoint yet: give a size"))?;
     let (path, index) = {
         let m = app.node.index.read().unwrap_or_else(|e| e.into_inner());
@@ -157,7 +150,7 @@ async fn tlog_proof(app: &App, id: ledger::ids::Digest) -> Result<Response, ApiE
         extra: entry.bytes,
         index,
         proof: path,
-        note: cp.text,
+        note: cp.text.clone(),
     };
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

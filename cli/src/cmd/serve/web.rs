@@ -276,10 +276,7 @@ async fn render_page(State(app): State<Arc<App>>, page: Page, RawQuery(raw): Raw
     let Some(figures) = figures else {
         return not_found().await;
     };
-    let cp = super::metrics::latest_checkpoint(&app.log)
-        .await
-        .ok()
-        .flatten();
+    let cp = app.checkpoint().await.ok().flatten();
     let origin = app
         .node
         .model
