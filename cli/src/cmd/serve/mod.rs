@@ -117,6 +117,12 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
         "node loaded"
     );
     let first = first_figures(&node, &log, a.receipt_days).await?;
+    // Loading built and dropped a copy of the model and a pass over the log;
+    // glibc keeps freed memory unless asked to hand it back.
+    // SAFETY: malloc_trim only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     tracing::info!(secs = t.elapsed().as_secs_f64(), "first figures rendered");
     let settings = app::Settings {
         ready_lag: a.ready_lag,
