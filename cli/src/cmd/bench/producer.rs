@@ -155,32 +155,35 @@ pub async fn producer(nats: &NatsArgs, events: u64, runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// `need` signed with `key`: item `id`, one piece of hardware worth EUR 10
+/// (what the benches append).
+pub fn need_args(key: &Path, id: &str) -> Vec<String> {
+    let key = key.display().to_string();
+    [
+        "need",
+        "--key",
+        &key,
+        "--id",
+        id,
+        "--category",
+        "hardware",
+        "--description",
+        "bench",
+        "--quantity",
+        "1",
+        "--unit",
+        "pcs",
+        "--value",
+        "10",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The commands measured, with their arguments by run number (`need` takes
 /// a new item id each run); `key` signs the needs.
 fn commands(key: &Path) -> Vec<(&'static str, ArgsOf<'_>)> {
-    let need = move |i: usize| -> Vec<String> {
-        let id = format!("BENCH-{i}");
-        let key = key.display().to_string();
-        [
-            "need",
-            "--key",
-            &key,
-            "--id",
-            &id,
-            "--category",
-            "hardware",
-            "--description",
-            "bench",
-            "--quantity",
-            "1",
-            "--unit",
-            "pcs",
-            "--value",
-            "10",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let need = move |i: usize| need_args(key, &format!("BENCH-{i}"));
     vec![
         ("need", Box::new(need)),
         (

@@ -241,22 +241,7 @@ fn load(
                     .args(&pre)
                     .arg("--dir")
                     .arg(&dir)
-                    .args(["need", "--key"])
-                    .arg(&key)
-                    .args([
-                        "--id",
-                        &id,
-                        "--category",
-                        "hardware",
-                        "--description",
-                        "bench",
-                        "--quantity",
-                        "1",
-                        "--unit",
-                        "pcs",
-                        "--value",
-                        "10",
-                    ])
+                    .args(crate::cmd::bench::producer::need_args(&key, &id))
                     .env_remove("TALLINN_NOW")
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
