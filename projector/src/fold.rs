@@ -85,9 +85,18 @@ pub struct Folded {
     pub items: Vec<ledger::ids::ItemId>,
 }
 
+/// The Merkle leaf hash of an entry: its event's id, or the leaf hash of its
+/// bytes when they do not decode.
+pub fn entry_leaf(entry: &Entry, event: &Result<Event, String>) -> ledger::ids::Digest {
+    match event {
+        Ok(ev) => ev.id(),
+        Err(_) => ledger::event::leaf_hash(&entry.bytes),
+    }
+}
+
 impl Folded {
-    /// What `entry` (decoded as `event`, with leaf hash `leaf`) touched.
-    pub fn of(entry: &Entry, event: &Result<Event, String>, leaf: ledger::ids::Digest) -> Folded {
+    /// What `entry` (decoded as `event`) touched.
+    pub fn of(entry: &Entry, event: &Result<Event, String>) -> Folded {
         let (recorded, items) = match event {
             Ok(ev) => {
                 let env = ev.envelope();
@@ -99,7 +108,7 @@ impl Folded {
         };
         Folded {
             position: entry.position,
-            leaf,
+            leaf: entry_leaf(entry, event),
             recorded,
             items,
         }

@@ -14,7 +14,7 @@ use ledger::log::Log;
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 
-use crate::fold::{decode, fold_decoded_observed, Filter, Folded};
+use crate::fold::{decode, entry_leaf, fold_decoded_observed, Filter, Folded};
 use crate::model::Model;
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
@@ -501,14 +501,11 @@ impl Projector {
             self.position = last;
             let tree = self.store.tree_mut();
             for (entry, event) in entries.iter().zip(&decoded) {
-                let leaf = match event {
-                    Ok(ev) => ev.id(),
-                    Err(_) => leaf_hash(&entry.bytes),
-                };
+                let leaf = entry_leaf(entry, event);
                 tree.push(leaf)?;
                 self.head = Some(leaf);
                 if let Some(folded) = self.folded.as_mut() {
-                    folded.push(Folded::of(entry, event, leaf));
+                    folded.push(Folded::of(entry, event));
                 }
             }
             if self.state.items.len() > self.working_set {

@@ -134,13 +134,7 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
 /// The signed issue times of the log's checkpoints (what `recorded_at` is
 /// checked against).
 pub async fn checkpoint_times(log: &AnyLog) -> Result<Vec<projector::timebounds::Timed>> {
-    let texts = match log {
-        AnyLog::Shared(s) => s.with(|store| -> Result<Vec<String>> {
-            let cs = crate::cmd::checkpoint::keys::checkpoint_store(store)?;
-            Ok(cs.all()?.iter().map(|n| n.to_text()).collect())
-        })?,
-        log => crate::cmd::checkpoint::Stored::read(log).await?.texts()?,
-    };
+    let texts = crate::cmd::checkpoint::Stored::texts_of(log).await?;
     Ok(texts
         .iter()
         .filter_map(|t| {

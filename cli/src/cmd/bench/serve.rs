@@ -169,6 +169,16 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    /// A bench that fails midway leaves no node running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// `GET path`: status and body (one request per connection).
 fn get(addr: &str, path: &str) -> Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;

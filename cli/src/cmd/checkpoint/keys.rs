@@ -58,6 +58,21 @@ impl Stored {
         }
     }
 
+    /// Every checkpoint of `log`'s ledger as text, unchecked, on any backend
+    /// (a shared embedded store is read while it is open, then left to close).
+    pub async fn texts_of(log: &AnyLog) -> Result<Vec<String>> {
+        match log {
+            AnyLog::Shared(s) => s.with(|store| -> Result<Vec<String>> {
+                Ok(checkpoint_store(store)?
+                    .all()?
+                    .iter()
+                    .map(Note::to_text)
+                    .collect())
+            }),
+            log => Stored::read(log).await?.texts(),
+        }
+    }
+
     /// Every checkpoint as text, unchecked: what the auditor judges.
     pub fn texts(&self) -> Result<Vec<String>> {
         match self {

@@ -2,7 +2,7 @@
 //! (C2SP tlog-checkpoint) and member witnesses (cosignature/v1).
 
 mod issuer;
-pub mod keys;
+mod keys;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! (the current figures, or as of a date), and the renderer task that keeps
 //! the figures of the views readers asked for current.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,8 +38,6 @@ pub struct App {
     as_of: Mutex<Vec<AsOf>>,
     /// The log's length as last seen by the follow loop.
     pub log_length: AtomicU64,
-    /// Whether the node has caught up once and rendered.
-    pub started: AtomicBool,
     /// `/readyz` answers 200 within this many entries of the log's end.
     pub ready_lag: u64,
     /// Days after delivery before a missing receipt is overdue.
@@ -98,7 +96,6 @@ impl App {
             wanted: std::sync::Mutex::new(wanted),
             as_of: Mutex::new(Vec::new()),
             log_length: AtomicU64::new(0),
-            started: AtomicBool::new(true),
             ready_lag: s.ready_lag,
             receipt_days: s.receipt_days,
             token: s.token,
@@ -270,9 +267,10 @@ impl App {
                 .unwrap_or_else(|e| e.into_inner())
                 .position;
             let same = position == current.position;
-            let missing: Vec<View> = self
-                .hot()
-                .into_iter()
+            let hot = self.hot();
+            let missing: Vec<View> = hot
+                .iter()
+                .copied()
                 .filter(|v| !same || current.view(*v).is_none())
                 .collect();
             if same && missing.is_empty() {
@@ -281,33 +279,10 @@ impl App {
             let timed = crate::cmd::report::checkpoint_times(&self.log).await?;
             let (node, receipt_days) = (self.node.clone(), self.receipt_days);
             let keep = same.then_some(current);
-            let hot = self.hot();
             let started = Instant::now();
             let f = tokio::task::spawn_blocking(move || {
                 super::node::background_priority();
-                let m = node.model.read().unwrap_or_else(|e| e.into_inner());
-                // The follow loop may have moved the model since: then every
-                // view is rendered anew.
-                let (keep, views) = match keep {
-                    Some(k) if k.position == m.position => (Some(k), missing),
-                    _ => (None, hot),
-                };
-                let findings = node
-                    .index
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .time_findings(&timed, m.position);
-                let input = RenderInput {
-                    as_of: None,
-                    params: Params {
-                        today: m.latest.date(),
-                        receipt_days,
-                    },
-                    findings,
-                    digest: keep.as_ref().map(|k| k.digest.clone()),
-                    now: super::wall_clock(),
-                };
-                figures(&m, &views, keep.as_deref(), input)
+                node.render(&timed, receipt_days, keep, missing, hot)
             })
             .await?;
             ::metrics::histogram!("tallinn_render_seconds").record(started.elapsed().as_secs_f64());

@@ -7,7 +7,7 @@
 //! | `tallinn_projector_position` | gauge | entries folded |
 //! | `tallinn_projector_lag` | gauge | entries in the log not folded yet |
 //! | `tallinn_events_folded_total{verdict}` | counter | entries the projector has folded (from its saved state at start), by verdict code (`accepted`, `duplicate`, or the rejection code, `malformed` included) |
-//! | `tallinn_fold_rate` | gauge | entries folded per second over the interval since the step before the last one that folded |
+//! | `tallinn_fold_rate` | gauge | entries the last step that folded took in, per second since the follow loop's step before it (it wakes at least every half second) |
 //! | `tallinn_render_seconds` | histogram | time to render every view after a step |
 //! | `tallinn_checkpoint_size`, `tallinn_checkpoint_age_seconds`, `tallinn_checkpoint_cosignatures` | gauge | the log's latest signed checkpoint (read at scrape) |
 //! | `tallinn_nats_connected` | gauge | 1 when the JetStream connection is up (JetStream only) |

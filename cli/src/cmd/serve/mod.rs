@@ -28,7 +28,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use ledger::log::Log;
 use projector::run::Projector;
-use projector::views::{Params, View};
+use projector::views::View;
 use tokio::sync::Notify;
 
 use crate::backend::{open_log, AnyLog, NatsArgs};
@@ -221,23 +221,7 @@ async fn first_figures(node: &Arc<Node>, log: &AnyLog, receipt_days: i32) -> Res
     let timed = crate::cmd::report::checkpoint_times(log).await?;
     let node = node.clone();
     Ok(tokio::task::spawn_blocking(move || {
-        let m = node.model.read().unwrap_or_else(|e| e.into_inner());
-        let findings = node
-            .index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .time_findings(&timed, m.position);
-        let input = node::RenderInput {
-            as_of: None,
-            params: Params {
-                today: m.latest.date(),
-                receipt_days,
-            },
-            findings,
-            digest: None,
-            now: wall_clock(),
-        };
-        node::figures(&m, &[View::Donors], None, input)
+        node.render(&timed, receipt_days, None, vec![], vec![View::Donors])
     })
     .await?)
 }

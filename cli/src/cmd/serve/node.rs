@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::{bail, Result};
 use ledger::calendar::{Date, Timestamp};
-use ledger::event::leaf_hash;
 use ledger::ids::{Digest, ItemId, MemberId};
 use ledger::log::Log;
 use ledger::merkle::FullTree;
@@ -132,14 +131,7 @@ impl Node {
             pos = last.position;
             let folded: Vec<Folded> = entries
                 .par_iter()
-                .map(|e| {
-                    let ev = decode(e);
-                    let leaf = match &ev {
-                        Ok(ev) => ev.id(),
-                        Err(_) => leaf_hash(&e.bytes),
-                    };
-                    Folded::of(e, &ev, leaf)
-                })
+                .map(|e| Folded::of(e, &decode(e)))
                 .collect();
             folded.iter().for_each(|f| index.push(f));
         }
@@ -211,6 +203,41 @@ impl Node {
             self.drain(&mut m);
         }
         Ok(folded.len())
+    }
+
+    /// Figures of the model as it is now. With `keep` (an earlier render) of
+    /// the model's position, only `missing` are rendered and the rest kept,
+    /// digest included; otherwise (the follow loop moved the model since)
+    /// every view of `all` is rendered with a new digest.
+    pub fn render(
+        &self,
+        timed: &[Timed],
+        receipt_days: i32,
+        keep: Option<Arc<Figures>>,
+        missing: Vec<View>,
+        all: Vec<View>,
+    ) -> Figures {
+        let m = self.model.read().unwrap_or_else(|e| e.into_inner());
+        let (keep, views) = match keep {
+            Some(k) if k.position == m.position => (Some(k), missing),
+            _ => (None, all),
+        };
+        let findings = self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .time_findings(timed, m.position);
+        let input = RenderInput {
+            as_of: None,
+            params: Params {
+                today: m.latest.date(),
+                receipt_days,
+            },
+            findings,
+            digest: keep.as_ref().map(|k| k.digest.clone()),
+            now: super::wall_clock(),
+        };
+        figures(&m, &views, keep.as_deref(), input)
     }
 
     /// Applies the pending deltas, waiting for a render that reads the model.

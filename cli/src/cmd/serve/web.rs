@@ -167,7 +167,8 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
         .load(std::sync::atomic::Ordering::Relaxed)
         .max(position);
     let lag = len - position;
-    let ready = app.started.load(std::sync::atomic::Ordering::Relaxed) && lag <= app.ready_lag;
+    // Serving starts after the catch-up and the first render.
+    let ready = lag <= app.ready_lag;
     let status = if ready {
         StatusCode::OK
     } else {
