@@ -1,4 +1,5 @@
-//! The one place bincode appears: the signed encoding of envelopes.
+//! The one place bincode appears: the signed encoding of envelopes, and the
+//! messages of a node's local socket ([`encode_message`], [`decode_message`]).
 //!
 //! Encoding is bincode 2.0.1 `config::standard()` (little-endian, varint integers).
 //! Decoding untrusted bytes is bounded by [`MAX_ENVELOPE_BYTES`], rejects trailing
@@ -88,6 +89,41 @@ pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecE
     }
     if !encodes_to(&value, bytes) {
         return Err(CodecError::NonCanonical);
+    }
+    Ok(value)
+}
+
+/// Largest message of a node's local socket, in bytes (a batch of entries).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Encodes a message of the node's local socket (bincode 2 standard
+/// configuration, like envelopes; not signed, so not required canonical).
+pub fn encode_message<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit: MAX_MESSAGE_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Decodes exactly `bytes` into a message: bounded by [`MAX_MESSAGE_BYTES`]
+/// (no allocation beyond it, whatever lengths the bytes claim), no trailing bytes.
+pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            limit: MAX_MESSAGE_BYTES,
+        });
+    }
+    let config = bincode::config::standard().with_limit::<MAX_MESSAGE_BYTES>();
+    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, config)
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(CodecError::TrailingBytes(bytes.len() - used));
     }
     Ok(value)
 }

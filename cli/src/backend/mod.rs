@@ -1,8 +1,10 @@
 //! The log of a command, chosen once below the commands: the embedded store
-//! of `--dir`, held for the command or shared with a follower, or a JetStream
-//! stream with `--nats`. Commands see the `Log` trait.
+//! of `--dir`, held for the command or shared with a follower, reached
+//! through the node that holds it (`tallinn serve`, [`local`]), or a
+//! JetStream stream with `--nats`. Commands see the `Log` trait.
 
 pub mod checkpoints;
+pub mod local;
 pub mod nats;
 
 use std::path::Path;
@@ -27,6 +29,8 @@ pub enum AnyLog {
     /// The embedded store, held only while in use (a follower: see
     /// `ledger::shared`).
     Shared(ledger::shared::SharedStore),
+    /// The embedded store held by a node, reached through its socket.
+    Local(local::LocalLog),
     /// A JetStream stream.
     Nats(NatsLog),
 }
@@ -55,6 +59,7 @@ impl Log for AnyLog {
         match self {
             AnyLog::Embedded(s) => s.append(producer, expected_last, events, appended_at).await,
             AnyLog::Shared(s) => s.append(producer, expected_last, events, appended_at).await,
+            AnyLog::Local(l) => l.append(producer, expected_last, events, appended_at).await,
             AnyLog::Nats(n) => n.append(producer, expected_last, events, appended_at).await,
         }
     }
@@ -63,6 +68,7 @@ impl Log for AnyLog {
         let entries = match self {
             AnyLog::Embedded(s) => s.read(from, max).await,
             AnyLog::Shared(s) => s.read(from, max).await,
+            AnyLog::Local(l) => l.read(from, max).await,
             AnyLog::Nats(n) => n.read(from, max).await,
         }?;
         count_read(entries.len());
@@ -73,6 +79,7 @@ impl Log for AnyLog {
         let entry = match self {
             AnyLog::Embedded(s) => s.last_of(producer).await,
             AnyLog::Shared(s) => s.last_of(producer).await,
+            AnyLog::Local(l) => l.last_of(producer).await,
             AnyLog::Nats(n) => n.last_of(producer).await,
         }?;
         count_read(usize::from(entry.is_some()));
@@ -83,6 +90,7 @@ impl Log for AnyLog {
         match self {
             AnyLog::Embedded(s) => s.len().await,
             AnyLog::Shared(s) => s.len().await,
+            AnyLog::Local(l) => l.len().await,
             AnyLog::Nats(n) => n.len().await,
         }
     }
@@ -91,13 +99,14 @@ impl Log for AnyLog {
         match self {
             AnyLog::Embedded(s) => s.wait_for(after, timeout).await,
             AnyLog::Shared(s) => s.wait_for(after, timeout).await,
+            AnyLog::Local(l) => l.wait_for(after, timeout).await,
             AnyLog::Nats(n) => n.wait_for(after, timeout).await,
         }
     }
 
     async fn lost_entries(&self) -> Result<Option<String>, LogError> {
         match self {
-            AnyLog::Embedded(_) | AnyLog::Shared(_) => Ok(None),
+            AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => Ok(None),
             AnyLog::Nats(n) => Ok(n.lost_entries().await?),
         }
     }
@@ -111,6 +120,7 @@ impl Log for AnyLog {
         let entries = match self {
             AnyLog::Embedded(s) => s.member_entries(member, from, max).await,
             AnyLog::Shared(s) => s.member_entries(member, from, max).await,
+            AnyLog::Local(l) => l.member_entries(member, from, max).await,
             AnyLog::Nats(n) => n.member_entries(member, from, max).await,
         }?;
         count_read(entries.len());
@@ -125,6 +135,7 @@ impl Log for AnyLog {
         let entries = match self {
             AnyLog::Embedded(s) => s.member_last_entries(member, max).await,
             AnyLog::Shared(s) => s.member_last_entries(member, max).await,
+            AnyLog::Local(l) => l.member_last_entries(member, max).await,
             AnyLog::Nats(n) => n.member_last_entries(member, max).await,
         }?;
         count_read(entries.len());
@@ -135,15 +146,21 @@ impl Log for AnyLog {
         match self {
             AnyLog::Embedded(s) => s.latest_checkpoint().await,
             AnyLog::Shared(s) => s.latest_checkpoint().await,
+            AnyLog::Local(l) => l.latest_checkpoint().await,
             AnyLog::Nats(n) => n.latest_checkpoint().await,
         }
     }
 }
 
-/// Opens the log of a command: JetStream with `--nats`, else the ledger in `dir`.
+/// Opens the log of a command: JetStream with `--nats`, else the ledger in
+/// `dir`, through the node serving it if one answers on its socket.
 pub async fn open_log(nats: &NatsArgs, dir: &Path) -> Result<AnyLog> {
     if nats.enabled() {
         return Ok(AnyLog::Nats(nats.open().await?));
+    }
+    if let Some(local) = local::LocalLog::connect(dir).await? {
+        tracing::debug!("reaching the log through {}", local.path().display());
+        return Ok(AnyLog::Local(local));
     }
     if !log_dir(dir).exists() {
         return Err(crate::context::missing_log(

@@ -326,7 +326,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             }
             report::report(nats, dir, a).await
         }
-        Command::Serve(a) => serve::serve(nats, dir, a).await,
+        Command::Serve(a) => serve::serve(nats, dir, a, g.now.as_deref()).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Bench(c) => bench::run(nats, c).await,
         Command::Checkpoint(c) => {

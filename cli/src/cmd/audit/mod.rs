@@ -358,6 +358,7 @@ async fn prove(nats: &NatsArgs, dir: &Path, event_id: String) -> Result<()> {
     let stored = Stored::read(&store).await?;
     let (note, tree) = match &stored {
         Stored::Embedded(cs) => (cs.latest()?, full_tree(&store).await?),
+        Stored::Node(notes) => (notes.last().cloned(), full_tree(&store).await?),
         Stored::Nats(..) => {
             let (state, tree) = view(&store).await?;
             (stored.latest(&state, &tree)?, tree)

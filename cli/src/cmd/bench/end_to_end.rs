@@ -32,7 +32,7 @@ pub async fn pipeline(nats: &crate::backend::NatsArgs, events: u64) -> Result<()
     let backend = match &log {
         AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
         AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
-        AnyLog::Embedded(_) | AnyLog::Shared(_) => "embedded sled",
+        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => "embedded sled",
     };
     let coordinator = &ledger.genesis.envelope().producer;
     log.append(
@@ -269,7 +269,7 @@ fn catch_up_child(
             // The child inherits the connection options through the environment.
             cmd.env("TALLINN_NATS_URL", nats.url.clone().unwrap_or_default());
         }
-        AnyLog::Embedded(_) | AnyLog::Shared(_) => std::fs::create_dir_all(&cdir)?,
+        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => std::fs::create_dir_all(&cdir)?,
     }
     let embedded = !matches!(log, AnyLog::Nats(_));
     drop(log);

@@ -173,6 +173,10 @@ impl Issuer {
                 };
                 (sink, last)
             }
+            AnyLog::Local(l) => bail!(
+                "{}: a node serves this ledger and holds its store; its checkpoints are signed with the store (stop the node to sign)",
+                l.path().display()
+            ),
             AnyLog::Shared(shared) => {
                 let last =
                     shared.with(|store| anyhow::Ok(checkpoint_store(store)?.tree()?.size()))?;

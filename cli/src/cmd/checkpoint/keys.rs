@@ -40,6 +40,9 @@ pub enum Stored {
     Embedded(CheckpointStore),
     /// The messages of the JetStream checkpoint stream, checked when used.
     Nats(NatsCheckpoints, Vec<tallinn_nats::checkpoints::Published>),
+    /// The checkpoints of an embedded store a node holds, read through its
+    /// socket (its checkpoint trees, written only after checks); read-only.
+    Node(Vec<Note>),
 }
 
 impl Stored {
@@ -49,6 +52,16 @@ impl Stored {
             AnyLog::Embedded(store) => Ok(Stored::Embedded(checkpoint_store(store)?)),
             AnyLog::Shared(_) => {
                 bail!("the checkpoints of a shared store are read through its store")
+            }
+            AnyLog::Local(l) => {
+                let notes = l
+                    .checkpoint_texts()
+                    .await?
+                    .iter()
+                    .map(|t| Note::parse(t.as_bytes()))
+                    .collect::<Result<Vec<Note>, _>>()
+                    .map_err(|e| anyhow!("{}: a stored checkpoint: {e}", l.path().display()))?;
+                Ok(Stored::Node(notes))
             }
             AnyLog::Nats(n) => {
                 let cps = NatsCheckpoints::open(n).await?;
@@ -78,6 +91,7 @@ impl Stored {
         match self {
             Stored::Embedded(cs) => Ok(cs.all()?.iter().map(Note::to_text).collect()),
             Stored::Nats(cps, messages) => Ok(cps.texts(messages)),
+            Stored::Node(notes) => Ok(notes.iter().map(Note::to_text).collect()),
         }
     }
 
@@ -86,6 +100,7 @@ impl Stored {
     pub fn checked(&self, state: &State, tree: &FullTree) -> Result<(Vec<Note>, Vec<String>)> {
         match self {
             Stored::Embedded(cs) => Ok((cs.all()?, Vec::new())),
+            Stored::Node(notes) => Ok((notes.clone(), Vec::new())),
             Stored::Nats(cps, messages) => {
                 if state.origin.is_none() {
                     return Ok((Vec::new(), Vec::new()));

@@ -2,7 +2,7 @@
 //! (C2SP tlog-checkpoint) and member witnesses (cosignature/v1).
 
 mod issuer;
-mod keys;
+pub(crate) mod keys;
 
 use std::path::{Path, PathBuf};
 
@@ -177,6 +177,9 @@ async fn cosign_note(
         (Some(_), _) => None,
         (None, Stored::Embedded(cs)) => cs.witness_last(me.as_str())?,
         (None, Stored::Nats(cps, messages)) => cps.last_cosigned(&witness, messages),
+        (None, Stored::Node(_)) => bail!(
+            "a node serves this ledger and holds its store: cosign with --state FILE, or stop the node"
+        ),
     };
     let old_cp = old
         .as_ref()
@@ -213,6 +216,9 @@ async fn cosign_note(
                 .await?;
             cosigned
         }
+        Stored::Node(_) => bail!(
+            "a node serves this ledger and holds its store: stop the node to store a cosignature"
+        ),
     };
     if let Some(path) = &state {
         write_state(path, &stored_note)?;
@@ -343,6 +349,7 @@ async fn show(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
     let stored = Stored::read(&log).await?;
     let (notes, refused) = match &stored {
         Stored::Embedded(cs) => (cs.all()?, Vec::new()),
+        Stored::Node(notes) => (notes.clone(), Vec::new()),
         Stored::Nats(..) => {
             let (state, tree) = view(&log).await?;
             stored.checked(&state, &tree)?

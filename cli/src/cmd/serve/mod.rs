@@ -4,15 +4,18 @@
 //! HTTP: the JSON/CSV read API ([`api`]), Prometheus metrics and health
 //! ([`metrics`]), and the dashboard ([`pages`], [`svg`]).
 //!
-//! The embedded log is held only while in use (as `projector run` holds it),
-//! so producers on the same ledger append from their own processes while
-//! the node runs.
+//! The node holds an embedded log open and serves it to the other commands
+//! on that ledger through its local socket ([`socket`]): producers append
+//! through the node, readers read through it, and it sees each append the
+//! moment it commits. Where the socket cannot be made, it holds the log
+//! only while in use (as `projector run` does), so producers take turns.
 
 pub mod api;
 pub mod app;
 pub mod metrics;
 pub mod node;
 pub mod pages;
+pub mod socket;
 pub mod svg;
 pub mod tlog;
 mod web;
@@ -59,6 +62,9 @@ pub struct ServeArgs {
     /// Save a snapshot after at least N events (and at least a quarter of the position).
     #[arg(long, default_value_t = 50_000)]
     pub save_every: u64,
+    /// Signed checkpoints the node issues as it follows (a coordinator's node).
+    #[command(flatten)]
+    pub checkpoints: crate::cmd::checkpoint::IssueArgs,
 }
 
 /// The system clock (the shell reads it; the views get it as a parameter).
@@ -80,19 +86,13 @@ fn read_token(path: &Path) -> Result<[u8; 32]> {
     Ok(sha2::Sha256::digest(token.as_bytes()).into())
 }
 
-/// `serve`.
-pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
+/// `serve`. `clock` is the global `--now`, if given: the time the
+/// checkpoints the node issues carry instead of the wall clock.
+pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs, clock: Option<&str>) -> Result<()> {
+    let clock = clock.map(|c| crate::context::now(Some(c))).transpose()?;
     let token = a.token_file.as_deref().map(read_token).transpose()?;
     let metrics = metrics::install()?;
-    let log = match open_log(nats, dir).await? {
-        // The embedded log is held only while in use: producers and readers
-        // in other processes take their turn while the node follows.
-        AnyLog::Embedded(store) => {
-            drop(store);
-            AnyLog::Shared(ledger::shared::SharedStore::new(&log_dir(dir), OPEN_WAIT))
-        }
-        log => log,
-    };
+    let (log, _socket) = hold_log(nats, dir).await?;
     let backend = if nats.enabled() {
         "jetstream"
     } else {
@@ -102,6 +102,7 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("--listen {}", a.listen))?;
     let t = Instant::now();
+    let mut issuer = a.checkpoints.issuer(&log, Instant::now(), clock).await?;
     let mut p = catch_up(dir, &log, a.save_every, Open::Write).await?;
     p.track_folded(true);
     if std::io::stderr().is_terminal() && p.position > 100_000 {
@@ -148,7 +149,7 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     let router = web::router(app.clone(), Duration::from_secs(a.request_timeout.max(1)));
     let server = spawn_server(listener, router, stop.clone());
     let renderer = spawn_renderer(app.clone(), tx);
-    let result = follow(&mut p, &app).await;
+    let result = follow(&mut p, &app, &mut issuer).await;
     app.stopping.send_replace(true);
     stop.notify_one();
     renderer.abort();
@@ -159,6 +160,31 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs) -> Result<()> {
     let digest = p.digest_hex()?;
     eprintln!("stopped at position {}  digest {}", p.position, digest);
     Ok(())
+}
+
+/// The node's log: an embedded store held open and served on the ledger's
+/// socket (or, where no socket can be made, held only while in use), or
+/// JetStream.
+async fn hold_log(nats: &NatsArgs, dir: &Path) -> Result<(AnyLog, Option<socket::LocalServer>)> {
+    match open_log(nats, dir).await? {
+        AnyLog::Embedded(store) => match socket::LocalServer::bind(dir, store.clone()) {
+            Ok(server) => {
+                tracing::info!("producers and readers reach the log through {}", server.path().display());
+                Ok((AnyLog::Embedded(store), Some(server)))
+            }
+            Err(e) => {
+                tracing::warn!("{e:#}: the log is held only while in use (producers take turns)");
+                drop(store);
+                let shared = ledger::shared::SharedStore::new(&log_dir(dir), OPEN_WAIT);
+                Ok((AnyLog::Shared(shared), None))
+            }
+        },
+        AnyLog::Local(l) => Err(anyhow!(
+            "{}: another node serves this ledger (its socket answers)",
+            l.path().display()
+        )),
+        log => Ok((log, None)),
+    }
 }
 
 /// Serves `router` on `listener` until `stop` is notified.
@@ -189,9 +215,14 @@ fn spawn_renderer(
     })
 }
 
-/// The one follow loop; after each step the node takes in what it folded.
-/// Saves at shutdown.
-async fn follow(p: &mut Projector, app: &Arc<App>) -> Result<()> {
+/// The one follow loop; after each step the node takes in what it folded,
+/// and the issuer, if any, signs a checkpoint when one is due (the clock is
+/// read here, in the shell). Saves at shutdown.
+async fn follow(
+    p: &mut Projector,
+    app: &Arc<App>,
+    issuer: &mut Option<crate::cmd::checkpoint::Issuer>,
+) -> Result<()> {
     let log = app.log.clone();
     let mut last = Instant::now();
     // What the verdict counters count up to.
@@ -209,6 +240,11 @@ async fn follow(p: &mut Projector, app: &Arc<App>) -> Result<()> {
             app.log_length.fetch_max(p.position, Ordering::Relaxed);
         }
         last = Instant::now();
+        if let Some(i) = issuer.as_mut() {
+            if let Err(e) = i.maybe_sign(p.rules_state(), p.position, last).await {
+                tracing::warn!("checkpoint not issued: {e:#}");
+            }
+        }
         metrics::observe_status(app, p);
         anyhow::Ok(())
     })
