@@ -39,13 +39,25 @@ fn producers_and_readers_reach_the_log_through_the_node() {
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "node.sock is the node user's only");
     assert_eq!(position(&node), 52);
-    let appends = |n: &Node| sample(n, "tallinn_node_socket_requests_total", &["op=\"append\"", "status=\"ok\""]);
+    let appends = |n: &Node| {
+        sample(
+            n,
+            "tallinn_node_socket_requests_total",
+            &["op=\"append\"", "status=\"ok\""],
+        )
+    };
     assert_eq!(appends(&node), 0.0);
 
     // A producer appends while the node holds the store: through the node.
     need(&dir, "N-THROUGH-NODE");
-    assert_eq!(appends(&node), 1.0, "the append went through the node's socket");
-    until("the node folded the need", || (position(&node) == 53).then_some(()));
+    assert_eq!(
+        appends(&node),
+        1.0,
+        "the append went through the node's socket"
+    );
+    until("the node folded the need", || {
+        (position(&node) == 53).then_some(())
+    });
     let events = node.get("/api/v1/events?after=52&limit=5").json();
     assert_eq!(events["events"].as_array().unwrap().len(), 1, "{events}");
 
@@ -58,7 +70,11 @@ fn producers_and_readers_reach_the_log_through_the_node() {
     assert_eq!(node.get("/api/v1/reports/needs").json()["tables"], donors);
     assert_eq!(cli(&dir, &["log", "--limit", "5"]), log_before);
     assert_eq!(cli(&dir, &["checkpoint", "show"]), checkpoints);
-    let reads = sample(&node, "tallinn_node_socket_requests_total", &["op=\"read\""]);
+    let reads = sample(
+        &node,
+        "tallinn_node_socket_requests_total",
+        &["op=\"read\""],
+    );
     assert!(reads > 0.0, "readers read through the socket");
 
     let (status, stderr) = node.stop();
@@ -85,7 +101,9 @@ fn a_stopped_nodes_socket_is_passed_over_and_replaced() {
     let node = Node::start(&[], &dir, &[]);
     assert_eq!(position(&node), 53);
     need(&dir, "N-NEW-NODE");
-    until("the new node folded the need", || (position(&node) == 54).then_some(()));
+    until("the new node folded the need", || {
+        (position(&node) == 54).then_some(())
+    });
 }
 
 #[test]
@@ -125,8 +143,14 @@ fn bytes_that_are_not_a_message_close_only_their_connection() {
     drop(s); // a message cut short
     assert_eq!(node.get("/healthz").status, 200);
     need(&dir, "N-AFTER-GARBAGE");
-    until("the node folded the need", || (position(&node) == 53).then_some(()));
-    let failed = sample(&node, "tallinn_node_socket_requests_total", &["status=\"failed\""]);
+    until("the node folded the need", || {
+        (position(&node) == 53).then_some(())
+    });
+    let failed = sample(
+        &node,
+        "tallinn_node_socket_requests_total",
+        &["status=\"failed\""],
+    );
     assert_eq!(failed, 0.0, "garbage is not a request");
 }
 

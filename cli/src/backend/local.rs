@@ -344,9 +344,8 @@ impl LocalLog {
     }
 
     async fn call(&self, request: &Request) -> Result<Reply, LogError> {
-        let fail = |e: FrameError| {
-            LogError::Backend(format!("the node at {}: {e}", self.path.display()))
-        };
+        let fail =
+            |e: FrameError| LogError::Backend(format!("the node at {}: {e}", self.path.display()));
         let mut conn = self.conn.lock().await;
         write_message(&mut *conn, request).await.map_err(fail)?;
         match read_message::<Reply>(&mut *conn).await.map_err(fail)? {

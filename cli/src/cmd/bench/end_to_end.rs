@@ -269,7 +269,9 @@ fn catch_up_child(
             // The child inherits the connection options through the environment.
             cmd.env("TALLINN_NATS_URL", nats.url.clone().unwrap_or_default());
         }
-        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => std::fs::create_dir_all(&cdir)?,
+        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => {
+            std::fs::create_dir_all(&cdir)?
+        }
     }
     let embedded = !matches!(log, AnyLog::Nats(_));
     drop(log);

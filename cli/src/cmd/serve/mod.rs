@@ -169,7 +169,10 @@ async fn hold_log(nats: &NatsArgs, dir: &Path) -> Result<(AnyLog, Option<socket:
     match open_log(nats, dir).await? {
         AnyLog::Embedded(store) => match socket::LocalServer::bind(dir, store.clone()) {
             Ok(server) => {
-                tracing::info!("producers and readers reach the log through {}", server.path().display());
+                tracing::info!(
+                    "producers and readers reach the log through {}",
+                    server.path().display()
+                );
                 Ok((AnyLog::Embedded(store), Some(server)))
             }
             Err(e) => {

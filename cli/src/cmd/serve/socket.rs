@@ -139,7 +139,10 @@ async fn answer(store: &Store, request: Request) -> Result<Reply, LogError> {
         }
         Request::MemberEntries { member, from, max } => {
             let max = usize::try_from(max).unwrap_or(usize::MAX).min(MAX_READ);
-            Reply::Entries(bounded(store.member_entries_sync(&member, from, max)?, false))
+            Reply::Entries(bounded(
+                store.member_entries_sync(&member, from, max)?,
+                false,
+            ))
         }
         Request::MemberLastEntries { member, max } => {
             let max = usize::try_from(max).unwrap_or(usize::MAX).min(MAX_READ);
