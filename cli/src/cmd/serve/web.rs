@@ -67,6 +67,7 @@ pub fn router(app: Arc<App>, timeout: Duration) -> Router {
         "/api/v1/openapi.json",
         get(move || async move { Json(doc.as_ref().clone()) }),
     )
+    .merge(swagger_ui())
     .route("/", get(overview))
     .route("/{page}", get(page))
     .route(
@@ -86,6 +87,18 @@ pub fn router(app: Arc<App>, timeout: Duration) -> Router {
     ))
     .layer(RequestBodyLimitLayer::new(4096))
     .with_state(app)
+}
+
+/// The Swagger UI page on the OpenAPI document, at `/api/v1/docs/` (its
+/// files are in the binary; the online validator is off, so the page fetches
+/// nothing from elsewhere).
+fn swagger_ui() -> Router<Arc<App>> {
+    let config = utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])
+        .validator_url("none")
+        .try_it_out_enabled(false);
+    utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+        .config(config)
+        .into()
 }
 
 async fn asset(kind: &'static str, body: &'static str) -> Response {
