@@ -28,6 +28,7 @@ pub mod chains;
 pub mod digest;
 pub mod error;
 pub mod fold;
+pub mod iati;
 pub mod index;
 pub mod model;
 pub mod rows;

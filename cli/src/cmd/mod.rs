@@ -7,6 +7,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod demo;
 pub mod deploy;
+pub mod export;
 pub mod init;
 pub mod key;
 pub mod log;
@@ -167,6 +168,9 @@ pub enum Command {
         after_help = "Examples:\n  tallinn report donors\n  tallinn report donors --as-of 2026-06-30 --format csv > donors.csv\n  tallinn --json report overdue"
     )]
     Report(report::ReportArgs),
+    /// Export the ledger's state for other systems (IATI 2.03).
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Run a live node: follow the log, serve the read API, metrics and the
     /// dashboard over HTTP.
     #[command(
@@ -327,6 +331,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             report::report(nats, dir, a).await
         }
         Command::Serve(a) => serve::serve(nats, dir, a, g.now.as_deref()).await,
+        Command::Export(c) => export::run(nats, dir, g.now.as_deref(), c).await,
         Command::Demo(a) => demo::run(g, a).await,
         Command::Bench(c) => bench::run(nats, c).await,
         Command::Checkpoint(c) => {

@@ -1,0 +1,187 @@
+//! `tallinn export iati`: the read model as an IATI 2.03 activity file. The
+//! document is built by `projector::iati` (pure); this shell catches the
+//! projector up, reads the history of commitment values from the log (one
+//! pass over the entries the projector accepted), takes "today" from the
+//! clock or `--as-of`, and writes the file atomically.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use ledger::body::Body;
+use ledger::event::Event;
+use ledger::ids::MemberId;
+use ledger::log::Log;
+use projector::iati::{activities, Options, ValueHistory};
+use projector::model::{EntryOutcome, Model};
+use projector::run::model_as_of;
+
+use crate::backend::{open_log, NatsArgs};
+use crate::cmd::projector::{catch_up, Open};
+
+/// `export iati`.
+#[derive(Debug, Args)]
+pub struct IatiArgs {
+    /// Only this donor's activities (it is the reporting organisation).
+    #[arg(long)]
+    pub member: Option<String>,
+    /// The state at the end of this date (YYYY-MM-DD); "today" is then this
+    /// date (the clock's date otherwise).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A member's registered IATI organisation identifier, MEMBER=REF
+    /// (repeatable); others use the member id where it is one, else
+    /// `XI-TALLINN-<member>`.
+    #[arg(long = "org-ref", value_name = "MEMBER=REF")]
+    pub org_refs: Vec<String>,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `export iati`.
+pub async fn export(nats: &NatsArgs, dir: &Path, now: Option<&str>, a: IatiArgs) -> Result<()> {
+    let org_refs = a
+        .org_refs
+        .iter()
+        .map(|s| org_ref_arg(s))
+        .collect::<Result<_>>()?;
+    let member = a
+        .member
+        .as_deref()
+        .map(|m| {
+            m.parse::<MemberId>()
+                .map_err(|e| anyhow!("--member {m:?}: {e}"))
+        })
+        .transpose()?;
+    let clock = crate::context::now(now)?;
+    let log = open_log(nats, dir).await?;
+    let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
+    let (model, today) = match &a.as_of {
+        Some(d) => {
+            let day = crate::flags::date("as-of", d)?;
+            (model_as_of(&log, p.position, day.end()).await?, day)
+        }
+        None => (p.model()?, clock.date()),
+    };
+    if let Some(m) = &member {
+        if !model.members.contains_key(m) {
+            bail!("--member {m}: not a member of this ledger");
+        }
+    }
+    let history = value_history(&log, &model, p.position).await?;
+    let opts = Options {
+        today,
+        generated: clock,
+        member,
+        org_refs,
+    };
+    let xml = activities(&model, &history, &opts);
+    match &a.out {
+        Some(path) => write_atomically(path, xml.as_bytes()),
+        None => {
+            std::io::stdout().lock().write_all(xml.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+fn org_ref_arg(s: &str) -> Result<(MemberId, String)> {
+    let (m, r) = s
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--org-ref {s:?}: expected MEMBER=REF"))?;
+    let m: MemberId = m
+        .parse()
+        .map_err(|e| anyhow!("--org-ref {s:?}: member: {e}"))?;
+    let ok = !r.is_empty()
+        && r.len() <= 64
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        bail!("--org-ref {s:?}: REF must be 1 to 64 of A-Z a-z 0-9 - _ . (IATI forbids spaces and / & | ?)");
+    }
+    Ok((m, r.to_string()))
+}
+
+/// The values each commitment had, from the accepted entries up to `position`.
+async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<ValueHistory> {
+    let bar = bar(position);
+    let mut history = ValueHistory::new();
+    let mut next = 1;
+    while next <= position {
+        let batch = log.read(next, 8192).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for e in batch.iter().take_while(|e| e.position <= position) {
+            next = e.position + 1;
+            if !matches!(model.outcome_at(e.position), EntryOutcome::Accepted) {
+                continue;
+            }
+            let Ok(ev) = Event::from_bytes(&e.bytes) else {
+                continue;
+            };
+            let env = ev.envelope();
+            let on = env.recorded_at.date();
+            match &env.body {
+                Body::CommitmentMade(c) => history
+                    .entry(c.commitment.clone())
+                    .or_default()
+                    .push((on, c.value.amount_minor)),
+                Body::Amended(ch) | Body::Corrected(ch) => {
+                    if let (Some(v), Some(h)) = (&ch.fields.value, history.get_mut(&ch.target)) {
+                        h.push((on, v.amount_minor));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(b) = &bar {
+            b.set_position(next - 1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(history)
+}
+
+/// A progress bar on a terminal, for a pass over more than 100,000 entries.
+fn bar(len: u64) -> Option<indicatif::ProgressBar> {
+    if len < 100_000 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(len);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "reading commitment values {bar:30} {pos}/{len} entries  {per_sec}  ETA {eta}",
+        )
+        .expect("a valid template"),
+    );
+    Some(b)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// renamed into place once complete: a failure leaves no partial file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("--out {}: not a file name", path.display()))?;
+    let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write()
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+        .with_context(|| format!("--out {}", path.display()))
+}
