@@ -7,6 +7,7 @@ mod context;
 mod flags;
 mod members_file;
 mod producer;
+mod progress;
 mod render;
 
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -55,20 +55,22 @@ pub fn projector_dir(dir: &Path) -> PathBuf {
     dir.join("projector")
 }
 
+/// The catch-up's progress: a bar on a terminal (see [`crate::progress`]).
 fn progress_printer() -> impl FnMut(Progress) {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = std::time::Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut started = false;
     move |p: Progress| {
-        if !tty || last.elapsed() < Duration::from_millis(250) {
-            return;
+        if !started {
+            started = true;
+            bar = crate::progress::bar(p.target, "events folded", false);
         }
-        last = std::time::Instant::now();
-        let left = p.target.saturating_sub(p.position) as f64;
-        let eta = if p.rate > 0.0 { left / p.rate } else { 0.0 };
-        eprint!(
-            "\r  position {}/{}  {:.0} events/s  ETA {:.0}s   ",
-            p.position, p.target, p.rate, eta
-        );
+        if let Some(b) = &bar {
+            b.set_length(p.target.max(p.position));
+            b.set_position(p.position);
+            if p.position >= p.target {
+                b.finish_and_clear();
+            }
+        }
     }
 }
 

@@ -124,7 +124,9 @@ async fn copy_new(
     let mut copied = 0u64;
     let mut rejected = 0u64;
     let mut from = have + 1;
+    let bar = crate::progress::bar(target.saturating_sub(have), "entries mirrored", false);
     while from <= target {
+        crate::progress::set(&bar, from - have - 1);
         let batch = log.read(from, 4096).await?;
         if batch.is_empty() {
             break;
@@ -158,6 +160,7 @@ async fn copy_new(
         }
         from = batch.last().map_or(from, |e| e.position + 1);
     }
+    crate::progress::finish(bar);
     Ok((copied, rejected))
 }
 

@@ -105,12 +105,15 @@ fn open_store(dir: &Path) -> Result<Store> {
 /// Every entry of a log.
 pub async fn read_all<L: Log>(log: &L) -> Result<Vec<Entry>> {
     let mut out: Vec<Entry> = Vec::new();
+    let bar = crate::progress::bar(log.len().await?, "entries read", false);
     loop {
         let batch = log.read(out.len() as u64 + 1, 8192).await?;
         if batch.is_empty() {
+            crate::progress::finish(bar);
             return Ok(out);
         }
         out.extend(batch);
+        crate::progress::set(&bar, out.len() as u64);
     }
 }
 

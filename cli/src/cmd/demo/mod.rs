@@ -353,10 +353,15 @@ pub fn play(dir: &Path, seed: u64, events: u64) -> Result<Played> {
     let step = volume_step(p.now, cycles);
     p.volume = true;
     let mut cycle = 0u64;
+    let bar = crate::progress::bar(events, "events signed and stored", false);
     while p.events < events && p.failed.is_none() {
         volume_cycle(&mut p, cycle, step);
         cycle += 1;
+        if cycle.is_multiple_of(64) {
+            crate::progress::set(&bar, p.events);
+        }
     }
+    crate::progress::finish(bar);
     p.flush_pending()?;
     if let Some(e) = p.failed.take() {
         return Err(e.context(format!(

@@ -4,7 +4,7 @@
 //! pass over the entries the projector accepted), takes "today" from the
 //! clock or `--as-of`, and writes the file atomically.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -106,7 +106,7 @@ fn org_ref_arg(s: &str) -> Result<(MemberId, String)> {
 
 /// The values each commitment had, from the accepted entries up to `position`.
 async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<ValueHistory> {
-    let bar = bar(position);
+    let bar = crate::progress::bar(position, "entries read", false);
     let mut history = ValueHistory::new();
     let mut next = 1;
     while next <= position {
@@ -137,29 +137,10 @@ async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<
                 _ => {}
             }
         }
-        if let Some(b) = &bar {
-            b.set_position(next - 1);
-        }
+        crate::progress::set(&bar, next - 1);
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    crate::progress::finish(bar);
     Ok(history)
-}
-
-/// A progress bar on a terminal, for a pass over more than 100,000 entries.
-fn bar(len: u64) -> Option<indicatif::ProgressBar> {
-    if len < 100_000 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let b = indicatif::ProgressBar::new(len);
-    b.set_style(
-        indicatif::ProgressStyle::with_template(
-            "reading commitment values {bar:30} {pos}/{len} entries  {per_sec}  ETA {eta}",
-        )
-        .expect("a valid template"),
-    );
-    Some(b)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
