@@ -12,7 +12,7 @@
 //! activity in pipeline with an Outgoing Pledge (12).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::Write;
 
 use ledger::body::{CancelScope, Modality};
 use ledger::calendar::{Date, Timestamp};
@@ -113,10 +113,15 @@ fn amount(minor: i128) -> String {
     format!("{sign}{}.{:02}", m / 100, m % 100)
 }
 
-/// The document: every activity of the reporting member(s).
-pub fn activities(model: &Model, history: &ValueHistory, opts: &Options) -> String {
-    let mut out = String::with_capacity(1 << 16);
-    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+/// Writes the document, every activity of the reporting member(s), to `out`
+/// as it goes (a writer that fails stops receiving; its owner keeps the error).
+pub fn write_activities(
+    out: &mut impl Write,
+    model: &Model,
+    history: &ValueHistory,
+    opts: &Options,
+) {
+    _ = out.write_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<iati-activities version=\"2.03\" generated-datetime=\"{}\">",
@@ -125,7 +130,7 @@ pub fn activities(model: &Model, history: &ValueHistory, opts: &Options) -> Stri
     let wanted = |donor: &MemberId| opts.member.as_ref().is_none_or(|m| m == donor);
     for (id, c) in &model.commitments {
         if wanted(&c.donor) && c.made_at.date() <= opts.today {
-            commitment_activity(&mut out, model, history, opts, id, c);
+            commitment_activity(out, model, history, opts, id, c);
         }
     }
     let committed: std::collections::BTreeSet<&ItemId> = model
@@ -136,10 +141,16 @@ pub fn activities(model: &Model, history: &ValueHistory, opts: &Options) -> Stri
     for (id, o) in &model.offers {
         let open = o.cancelled_at.is_none() && !committed.contains(id);
         if open && wanted(&o.donor) && o.made_at.date() <= opts.today {
-            pledge_activity(&mut out, model, opts, id, o);
+            pledge_activity(out, model, opts, id, o);
         }
     }
-    out.push_str("</iati-activities>\n");
+    _ = out.write_str("</iati-activities>\n");
+}
+
+/// The document as a string (see [`write_activities`]).
+pub fn activities(model: &Model, history: &ValueHistory, opts: &Options) -> String {
+    let mut out = String::with_capacity(1 << 16);
+    write_activities(&mut out, model, history, opts);
     out
 }
 
@@ -150,13 +161,13 @@ fn rfc3339(t: Timestamp) -> String {
     format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
-fn narrative(out: &mut String, text: &str) {
+fn narrative(out: &mut impl Write, text: &str) {
     let _ = writeln!(out, "   <narrative>{}</narrative>", xml_text(text));
 }
 
 /// The opening of an activity: identifier, reporting org, title, description.
 fn head(
-    out: &mut String,
+    out: &mut impl Write,
     model: &Model,
     opts: &Options,
     donor: &MemberId,
@@ -187,7 +198,7 @@ fn head(
         org_type(kind)
     );
     narrative(out, &member_name(model, donor));
-    out.push_str("  </reporting-org>\n");
+    _ = out.write_str("  </reporting-org>\n");
 }
 
 fn member_name(model: &Model, m: &MemberId) -> String {
@@ -199,26 +210,26 @@ fn member_name(model: &Model, m: &MemberId) -> String {
 }
 
 /// Title and description.
-fn texts(out: &mut String, title: &str, description: &str) {
-    out.push_str("  <title>\n");
+fn texts(out: &mut impl Write, title: &str, description: &str) {
+    _ = out.write_str("  <title>\n");
     narrative(out, title);
-    out.push_str("  </title>\n  <description type=\"1\">\n");
+    _ = out.write_str("  </title>\n  <description type=\"1\">\n");
     narrative(out, description);
-    out.push_str("  </description>\n");
+    _ = out.write_str("  </description>\n");
 }
 
 /// The participating organisations: funding (the contributor an offer was
 /// made for, else the donor), extending (the donor), implementing (the
 /// recipient institution).
 fn participants(
-    out: &mut String,
+    out: &mut impl Write,
     model: &Model,
     opts: &Options,
     donor: &MemberId,
     contributor: Option<&str>,
     recipient: Option<&MemberId>,
 ) {
-    let org = |out: &mut String, role: u8, m: &MemberId| {
+    fn org(out: &mut impl Write, model: &Model, opts: &Options, role: u8, m: &MemberId) {
         let kind = model
             .members
             .get(m)
@@ -231,26 +242,26 @@ fn participants(
             org_type(kind)
         );
         narrative(out, &member_name(model, m));
-        out.push_str("  </participating-org>\n");
-    };
+        _ = out.write_str("  </participating-org>\n");
+    }
     match contributor {
         Some(name) => {
-            out.push_str("  <participating-org role=\"1\">\n");
+            _ = out.write_str("  <participating-org role=\"1\">\n");
             narrative(out, name);
-            out.push_str("  </participating-org>\n");
+            _ = out.write_str("  </participating-org>\n");
         }
-        None => org(out, 1, donor),
+        None => org(out, model, opts, 1, donor),
     }
-    org(out, 3, donor);
+    org(out, model, opts, 3, donor);
     if let Some(r) = recipient {
-        org(out, 4, r);
+        org(out, model, opts, 4, r);
     }
 }
 
 /// Country, sectors (DAC and the Mechanism's own), the Mechanism's tag and
 /// the defaults.
-fn classification(out: &mut String, category: Category, finance: &str) {
-    out.push_str("  <recipient-country code=\"UA\" percentage=\"100\"/>\n");
+fn classification(out: &mut impl Write, category: Category, finance: &str) {
+    _ = out.write_str("  <recipient-country code=\"UA\" percentage=\"100\"/>\n");
     let _ = writeln!(
         out,
         "  <sector vocabulary=\"1\" code=\"{}\" percentage=\"100\"/>",
@@ -262,21 +273,21 @@ fn classification(out: &mut String, category: Category, finance: &str) {
         category.code()
     );
     narrative(out, category.code());
-    out.push_str("  </sector>\n");
-    out.push_str("  <tag vocabulary=\"99\" vocabulary-uri=\"urn:tallinn-mechanism\" code=\"TALLINN-MECHANISM\">\n");
+    _ = out.write_str("  </sector>\n");
+    _ = out.write_str("  <tag vocabulary=\"99\" vocabulary-uri=\"urn:tallinn-mechanism\" code=\"TALLINN-MECHANISM\">\n");
     narrative(
         out,
         "Tallinn Mechanism: civilian cyber-security assistance to Ukraine",
     );
-    out.push_str("  </tag>\n");
-    out.push_str("  <collaboration-type code=\"1\"/>\n");
+    _ = out.write_str("  </tag>\n");
+    _ = out.write_str("  <collaboration-type code=\"1\"/>\n");
     let _ = writeln!(out, "  <default-finance-type code=\"{finance}\"/>");
-    out.push_str("  <default-aid-type code=\"C01\" vocabulary=\"1\"/>\n");
-    out.push_str("  <default-tied-status code=\"5\"/>\n");
+    _ = out.write_str("  <default-aid-type code=\"C01\" vocabulary=\"1\"/>\n");
+    _ = out.write_str("  <default-tied-status code=\"5\"/>\n");
 }
 
 fn commitment_activity(
-    out: &mut String,
+    out: &mut impl Write,
     model: &Model,
     history: &ValueHistory,
     opts: &Options,
@@ -365,13 +376,13 @@ fn commitment_activity(
             &text,
         );
     }
-    out.push_str(" </iati-activity>\n");
+    _ = out.write_str(" </iati-activity>\n");
 }
 
 /// Type-2 transactions: the first value, each later change, and what a
 /// cancellation takes off.
 fn commitments(
-    out: &mut String,
+    out: &mut impl Write,
     history: &ValueHistory,
     opts: &Options,
     id: &ItemId,
@@ -422,7 +433,7 @@ fn commitments(
 }
 
 /// The tranches not yet delivered (by value, in date order) as planned disbursements.
-fn planned(out: &mut String, c: &CommitmentRow, delivered: u64, today: Date) {
+fn planned(out: &mut impl Write, c: &CommitmentRow, delivered: u64, today: Date) {
     let mut tranches = c.tranches.clone();
     tranches.sort_by_key(|t| t.expected);
     let mut covered = delivered;
@@ -443,12 +454,12 @@ fn planned(out: &mut String, c: &CommitmentRow, delivered: u64, today: Date) {
             xml_text(&c.currency),
             amount(i128::from(left))
         );
-        out.push_str("  </planned-disbursement>\n");
+        _ = out.write_str("  </planned-disbursement>\n");
     }
 }
 
-fn transaction(out: &mut String, kind: u8, on: Date, value: i128, currency: &str, text: &str) {
-    out.push_str("  <transaction>\n");
+fn transaction(out: &mut impl Write, kind: u8, on: Date, value: i128, currency: &str, text: &str) {
+    _ = out.write_str("  <transaction>\n");
     let _ = writeln!(out, "   <transaction-type code=\"{kind}\"/>");
     let _ = writeln!(out, "   <transaction-date iso-date=\"{on}\"/>");
     let _ = writeln!(
@@ -457,12 +468,12 @@ fn transaction(out: &mut String, kind: u8, on: Date, value: i128, currency: &str
         xml_text(currency),
         amount(value)
     );
-    out.push_str("   <description>\n");
+    _ = out.write_str("   <description>\n");
     let _ = writeln!(out, "    <narrative>{}</narrative>", xml_text(text));
-    out.push_str("   </description>\n  </transaction>\n");
+    _ = out.write_str("   </description>\n  </transaction>\n");
 }
 
-fn pledge_activity(out: &mut String, model: &Model, opts: &Options, id: &ItemId, o: &OfferRow) {
+fn pledge_activity(out: &mut impl Write, model: &Model, opts: &Options, id: &ItemId, o: &OfferRow) {
     head(out, model, opts, &o.donor, id, "EUR");
     texts(
         out,
@@ -470,7 +481,7 @@ fn pledge_activity(out: &mut String, model: &Model, opts: &Options, id: &ItemId,
         &format!("{} {}: offer {id}, not yet committed", o.quantity, o.unit),
     );
     participants(out, model, opts, &o.donor, o.on_behalf_of.as_deref(), None);
-    out.push_str("  <activity-status code=\"1\"/>\n");
+    _ = out.write_str("  <activity-status code=\"1\"/>\n");
     let _ = writeln!(
         out,
         "  <activity-date type=\"1\" iso-date=\"{}\"/>",
@@ -485,7 +496,7 @@ fn pledge_activity(out: &mut String, model: &Model, opts: &Options, id: &ItemId,
         "EUR",
         &format!("offer {id} (indicative, in EUR)"),
     );
-    out.push_str(" </iati-activity>\n");
+    _ = out.write_str(" </iati-activity>\n");
 }
 
 #[cfg(test)]

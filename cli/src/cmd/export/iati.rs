@@ -13,7 +13,7 @@ use ledger::body::Body;
 use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::log::Log;
-use projector::iati::{activities, Options, ValueHistory};
+use projector::iati::{write_activities, Options, ValueHistory};
 use projector::model::{EntryOutcome, Model};
 use projector::run::model_as_of;
 
@@ -77,13 +77,50 @@ pub async fn export(nats: &NatsArgs, dir: &Path, now: Option<&str>, a: IatiArgs)
         member,
         org_refs,
     };
-    let xml = activities(&model, &history, &opts);
     match &a.out {
-        Some(path) => write_atomically(path, xml.as_bytes()),
-        None => {
-            std::io::stdout().lock().write_all(xml.as_bytes())?;
-            Ok(())
+        Some(path) => write_atomically(path, |w| write_xml(w, &model, &history, &opts)),
+        None => Ok(write_xml(
+            &mut std::io::stdout().lock(),
+            &model,
+            &history,
+            &opts,
+        )?),
+    }
+}
+
+/// Writes the document to `w` as it is built (buffered).
+fn write_xml(
+    w: &mut impl Write,
+    model: &Model,
+    history: &ValueHistory,
+    opts: &Options,
+) -> std::io::Result<()> {
+    let mut out = IoFmt {
+        w: std::io::BufWriter::with_capacity(1 << 20, w),
+        error: None,
+    };
+    write_activities(&mut out, model, history, opts);
+    if let Some(e) = out.error.take() {
+        return Err(e);
+    }
+    out.w.flush()
+}
+
+/// A `fmt::Write` into an `io::Write` that keeps the first I/O error.
+struct IoFmt<W: Write> {
+    w: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for IoFmt<W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.error.is_some() {
+            return Err(std::fmt::Error);
         }
+        self.w.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
     }
 }
 
@@ -143,9 +180,12 @@ async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<
     Ok(history)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory,
-/// renamed into place once complete: a failure leaves no partial file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` through a temporary file in the same directory, renamed
+/// into place once complete: a failure leaves no partial file.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -154,13 +194,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .ok_or_else(|| anyhow!("--out {}: not a file name", path.display()))?;
     let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
-    let write = || -> std::io::Result<()> {
+    let run = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };
-    write()
+    run()
         .inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })
