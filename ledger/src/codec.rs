@@ -61,27 +61,30 @@ fn config() -> bincode::config::Configuration<
     bincode::config::standard().with_limit::<MAX_ENVELOPE_BYTES>()
 }
 
-/// Encodes a value (bincode 2 standard configuration).
-pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+/// `len` bytes, if within `limit`.
+fn within(len: usize, limit: usize) -> Result<(), CodecError> {
+    if len > limit {
+        return Err(CodecError::TooLarge { len, limit });
+    }
+    Ok(())
+}
+
+/// Encodes in the standard configuration, within `limit` bytes.
+fn encode_within<T: Serialize>(value: &T, limit: usize) -> Result<Vec<u8>, CodecError> {
     let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
-    if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit: MAX_ENVELOPE_BYTES,
-        });
-    }
+    within(bytes.len(), limit)?;
     Ok(bytes)
+}
+
+/// Encodes a value (bincode 2 standard configuration).
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    encode_within(value, MAX_ENVELOPE_BYTES)
 }
 
 /// Decodes exactly `bytes` into a value: bounded, no trailing bytes, canonical.
 pub fn decode<T: Serialize + DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit: MAX_ENVELOPE_BYTES,
-        });
-    }
+    within(bytes.len(), MAX_ENVELOPE_BYTES)?;
     let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, config())
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != bytes.len() {
@@ -99,26 +102,13 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Encodes a message of the node's local socket (bincode 2 standard
 /// configuration, like envelopes; not signed, so not required canonical).
 pub fn encode_message<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let bytes = bincode::serde::encode_to_vec(value, bincode::config::standard())
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
-    if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit: MAX_MESSAGE_BYTES,
-        });
-    }
-    Ok(bytes)
+    encode_within(value, MAX_MESSAGE_BYTES)
 }
 
 /// Decodes exactly `bytes` into a message: bounded by [`MAX_MESSAGE_BYTES`]
 /// (no allocation beyond it, whatever lengths the bytes claim), no trailing bytes.
 pub fn decode_message<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(CodecError::TooLarge {
-            len: bytes.len(),
-            limit: MAX_MESSAGE_BYTES,
-        });
-    }
+    within(bytes.len(), MAX_MESSAGE_BYTES)?;
     let config = bincode::config::standard().with_limit::<MAX_MESSAGE_BYTES>();
     let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, config)
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
