@@ -202,3 +202,37 @@ fn a_coordinators_node_signs_checkpoints_into_the_store_it_holds() {
     );
     assert_eq!(line("covered by checkpoints"), "53", "{verified}");
 }
+
+#[test]
+fn a_node_that_does_not_answer_is_reported_not_waited_for() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    let pid = node.pid().to_string();
+    let signal = |s: &str| {
+        assert!(std::process::Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .unwrap()
+            .success())
+    };
+    signal("-STOP");
+    let mut c = tallinn();
+    c.env("TALLINN_NODE_ANSWER_SECS", "2")
+        .arg("--dir")
+        .arg(&dir)
+        .arg("status");
+    let out = c.output().unwrap();
+    signal("-CONT");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "unavailable, may be retried: {err}"
+    );
+    assert_one_line(&err, &["node.sock", "did not answer within 2 s"]);
+    // The node goes on once it runs again.
+    need(&dir, "N-AFTER-STOP");
+    until("the node folded the need", || {
+        (position(&node) == 53).then_some(())
+    });
+}

@@ -36,6 +36,18 @@ pub const MAX_READ: usize = 8192;
 /// Longest a `WaitFor` is held by the node before it answers.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
+/// How long a request may wait for its answer (beyond a `WaitFor`'s own
+/// wait): a node that does not answer by then is reported, not waited for.
+/// `TALLINN_NODE_ANSWER_SECS` sets another limit.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn answer_timeout() -> Duration {
+    std::env::var("TALLINN_NODE_ANSWER_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(ANSWER_TIMEOUT, Duration::from_secs)
+}
+
 /// The socket of the ledger in `dir`.
 pub fn socket_path(dir: &Path) -> PathBuf {
     dir.join(SOCKET)
@@ -313,7 +325,9 @@ pub async fn read_message<T: serde::de::DeserializeOwned>(
 #[derive(Debug, Clone)]
 pub struct LocalLog {
     path: PathBuf,
-    conn: Arc<Mutex<UnixStream>>,
+    /// The connection; `None` once a request went unanswered (a late answer
+    /// would be taken for the next request's).
+    conn: Arc<Mutex<Option<UnixStream>>>,
 }
 
 impl LocalLog {
@@ -324,7 +338,7 @@ impl LocalLog {
         match UnixStream::connect(&path).await {
             Ok(conn) => Ok(Some(LocalLog {
                 path,
-                conn: Arc::new(Mutex::new(conn)),
+                conn: Arc::new(Mutex::new(Some(conn))),
             })),
             Err(e)
                 if matches!(
@@ -346,9 +360,34 @@ impl LocalLog {
     async fn call(&self, request: &Request) -> Result<Reply, LogError> {
         let fail =
             |e: FrameError| LogError::Backend(format!("the node at {}: {e}", self.path.display()));
-        let mut conn = self.conn.lock().await;
-        write_message(&mut *conn, request).await.map_err(fail)?;
-        match read_message::<Reply>(&mut *conn).await.map_err(fail)? {
+        let mut guard = self.conn.lock().await;
+        let Some(conn) = guard.as_mut() else {
+            return Err(LogError::Unavailable(format!(
+                "the node at {} stopped answering",
+                self.path.display()
+            )));
+        };
+        let wait = match request {
+            Request::WaitFor { timeout_ms, .. } => Duration::from_millis(*timeout_ms),
+            _ => Duration::ZERO,
+        };
+        let exchange = async {
+            write_message(conn, request).await.map_err(fail)?;
+            read_message::<Reply>(conn).await.map_err(fail)
+        };
+        let limit = answer_timeout() + wait;
+        let answer = match tokio::time::timeout(limit, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                *guard = None;
+                return Err(LogError::Unavailable(format!(
+                    "the node at {} did not answer within {} s",
+                    self.path.display(),
+                    limit.as_secs()
+                )));
+            }
+        };
+        match answer? {
             Some(Reply::Failed(e)) => Err(e.into()),
             Some(reply) => Ok(reply),
             None => Err(LogError::Backend(format!(

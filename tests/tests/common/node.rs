@@ -59,6 +59,11 @@ impl Node {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Answer {
         get(&self.addr, path)
