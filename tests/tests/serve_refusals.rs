@@ -194,3 +194,36 @@ fn hostile_requests_get_an_answer_and_the_node_stays_up() {
     let m = node.get("/metrics").text();
     assert!(!m.contains("status=\"500\""), "{m}");
 }
+
+#[test]
+fn live_streams_are_bounded_and_a_closed_one_frees_its_place() {
+    let (_tmp, dir) = demo();
+    let node = Node::start(&[], &dir, &[]);
+    // 1,024 streams open (the limit), each answered with its headers.
+    let mut open: Vec<_> = (0..1024)
+        .map(|_| common::http::open_stream(&node.addr, "/api/v1/stream"))
+        .collect();
+    let refused = node.get("/api/v1/stream");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.json()["parameter"], "stream");
+    assert!(refused.json()["error"].as_str().unwrap().contains("1024"));
+    // The node still answers everything else.
+    assert_eq!(node.get("/api/v1/reports/donors").status, 200);
+    // Closing streams frees their places.
+    open.truncate(1000);
+    until("a closed stream's place is free", || {
+        let mut s = std::net::TcpStream::connect(&node.addr).unwrap();
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let req = format!(
+            "GET /api/v1/stream HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+            node.addr
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).unwrap();
+        (&head[9..12] == b"200").then_some(())
+    });
+    drop(open);
+}

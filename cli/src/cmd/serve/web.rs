@@ -223,7 +223,9 @@ pub async fn stream(
             let _ = &guard;
             e
         });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    // A comment every 5 s: a client that went away is noticed (and its place
+    // among the MAX_STREAMS freed) at the next one.
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5))))
 }
 
 /// Most live streams open at once.
