@@ -110,6 +110,7 @@ async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
     println!("  tallinn --dir {d} report overdue");
     println!("  tallinn --dir {d} report donors --as-of 2025-06-30");
     println!("  tallinn --dir {d} report integrity --format json");
+    println!("  tallinn --dir {d} export iati --out {d}/iati-activities.xml   # IATI 2.03");
     println!("  tallinn --dir {d} log --member EE-MFA");
     println!("  tallinn --dir {d} status");
     println!(
