@@ -9,11 +9,20 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Work shorter than this many items draws no bar.
 pub const MIN_ITEMS: u64 = 20_000;
 
+/// Set once at start for `--json`: no bar at all.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// No bars for this process (`--json`: machine-readable output only).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A bar for `len` items of `what` (for example "events folded"), or `None`
-/// when stderr is not a terminal, `quiet` is set (`--json`), or the work is
-/// short. Update it with [`ProgressBar::set_position`]; finish with
+/// when stderr is not a terminal, `quiet` or [`set_quiet`] is set (`--json`),
+/// or the work is short. Update it with [`ProgressBar::set_position`]; finish with
 /// [`finish`].
 pub fn bar(len: u64, what: &str, quiet: bool) -> Option<ProgressBar> {
+    let quiet = quiet || QUIET.load(std::sync::atomic::Ordering::Relaxed);
     if quiet || len < MIN_ITEMS || !std::io::stderr().is_terminal() {
         return None;
     }

@@ -304,6 +304,7 @@ pub fn nats_option_offline(m: &clap::ArgMatches) -> Option<(String, String)> {
 pub async fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
     let (dir, json, nats) = (g.dir.as_path(), g.json, &g.nats);
+    crate::progress::set_quiet(json);
     match cli.command {
         Command::Key(c) => key::run(json, c),
         Command::Init(a) => init::run(g, a).await,
