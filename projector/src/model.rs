@@ -38,6 +38,8 @@ pub struct NeedRow {
     pub recipient: MemberId,
     /// Category.
     pub category: Category,
+    /// OECD DAC 5-digit sector code, if the need gave one.
+    pub dac_sector: Option<u32>,
     /// Description.
     pub description: String,
     /// Quantity needed.
@@ -63,8 +65,12 @@ pub struct OfferRow {
     pub donor: MemberId,
     /// Contributor it was made for (company/NGO name).
     pub on_behalf_of: Option<String>,
+    /// The contributor's kind and ISO country, when there is one.
+    pub contributor: Option<(MemberKind, String)>,
     /// Category.
     pub category: Category,
+    /// OECD DAC 5-digit sector code, if the offer gave one.
+    pub dac_sector: Option<u32>,
     /// Modality.
     pub modality: Modality,
     /// Quantity.
@@ -512,6 +518,7 @@ impl Model {
                         stated_by: producer.clone(),
                         recipient: n.recipient.clone(),
                         category: n.category,
+                        dac_sector: n.dac_sector,
                         description: n.description.clone(),
                         quantity: n.quantity.amount,
                         unit: n.quantity.unit.clone(),
@@ -529,7 +536,9 @@ impl Model {
                     OfferRow {
                         donor: producer.clone(),
                         on_behalf_of: o.on_behalf_of.as_ref().map(|c| c.name.clone()),
+                        contributor: o.on_behalf_of.as_ref().map(|c| (c.kind, c.country.clone())),
                         category: o.category,
+                        dac_sector: o.dac_sector,
                         modality: o.modality,
                         quantity: o.quantity.amount,
                         unit: o.quantity.unit.clone(),

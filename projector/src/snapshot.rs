@@ -17,7 +17,7 @@ use crate::model::Model;
 use crate::rows::decode_exact;
 use crate::store::{io, Saved, StoreError};
 
-const MAGIC: &[u8] = b"tallinn projector snapshot v5\n";
+const MAGIC: &[u8] = b"tallinn projector snapshot v6\n";
 /// What every snapshot's magic starts with, whatever its version.
 const MAGIC_FAMILY: &[u8] = b"tallinn projector snapshot v";
 /// Largest snapshot accepted.
