@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use ledger::calendar::Timestamp;
+use ledger::calendar::{Date, Timestamp};
 use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::keys::Signer;
@@ -41,6 +41,44 @@ pub fn now(flag: Option<&str>) -> Result<Timestamp> {
             Ok(Timestamp(ms as i64))
         }
     }
+}
+
+/// The report date's sources, fixed once at the edge ([`set_report_clock`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct ReportClock {
+    /// `--today` (`TALLINN_TODAY`).
+    today: Option<Date>,
+    /// `--now` (`TALLINN_NOW`).
+    now: Option<Timestamp>,
+}
+
+static REPORT_CLOCK: std::sync::OnceLock<ReportClock> = std::sync::OnceLock::new();
+
+/// Fixes where reports take "today" from for this process: `--today`
+/// (`TALLINN_TODAY`, `YYYY-MM-DD`) if given, else the date of `--now` if
+/// given, else the system clock's date when asked. A bad value is refused
+/// here, naming its flag.
+pub fn set_report_clock(today: Option<&str>, now_flag: Option<&str>) -> Result<()> {
+    let today = today
+        .map(|t| t.parse::<Date>().map_err(|e| anyhow!("--today: {e}")))
+        .transpose()?;
+    let now = now_flag.map(|t| now(Some(t))).transpose()?;
+    let _ = REPORT_CLOCK.set(ReportClock { today, now });
+    Ok(())
+}
+
+/// The report date: `--today` if given, else `as_of` (a report as of a
+/// date is judged on that date), else the clock's date (`--now` or the
+/// system clock). The views get it as a parameter; they read no clock.
+pub fn report_today(as_of: Option<Date>) -> Date {
+    let clock = REPORT_CLOCK.get().copied().unwrap_or_default();
+    clock.today.or(as_of).unwrap_or_else(|| {
+        clock
+            .now
+            .or_else(|| now(None).ok())
+            .unwrap_or(Timestamp(0))
+            .date()
+    })
 }
 
 /// The error for a ledger directory without its log. When a projector is

@@ -69,6 +69,10 @@ pub struct Global {
     /// Use this time instead of the system clock (RFC 3339), e.g. for replaying a script.
     #[arg(long, global = true, env = "TALLINN_NOW", hide = true)]
     pub now: Option<String>,
+    /// Reports: the date overdue and ageing are judged against (YYYY-MM-DD)
+    /// [default: the `--as-of` date, else today's date from the clock].
+    #[arg(long, global = true, env = "TALLINN_TODAY", value_name = "DATE")]
+    pub today: Option<String>,
     /// NATS JetStream connection (`--nats URL` and the `nats` CLI's options).
     #[command(flatten)]
     pub nats: crate::backend::NatsArgs,
@@ -305,6 +309,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
     let (dir, json, nats) = (g.dir.as_path(), g.json, &g.nats);
     crate::progress::set_quiet(json);
+    crate::context::set_report_clock(g.today.as_deref(), g.now.as_deref())?;
     match cli.command {
         Command::Key(c) => key::run(json, c),
         Command::Init(a) => init::run(g, a).await,
@@ -329,7 +334,7 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
             if json {
                 a.format = crate::render::Format::Json;
             }
-            report::report(nats, dir, a).await
+            report::report(nats, dir, a, now(g.now.as_deref())?).await
         }
         Command::Serve(a) => serve::serve(nats, dir, a, g.now.as_deref()).await,
         Command::Export(c) => export::run(nats, dir, g.now.as_deref(), c).await,

@@ -3,16 +3,17 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
+use ledger::calendar::Timestamp;
 use ledger::log::Log;
 use projector::run::{model_as_of, Projector};
-use projector::views::{build, Params, View};
+use projector::views::{build, Params, Table, View};
 use serde_json::json;
 
 use crate::backend::{open_log, AnyLog, NatsArgs};
 use crate::cmd::projector::{catch_up, projector_dir, Open};
-use crate::render::{render, Format};
+use crate::render::{csv, json, text_tables, xlsx, Format, Meta};
 
 /// `report`.
 #[derive(Debug, Args)]
@@ -20,7 +21,7 @@ pub struct ReportArgs {
     /// The view.
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(projector::views::View::ALL.map(|v| v.name())))]
     pub view: String,
-    /// Output format.
+    /// Output format (xlsx needs --out FILE).
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::render::Format,
     /// The state as it was at the end of this date (YYYY-MM-DD), rebuilt from the log.
@@ -29,6 +30,22 @@ pub struct ReportArgs {
     /// Days after delivery before a missing receipt is overdue.
     #[arg(long, default_value_t = 30)]
     pub receipt_days: i32,
+    /// CSV: the table to write, for a view with several (their names are in
+    /// schemas/REPORTS.md); other formats: only this table.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// CSV: one file per table in DIR (DIR/VIEW-TABLE.csv).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "table"])]
+    pub out_dir: Option<std::path::PathBuf>,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// CSV and XLSX: the totals row after the data rows (`TOTAL` in its first column).
+    #[arg(long)]
+    pub totals: bool,
+    /// CSV: an HXL hashtag row under the header.
+    #[arg(long)]
+    pub hxl: bool,
 }
 
 /// `digest`: catches up first, so the digest reflects the whole log.
@@ -93,42 +110,134 @@ pub async fn status(nats: &NatsArgs, dir: &Path, json: bool) -> Result<()> {
 }
 
 /// `report VIEW`.
-pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs) -> Result<()> {
+pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) -> Result<()> {
     let view = View::from_name(&a.view).ok_or_else(|| {
         let names: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
         anyhow!("unknown view {:?}; use one of {}", a.view, names.join(", "))
     })?;
+    let as_of = a
+        .as_of
+        .as_deref()
+        .map(|d| crate::flags::date("as-of", d))
+        .transpose()?;
+    check_output(&a)?;
+    let today = crate::context::report_today(as_of);
     let log = open_log(nats, dir).await?;
     let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
-    let (model, today) = match &a.as_of {
-        Some(d) => {
-            let day = crate::flags::date("as-of", d)?;
-            (model_as_of(&log, p.position, day.end()).await?, day)
-        }
-        None => {
-            let today = p.overview().latest.date();
-            (p.model()?, today)
-        }
+    let model = match as_of {
+        Some(day) => model_as_of(&log, p.position, day.end()).await?,
+        None => p.model()?,
     };
-    let mut tables = build(
-        &model,
-        view,
-        &Params {
-            today,
-            receipt_days: a.receipt_days,
-        },
-    );
+    let params = Params {
+        today,
+        receipt_days: a.receipt_days,
+    };
+    let mut tables = build(&model, view, &params);
     if view == View::Integrity {
         let found = time_findings(&log, p.position).await?;
         if let Some(t) = tables.iter_mut().find(|t| t.title == found.title) {
             *t = found;
         }
     }
-    if a.format == Format::Table {
-        println!("{} report, as of {today}\n", view.name());
+    let meta = Meta {
+        view,
+        as_of,
+        today,
+        position: p.position,
+        digest: p.digest_hex()?,
+        generated_at: now.to_string(),
+    };
+    write_report(&a, &meta, tables)
+}
+
+/// Refuses what cannot be written before any work: xlsx to a terminal's
+/// standard output, an output directory for another format than CSV.
+fn check_output(a: &ReportArgs) -> Result<()> {
+    if a.format == Format::Xlsx && a.out.is_none() {
+        bail!("--format xlsx: give --out FILE.xlsx (a workbook is not written to standard output)");
     }
-    print!("{}", render(&tables, a.format));
+    if a.out_dir.is_some() && a.format != Format::Csv {
+        bail!("--out-dir: only with --format csv (one file per table)");
+    }
     Ok(())
+}
+
+/// The tables of `tables` that `--table` keeps: all, or the one it names.
+fn chosen(view: View, tables: Vec<Table>, name: Option<&str>) -> Result<Vec<Table>> {
+    let Some(name) = name else { return Ok(tables) };
+    let names: Vec<&str> = tables.iter().map(|t| t.title).collect();
+    let list = names.join(", ");
+    tables
+        .into_iter()
+        .find(|t| t.title == name)
+        .map(|t| vec![t])
+        .ok_or_else(|| {
+            anyhow!(
+                "--table: view {} has no table {name:?}; its tables are {list}",
+                view.name()
+            )
+        })
+}
+
+/// Writes the report in the format asked for.
+fn write_report(a: &ReportArgs, meta: &Meta, tables: Vec<Table>) -> Result<()> {
+    let view = meta.view;
+    let opts = csv::Options {
+        totals: a.totals,
+        hxl: a.hxl,
+    };
+    if let Some(out_dir) = &a.out_dir {
+        std::fs::create_dir_all(out_dir)
+            .with_context(|| format!("--out-dir {}", out_dir.display()))?;
+        for t in &tables {
+            let path = out_dir.join(format!("{}-{}.csv", view.name(), t.title));
+            std::fs::write(&path, csv::table(t, opts))
+                .with_context(|| format!("--out-dir: writing {}", path.display()))?;
+        }
+        return Ok(());
+    }
+    let tables = chosen(view, tables, a.table.as_deref())?;
+    let bytes = match a.format {
+        Format::Table => {
+            let state = match meta.as_of {
+                Some(d) => format!("as of {d}"),
+                None => format!("at position {}", meta.position),
+            };
+            let head = format!(
+                "{} report, {state}; report date {}",
+                view.name(),
+                meta.today
+            );
+            format!("{head}\n\n{}", text_tables(&tables)).into_bytes()
+        }
+        Format::Json => {
+            json::document(meta, &json::body(&tables), &Default::default()).into_bytes()
+        }
+        Format::Csv => match tables.as_slice() {
+            [t] => csv::table(t, opts).into_bytes(),
+            _ => {
+                let names: Vec<&str> = tables.iter().map(|t| t.title).collect();
+                bail!(
+                    "--format csv: view {} has {} tables ({}): choose one with --table NAME, or write each with --out-dir DIR",
+                    view.name(),
+                    tables.len(),
+                    names.join(", ")
+                )
+            }
+        },
+        Format::Xlsx => xlsx::workbook(meta, &tables, a.totals)?,
+    };
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("--out {}", path.display()))
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("writing to standard output")
+        }
+    }
 }
 
 /// The signed issue times of the log's checkpoints (what `recorded_at` is

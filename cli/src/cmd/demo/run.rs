@@ -16,7 +16,7 @@ use crate::backend::{nats::create_streams, AnyLog, NatsArgs};
 use crate::cmd::projector::{catch_up, Open};
 use crate::cmd::Global;
 use crate::context::{log_dir, OPEN_WAIT};
-use crate::render::{render, Format};
+use crate::render::text_tables;
 
 /// `demo`.
 #[derive(Debug, Args)]
@@ -82,7 +82,7 @@ async fn demo(dir: &Path, dir_given: bool, a: DemoArgs) -> Result<()> {
     println!("DONORS as of {today} (EUR)");
     print!(
         "{}",
-        render(&build(&p.model()?, View::Donors, &params), Format::Table)
+        text_tables(&build(&p.model()?, View::Donors, &params))
             .split_once('\n')
             .map(|x| x.1)
             .unwrap_or("")

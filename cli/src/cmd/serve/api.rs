@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use super::app::App;
 use super::node::{Figures, Index, Rendered};
 use crate::cmd::log::entry_json;
-use crate::render::{render, Format};
+use crate::render::{csv, json, Meta};
 
 /// Most rows of each table in one report answer, and the default.
 pub const MAX_ROWS: usize = 10_000;
@@ -202,6 +202,12 @@ pub async fn report(
         }
     };
     if csv {
+        if r.tables.len() > 1 {
+            return Err(ApiError::bad(
+                "format",
+                "csv: this view has several tables; the CLI writes each (--table, --out-dir)",
+            ));
+        }
         return Ok(csv_response(&figures, view, csv_text));
     }
     let totals: serde_json::Map<String, Value> = r
@@ -209,14 +215,20 @@ pub async fn report(
         .iter()
         .map(|t| (t.title.to_string(), json!(t.rows.len())))
         .collect();
-    let head = json!({
-        "view": view.name(), "as_of": figures.as_of.map(|d| d.to_string()), "today": figures.today.to_string(),
-        "position": figures.position, "digest": figures.digest, "generated_at": figures.generated_at,
-        "offset": offset, "limit": limit, "rows_total": totals,
-    })
-    .to_string();
+    let meta = Meta {
+        view,
+        as_of: figures.as_of,
+        today: figures.today,
+        position: figures.position,
+        digest: figures.digest.clone(),
+        generated_at: figures.generated_at.clone(),
+    };
+    let mut paging = serde_json::Map::new();
+    paging.insert("offset".into(), json!(offset));
+    paging.insert("limit".into(), json!(limit));
+    paging.insert("rows_total".into(), json!(totals));
     // The tables' JSON is rendered once per position; it is spliced in, not re-encoded.
-    let body = format!("{},\"tables\":{json_text}}}", &head[..head.len() - 1]);
+    let body = json::document(&meta, json_text, &paging);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -229,9 +241,14 @@ fn page(r: &Rendered, offset: usize, limit: usize) -> (String, String) {
             title: t.title,
             columns: t.columns.clone(),
             rows: t.rows.iter().skip(offset).take(limit).cloned().collect(),
+            totals: t.totals.clone(),
         })
         .collect();
-    (render(&tables, Format::Json), render(&tables, Format::Csv))
+    let csv_text = match tables.as_slice() {
+        [t] => csv::table(t, csv::Options::default()),
+        _ => String::new(),
+    };
+    (json::body(&tables), csv_text)
 }
 
 fn csv_response(f: &Figures, view: View, body: &str) -> Response {

@@ -186,7 +186,7 @@ impl App {
                     figures: Figures {
                         position: current.position,
                         as_of: Some(day),
-                        today: day,
+                        today: crate::context::report_today(Some(day)),
                         digest: current.digest.clone(),
                         generated_at: super::wall_clock().to_string(),
                         views: vec![None; View::ALL.len()],
@@ -202,7 +202,7 @@ impl App {
             let input = self
                 .input(
                     Some(day),
-                    day,
+                    crate::context::report_today(Some(day)),
                     current.position,
                     Some(current.digest.clone()),
                 )

@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::backend::AnyLog;
 use crate::cmd::report::findings_table;
-use crate::render::{render, Format};
+use crate::render::{csv, json};
 
 /// Most rows of a table whose whole JSON and CSV are rendered ahead (a view
 /// with a larger table is rendered per request, page by page).
@@ -230,7 +230,7 @@ impl Node {
         let input = RenderInput {
             as_of: None,
             params: Params {
-                today: m.latest.date(),
+                today: crate::context::report_today(None),
                 receipt_days,
             },
             findings,
@@ -284,9 +284,9 @@ fn apply(m: &mut Model, d: Delta) {
 pub struct Rendered {
     /// Its tables.
     pub tables: Vec<Table>,
-    /// `tallinn report VIEW --format json`, byte for byte.
+    /// The tables' part of `tallinn report VIEW --format json` ([`json::body`]).
     pub json: Option<String>,
-    /// `tallinn report VIEW --format csv`, byte for byte.
+    /// `tallinn report VIEW --format csv`, byte for byte (views of one table).
     pub csv: Option<String>,
 }
 
@@ -294,8 +294,9 @@ impl Rendered {
     fn of(tables: Vec<Table>) -> Rendered {
         let small = tables.iter().all(|t| t.rows.len() <= RENDER_ROWS);
         Rendered {
-            json: small.then(|| render(&tables, Format::Json)),
-            csv: small.then(|| render(&tables, Format::Csv)),
+            json: small.then(|| json::body(&tables)),
+            csv: (small && tables.len() == 1)
+                .then(|| csv::table(&tables[0], csv::Options::default())),
             tables,
         }
     }

@@ -272,6 +272,7 @@ fn month_table(filled: &[(String, [u128; 4])]) -> Table {
     let mut columns = vec![html::column("month")];
     columns.extend(MONTH_KEYS.map(html::column));
     Table {
+        totals: None,
         title: "months_total",
         columns,
         rows: filled
@@ -364,6 +365,7 @@ fn coverage_table(
         })
         .collect();
     Table {
+        totals: None,
         title,
         columns,
         rows,

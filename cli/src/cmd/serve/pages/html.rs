@@ -81,13 +81,15 @@ fn cell_content(c: &Cell) -> String {
         Cell::Eur(c) => eur(*c),
         Cell::Ratio(r) => percent(*r),
         Cell::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Cell::Date(d) => d.to_string(),
+        Cell::Null => "-".to_string(),
     }
 }
 
 /// The exact value of a figure cell, for `data-value`.
 fn cell_value(c: &Cell) -> Option<String> {
     match c {
-        Cell::Text(_) => None,
+        Cell::Text(_) | Cell::Date(_) | Cell::Null => None,
         Cell::Bool(b) => Some(b.to_string()),
         Cell::Int(n) => Some(n.to_string()),
         Cell::Eur(c) => Some(c.to_string()),

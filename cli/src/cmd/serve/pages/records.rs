@@ -81,6 +81,7 @@ fn ageing(ages: &Ages, empty: bool) -> String {
     .map(html::column)
     .to_vec();
     let ageing = Table {
+        totals: None,
         title: "ageing",
         columns,
         rows: BUCKETS
@@ -286,6 +287,7 @@ fn rejected(t: &Table, ctx: &Ctx) -> String {
             .collect(),
     };
     let by_code = Table {
+        totals: None,
         title: "rejected_by_code",
         columns: vec![html::column("code"), html::column("count")],
         rows: codes

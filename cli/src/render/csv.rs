@@ -1,0 +1,112 @@
+//! One report table as CSV: RFC 4180 (the `csv` crate quotes every field
+//! with a comma, a quote, a CR or an LF; records end in CRLF), a header row,
+//! optionally an HXL hashtag row under it, the data rows, and the totals row
+//! only when asked for (`TOTAL` in its first column). Every row has as many
+//! fields as the header.
+//!
+//! Cells: counts as digits; EUR as a decimal number of euros (`1234.56`,
+//! exact); ratios to 4 decimal places (rounded); dates `YYYY-MM-DD`; booleans
+//! `true`/`false`; no value as an empty field. Text that a spreadsheet would
+//! run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR) gets a
+//! leading `'`, as OWASP advises against CSV injection, unless it is a plain
+//! number (`-12`, `-0.5`); numeric cells are never prefixed.
+
+use projector::views::{Cell, Table};
+
+use super::eur_decimal;
+
+/// What to add to the table's header and rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The totals row after the data rows (tables that have totals).
+    pub totals: bool,
+    /// An HXL hashtag row under the header.
+    pub hxl: bool,
+}
+
+/// The CSV of one table.
+pub fn table(t: &Table, o: Options) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let mut write = |cells: Vec<String>| w.write_record(&cells).expect("writing to memory");
+    write(t.columns.iter().map(|c| c.key.to_string()).collect());
+    if o.hxl {
+        write(t.columns.iter().map(|c| hxl_tag(c.key)).collect());
+    }
+    for r in &t.rows {
+        write(r.iter().map(cell).collect());
+    }
+    if let Some(total) = t.totals.as_ref().filter(|_| o.totals) {
+        let mut cells: Vec<String> = total.iter().map(cell).collect();
+        if let Some(first) = cells.first_mut().filter(|c| c.is_empty()) {
+            *first = "TOTAL".into();
+        }
+        write(cells);
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
+}
+
+/// Whether `s` is a plain decimal number (`-12`, `3.50`): safe as it is.
+fn plain_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Text with a leading `'` if a spreadsheet would take it for a formula.
+pub fn neutralise(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(s) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// One CSV cell.
+pub fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Text(s) => neutralise(s),
+        Cell::Int(n) => n.to_string(),
+        Cell::Eur(cents) => eur_decimal(*cents),
+        Cell::Ratio(Some(r)) => format!("{r:.4}"),
+        Cell::Ratio(None) | Cell::Null => String::new(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Date(d) => d.to_string(),
+    }
+}
+
+/// The HXL hashtag (and attributes) of a column key (hxlstandard.org 1.1).
+pub fn hxl_tag(key: &str) -> String {
+    let attr = |s: &str| s.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let fixed = match key {
+        "donor" => "#org+donor",
+        "recipient" => "#org+recipient",
+        "contributor" => "#org+contributor",
+        "member" | "producer" => "#org+member",
+        "country" => "#country+code",
+        "category" => "#sector+category",
+        "dac_sector" => "#sector+code+dac",
+        "sector_name" => "#sector+name",
+        "status" => "#status",
+        "what" | "reason" => "#description",
+        "month" => "#date+month",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.into();
+    }
+    if let Some(stem) = key.strip_suffix("_eur") {
+        return format!("#value+{}+eur", attr(stem));
+    }
+    if let Some(stem) = key.strip_suffix("_ratio") {
+        return format!("#indicator+{}+ratio", attr(stem));
+    }
+    if key.ends_with("_on") || key.ends_with("_at") || key == "due" || key == "next_tranche" {
+        return format!("#date+{}", attr(key));
+    }
+    format!("#meta+{}", attr(key))
+}
