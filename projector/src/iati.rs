@@ -74,15 +74,7 @@ pub fn identifier_part(s: &str) -> String {
         .collect()
 }
 
-/// The DAC 5-digit sector (vocabulary 1) of a category (schemas/CATEGORIES.md).
-pub fn dac_sector(c: Category) -> u32 {
-    match c {
-        Category::SatelliteCommunications => 22020,
-        Category::Consulting => 15110,
-        Category::IncidentResponse | Category::SecurityAudit => 15210,
-        _ => 22040,
-    }
-}
+pub use crate::views::analysis::category_sector as dac_sector;
 
 /// IATI OrganisationType of a member kind.
 fn org_type(kind: MemberKind) -> &'static str {

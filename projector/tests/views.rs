@@ -10,7 +10,9 @@
 //! |            | UA-SSSCIP     | need N-4: 3 terminals, 3,000, critical (never answered)         |
 //! |            | EE-MFA        | offer O-1: 10 terminals, 10,000, answers N-1                    |
 //! |            | EE-MFA        | offer O-2: 5 terminals, 6,000, answers N-1 (pledge only)        |
+//! |            |               | (O-1 and O-2 on behalf of Skyline Satcom OU, a company, EE)     |
 //! |            | DE-AA         | offer O-3: 20 courses, 40,000, training, answers N-2            |
+//! |            |               | (modality training, its own DAC code 15110)                     |
 //! | 2024-03-11 | EE-MFA        | commitment C-1 from O-1 to UA-SSSCIP, tranches 04-01 6, 06-01 4 |
 //! |            | DE-AA         | commitment C-2 from O-3 to UA-MINDIGITAL, tranche 05-01 20      |
 //! | 2024-03-31 | EE-MFA        | delivery D-1 on C-1: 6 terminals, 6,000, on 03-30               |
@@ -26,10 +28,11 @@ mod world;
 
 use std::collections::BTreeMap;
 
-use ledger::body::{Body, CancelScope, ChangeFields, Priority, Tranche};
+use ledger::body::{Body, CancelScope, ChangeFields, Contributor, Modality, Priority, Tranche};
 use ledger::calendar::Timestamp;
 use ledger::category::Category;
 use ledger::log::Entry;
+use ledger::member::MemberKind;
 use ledger::money::Quantity;
 use ledger::state::State;
 use projector::digest::digest_hex;
@@ -80,17 +83,24 @@ fn scenario() -> Scenario {
     let mut n4 = need("UA-SSSCIP/N-4", SSSCIP, 3, k(3_000));
     n4.priority = Priority::Critical;
     w.accept(SSSCIP, Body::NeedStated(n4));
-    w.accept(
-        EE,
-        Body::OfferMade(offer("EE-MFA/O-1", 10, k(10_000), &["UA-SSSCIP/N-1"])),
-    );
-    w.accept(
-        EE,
-        Body::OfferMade(offer("EE-MFA/O-2", 5, k(6_000), &["UA-SSSCIP/N-1"])),
-    );
+    let skyline = || {
+        Some(Contributor {
+            name: "Skyline Satcom OU".into(),
+            kind: MemberKind::Company,
+            country: "EE".into(),
+        })
+    };
+    let mut o1 = offer("EE-MFA/O-1", 10, k(10_000), &["UA-SSSCIP/N-1"]);
+    o1.on_behalf_of = skyline();
+    w.accept(EE, Body::OfferMade(o1));
+    let mut o2 = offer("EE-MFA/O-2", 5, k(6_000), &["UA-SSSCIP/N-1"]);
+    o2.on_behalf_of = skyline();
+    w.accept(EE, Body::OfferMade(o2));
     let mut o3 = offer("DE-AA/O-3", 20, k(40_000), &["UA-MINDIGITAL/N-2"]);
     o3.category = Category::Training;
     o3.quantity = courses(20);
+    o3.modality = Modality::Training;
+    o3.dac_sector = Some(15110);
     w.accept(DE, Body::OfferMade(o3));
 
     // 2024-03-11
@@ -238,18 +248,27 @@ fn show(c: &Cell) -> String {
         Cell::Ratio(None) => "-".into(),
         Cell::Ratio(Some(r)) => format!("{r:.4}"),
         Cell::Bool(b) => b.to_string(),
+        Cell::Date(d) => d.to_string(),
+        Cell::Null => String::new(),
     }
 }
 
-/// The rows of one table of a view, each as `key -> shown value`.
+/// The rows of one table of a view, each as `key -> shown value`, then its
+/// totals if it has them, with `TOTAL` in the first column.
 fn rows(model: &Model, view: View, title: &str, today: &str) -> Vec<BTreeMap<String, String>> {
     let tables = build(model, view, &params(today));
     let t = tables
         .iter()
         .find(|t| t.title == title)
         .unwrap_or_else(|| panic!("view {} has no table {title}", view.name()));
+    let total = t.totals.clone().map(|mut r| {
+        assert_eq!(r[0], Cell::Null, "a totals row has no key in {title}");
+        r[0] = Cell::Text("TOTAL".into());
+        r
+    });
     t.rows
         .iter()
+        .chain(total.as_ref())
         .map(|r| {
             assert_eq!(r.len(), t.columns.len(), "a cell per column in {title}");
             t.columns
@@ -344,7 +363,16 @@ fn categories_view() {
     let r = rows(&m, View::Categories, "categories", "2024-06-15");
     assert_eq!(
         column(&r, "category"),
-        ["satellite_communications", "training"]
+        ["satellite_communications", "training", "TOTAL"]
+    );
+    has(
+        &r[2],
+        &[
+            ("offered_eur", "56000.00"),
+            ("committed_eur", "50000.00"),
+            ("delivered_eur", "26000.00"),
+            ("acknowledged_eur", "5000.00"),
+        ],
     );
     has(
         &r[0],
@@ -373,7 +401,8 @@ fn categories_view() {
         keys,
         [
             ("satellite_communications".into(), "EE-MFA".into()),
-            ("training".into(), "DE-AA".into())
+            ("training".into(), "DE-AA".into()),
+            ("TOTAL".into(), "".into())
         ]
     );
     has(
@@ -387,7 +416,11 @@ fn recipients_view() {
     let s = scenario();
     let m = project(&s.world.log);
     let r = rows(&m, View::Recipients, "recipients", "2024-06-15");
-    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(r.len(), 3, "two deliveries and the totals: {r:?}");
+    has(
+        &r[2],
+        &[("recipient", "TOTAL"), ("eur", "26000.00"), ("donor", "")],
+    );
     has(
         &r[0],
         &[
@@ -398,7 +431,7 @@ fn recipients_view() {
             ("quantity", "10"),
             ("unit", "courses"),
             ("eur", "20000.00"),
-            ("received_on", "pending"),
+            ("received_on", ""),
             ("quantity_accepted", "0"),
             ("delivery", "DE-AA/D-2"),
             ("commitment", "DE-AA/C-2"),
@@ -443,14 +476,30 @@ fn months_view() {
             "2024-03", "EE-MFA", "10000.00", "6000.00", "10000.00", "6000.00",
         ],
         [
-            "2024-03", "TOTAL", "50000.00", "6000.00", "50000.00", "6000.00",
-        ],
-        [
             "2024-04", "DE-AA", "0.00", "20000.00", "40000.00", "20000.00",
         ],
-        [
-            "2024-04", "TOTAL", "0.00", "20000.00", "50000.00", "26000.00",
-        ],
+        ["TOTAL", "", "50000.00", "26000.00", "", ""],
+    ]
+    .map(|r| r.map(String::from));
+    assert_eq!(got, want);
+    let r = rows(&m, View::Months, "months_total", "2024-06-15");
+    let got: Vec<[String; 5]> = r
+        .iter()
+        .map(|r| {
+            [
+                "month",
+                "committed_eur",
+                "delivered_eur",
+                "cumulative_committed_eur",
+                "cumulative_delivered_eur",
+            ]
+            .map(|k| r[k].clone())
+        })
+        .collect();
+    let want = [
+        ["2024-03", "50000.00", "6000.00", "50000.00", "6000.00"],
+        ["2024-04", "0.00", "20000.00", "50000.00", "26000.00"],
+        ["TOTAL", "50000.00", "26000.00", "", ""],
     ]
     .map(|r| r.map(String::from));
     assert_eq!(got, want);
@@ -513,7 +562,10 @@ fn commitments_view_on_two_dates() {
     let m = project(&s.world.log);
     // Mid-April: C-1's first tranche is covered, C-2's is not due yet.
     let r = rows(&m, View::Commitments, "commitments", "2024-04-20");
-    assert_eq!(column(&r, "commitment"), ["DE-AA/C-2", "EE-MFA/C-1"]);
+    assert_eq!(
+        column(&r, "commitment"),
+        ["DE-AA/C-2", "EE-MFA/C-1", "TOTAL"]
+    );
     has(
         &r[0],
         &[
@@ -534,7 +586,7 @@ fn commitments_view_on_two_dates() {
     );
     // Mid-June both have a tranche past due.
     let r = rows(&m, View::Commitments, "commitments", "2024-06-15");
-    assert_eq!(column(&r, "status"), ["overdue", "overdue"]);
+    assert_eq!(column(&r, "status"), ["overdue", "overdue", ""]);
 }
 
 #[test]
@@ -758,6 +810,267 @@ fn duplicate_delivery_does_not_change_the_digest() {
     assert_eq!(resumed.duplicates, copies as u64);
     assert_eq!(resumed, m);
     assert_eq!(digest_hex(&resumed), d);
+}
+
+/// The figures of the donors view's columns, in its order after the keys:
+/// offers, offered, pledge-only offers and EUR, commitments, committed,
+/// deliveries, delivered, acknowledged and EUR, then the two ratios.
+const TOTALS_KEYS: [&str; 12] = [
+    "offers",
+    "offered_eur",
+    "pledge_only_offers",
+    "pledge_only_eur",
+    "commitments",
+    "committed_eur",
+    "deliveries",
+    "delivered_eur",
+    "acknowledged",
+    "acknowledged_eur",
+    "delivery_ratio",
+    "acknowledged_ratio",
+];
+
+/// A row's key columns, then its [`TOTALS_KEYS`] figures, as shown.
+fn totals_row(row: &BTreeMap<String, String>, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .chain(TOTALS_KEYS.iter())
+        .map(|k| {
+            row.get(*k)
+                .unwrap_or_else(|| panic!("no {k} in {row:?}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// The rows of a totals-shaped view (data, then `TOTAL`) as [`totals_row`]s.
+fn totals_rows(view: View, keys: &[&str]) -> Vec<Vec<String>> {
+    let m = project(&scenario().world.log);
+    rows(&m, view, view.name(), "2024-06-15")
+        .iter()
+        .map(|r| totals_row(r, keys))
+        .collect()
+}
+
+/// `[keys..., figures...]` as owned strings.
+fn line(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+// Hand-computed: DE-AA offered O-3 (40,000, training, DAC 15110), committed
+// C-2 (40,000) and delivered D-2 (20,000), nothing acknowledged. EE-MFA
+// offered O-1 (10,000) and O-2 (6,000, pledge only), both for Skyline,
+// satellite terminals; committed C-1 (10,000) from O-1, delivered D-1
+// (6,000), 5 of 6 acknowledged: 5,000.
+const DE_FIGURES: [&str; 12] = [
+    "1", "40000.00", "0", "0.00", "1", "40000.00", "1", "20000.00", "0", "0.00", "0.5000", "0.0000",
+];
+const EE_FIGURES: [&str; 12] = [
+    "2", "16000.00", "1", "6000.00", "1", "10000.00", "1", "6000.00", "1", "5000.00", "0.6000",
+    "0.8333",
+];
+const ALL_FIGURES: [&str; 12] = [
+    "3", "56000.00", "1", "6000.00", "2", "50000.00", "2", "26000.00", "1", "5000.00", "0.5200",
+    "0.1923",
+];
+
+fn with(keys: &[&str], figures: &[&str]) -> Vec<String> {
+    line(&[keys, figures].concat())
+}
+
+#[test]
+fn countries_view() {
+    assert_eq!(
+        totals_rows(View::Countries, &["country", "donors"]),
+        [
+            with(&["DE", "1"], &DE_FIGURES),
+            with(&["EE", "1"], &EE_FIGURES),
+            with(&["TOTAL", "2"], &ALL_FIGURES),
+        ]
+    );
+}
+
+#[test]
+fn modalities_view() {
+    assert_eq!(
+        totals_rows(View::Modalities, &["modality"]),
+        [
+            with(&["goods"], &EE_FIGURES),
+            with(&["training"], &DE_FIGURES),
+            with(&["TOTAL"], &ALL_FIGURES),
+        ]
+    );
+}
+
+#[test]
+fn sectors_view() {
+    // O-3 and C-2 carry O-3's own code 15110. O-1 and O-2 have no code: they
+    // count under their category's (satellite communications: 22020). C-1's
+    // offer has none, so it counts under the code of the need it covers, N-1
+    // (22040), and its delivery and receipt with it.
+    let r = totals_rows(View::Sectors, &["dac_sector", "sector_name"]);
+    assert_eq!(
+        r,
+        [
+            with(
+                &[
+                    "15110",
+                    "Public sector policy and administrative management"
+                ],
+                &DE_FIGURES
+            ),
+            with(
+                &["22020", "Telecommunications"],
+                &[
+                    "2", "16000.00", "1", "6000.00", "0", "0.00", "0", "0.00", "0", "0.00", "-",
+                    "-"
+                ]
+            ),
+            with(
+                &["22040", "Information and communication technology (ICT)"],
+                &[
+                    "0", "0.00", "0", "0.00", "1", "10000.00", "1", "6000.00", "1", "5000.00",
+                    "0.6000", "0.8333"
+                ]
+            ),
+            with(&["TOTAL", ""], &ALL_FIGURES),
+        ]
+    );
+}
+
+#[test]
+fn contributors_view() {
+    // Only EE-MFA's offers name a contributor; DE-AA's own offer is not here.
+    assert_eq!(
+        totals_rows(
+            View::Contributors,
+            &["contributor", "kind", "country", "donor"]
+        ),
+        [
+            with(
+                &["Skyline Satcom OU", "company", "EE", "EE-MFA"],
+                &EE_FIGURES
+            ),
+            with(&["TOTAL", "", "", ""], &EE_FIGURES),
+        ]
+    );
+}
+
+#[test]
+fn flows_view() {
+    let m = project(&scenario().world.log);
+    let keys = [
+        "donor",
+        "recipient",
+        "commitments",
+        "committed_eur",
+        "deliveries",
+        "delivered_eur",
+        "acknowledged_eur",
+        "outstanding_eur",
+        "delivery_ratio",
+    ];
+    let got: Vec<Vec<String>> = rows(&m, View::Flows, "flows", "2024-06-15")
+        .iter()
+        .map(|r| keys.iter().map(|k| r[*k].clone()).collect())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            line(&[
+                "DE-AA",
+                "UA-MINDIGITAL",
+                "1",
+                "40000.00",
+                "1",
+                "20000.00",
+                "0.00",
+                "20000.00",
+                "0.5000"
+            ]),
+            line(&[
+                "EE-MFA",
+                "UA-SSSCIP",
+                "1",
+                "10000.00",
+                "1",
+                "6000.00",
+                "5000.00",
+                "4000.00",
+                "0.6000"
+            ]),
+            line(&["TOTAL", "", "2", "50000.00", "2", "26000.00", "5000.00", "24000.00", "0.5200"]),
+        ]
+    );
+}
+
+#[test]
+fn coverage_view() {
+    // Standing needs: N-2 (training, medium, 40,000: O-3 and C-2 answer it,
+    // D-2 delivered 20,000); N-4 (satellite, critical, 3,000: nothing);
+    // N-1 (satellite, high, 10,000: O-1 and O-2 offer 16,000, C-1 commits
+    // 10,000, D-1 delivered 6,000). N-3 was withdrawn: not counted.
+    let m = project(&scenario().world.log);
+    let keys = [
+        "category",
+        "priority",
+        "needs",
+        "needed_eur",
+        "offered_eur",
+        "committed_eur",
+        "delivered_eur",
+        "covered_eur",
+        "covered_ratio",
+    ];
+    let show = |m: &Model| -> Vec<Vec<String>> {
+        rows(m, View::Coverage, "coverage", "2024-06-15")
+            .iter()
+            .map(|r| keys.iter().map(|k| r[*k].clone()).collect())
+            .collect()
+    };
+    assert_eq!(
+        show(&m),
+        [
+            line(&[
+                "training", "medium", "1", "40000.00", "40000.00", "40000.00", "20000.00",
+                "40000.00", "1.0000"
+            ]),
+            line(&[
+                "satellite_communications",
+                "critical",
+                "1",
+                "3000.00",
+                "0.00",
+                "0.00",
+                "0.00",
+                "0.00",
+                "0.0000"
+            ]),
+            line(&[
+                "satellite_communications",
+                "high",
+                "1",
+                "10000.00",
+                "16000.00",
+                "10000.00",
+                "6000.00",
+                "10000.00",
+                "1.0000"
+            ]),
+            line(&[
+                "TOTAL", "", "3", "53000.00", "56000.00", "50000.00", "26000.00", "50000.00",
+                "0.9434"
+            ]),
+        ]
+    );
+    // As of 2024-03-31: D-2 not yet delivered.
+    let before = project(&scenario().world.log[..scenario().before_april]);
+    assert_eq!(
+        show(&before)[0],
+        line(&[
+            "training", "medium", "1", "40000.00", "40000.00", "40000.00", "0.00", "40000.00",
+            "1.0000"
+        ])
+    );
 }
 
 /// `schemas/REPORTS.md` lists, under `#### TABLE`, exactly the keys each table has.

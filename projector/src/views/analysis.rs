@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use ledger::body::Modality;
+use ledger::category::Category;
 use ledger::member::MemberKind;
 
 use super::totals::{donor_totals, totals_by, totals_table, Totals};
@@ -30,6 +31,18 @@ pub fn kind_code(k: MemberKind) -> &'static str {
         MemberKind::Ngo => "ngo",
         MemberKind::RecipientInstitution => "recipient_institution",
         MemberKind::Secretariat => "secretariat",
+    }
+}
+
+/// The DAC 5-digit purpose code (vocabulary 1) typical of a category, as
+/// `schemas/CATEGORIES.md` lists them: what an item without its own code
+/// counts under, and what the IATI export writes.
+pub fn category_sector(c: Category) -> u32 {
+    match c {
+        Category::SatelliteCommunications => 22020,
+        Category::Consulting => 15110,
+        Category::IncidentResponse | Category::SecurityAudit => 15210,
+        _ => 22040,
     }
 }
 
@@ -90,24 +103,31 @@ pub(super) fn modalities(model: &Model) -> Table {
     })
 }
 
-/// The DAC code a commitment counts under: its offer's, else that of the
-/// first need it covers that has one.
-fn commitment_sector(model: &Model, c: &CommitmentRow) -> Option<u32> {
-    offer_of(model, c).and_then(|o| o.dac_sector).or_else(|| {
-        c.needs
-            .iter()
-            .filter_map(|n| model.needs.get(n))
-            .find_map(|n| n.dac_sector)
-    })
+/// The DAC code an offer counts under: its own, else its category's.
+pub fn offer_sector(o: &OfferRow) -> u32 {
+    o.dac_sector.unwrap_or_else(|| category_sector(o.category))
 }
 
-/// `sectors`: offers by their DAC code, commitments by
-/// [`commitment_sector`]; items without a code under a `null` sector.
+/// The DAC code a commitment counts under: its offer's own code, else that
+/// of the first need it covers that gave one, else its category's.
+pub fn commitment_sector(model: &Model, c: &CommitmentRow) -> u32 {
+    offer_of(model, c)
+        .and_then(|o| o.dac_sector)
+        .or_else(|| {
+            c.needs
+                .iter()
+                .filter_map(|n| model.needs.get(n))
+                .find_map(|n| n.dac_sector)
+        })
+        .unwrap_or_else(|| category_sector(c.category))
+}
+
+/// `sectors`: offers by [`offer_sector`], commitments by [`commitment_sector`].
 pub(super) fn sectors(model: &Model) -> Table {
     let per = totals_by(
         model,
-        |o| Some(o.dac_sector),
-        |c| Some(commitment_sector(model, c)),
+        |o| Some(Some(offer_sector(o))),
+        |c| Some(Some(commitment_sector(model, c))),
     );
     totals_table(
         "sectors",
