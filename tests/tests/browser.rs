@@ -58,7 +58,7 @@ fn cents(s: &str) -> u128 {
 }
 
 /// The donors report's figures from the API (`?as_of=` when given): the
-/// donors' rows and the `TOTAL` row's.
+/// donors' rows and their totals (kept apart from the rows).
 fn api_donors(addr: &str, as_of: Option<&str>) -> (Figures, BTreeMap<String, u128>) {
     let path = match as_of {
         Some(d) => format!("/api/v1/reports/donors?as_of={d}"),
@@ -77,12 +77,20 @@ fn api_donors(addr: &str, as_of: Option<&str>) -> (Figures, BTreeMap<String, u12
             let eur = r[s]
                 .as_str()
                 .unwrap_or_else(|| panic!("{path}: {donor} has no {s}: {r}"));
-            if donor == "TOTAL" {
-                total.insert(s.to_string(), cents(eur));
-            } else {
-                donors.insert((s.to_string(), donor.clone()), cents(eur));
-            }
+            donors.insert((s.to_string(), donor.clone()), cents(eur));
         }
+    }
+    let t = &v["totals"]["donors"];
+    assert_eq!(
+        t["donor"],
+        serde_json::Value::Null,
+        "{path}: totals have no key: {t}"
+    );
+    for s in SERIES {
+        let eur = t[s]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: no total {s}: {t}"));
+        total.insert(s.to_string(), cents(eur));
     }
     (donors, total)
 }

@@ -87,7 +87,7 @@ fn the_demo_invalid_events_are_rejected_for_the_right_reasons() {
     demo(&dir, "9");
     let integrity: Value =
         serde_json::from_str(&run(&dir, &["report", "integrity", "--format", "json"])).unwrap();
-    let rejected = integrity["rejected"].as_array().unwrap();
+    let rejected = integrity["tables"]["rejected"].as_array().unwrap();
     let got: Vec<(String, bool)> = rejected
         .iter()
         .map(|r| {

@@ -46,14 +46,30 @@ fn every_printing_command_ends_quietly_on_a_broken_pipe() {
         "pipeline",
         "changes",
         "integrity",
+        "countries",
+        "modalities",
+        "sectors",
+        "contributors",
+        "flows",
+        "coverage",
     ] {
         commands.push(vec!["report".into(), view.into()]);
-        commands.push(vec![
+        let mut csv: Vec<String> = vec![
             "report".into(),
             view.into(),
             "--format".into(),
             "csv".into(),
-        ]);
+        ];
+        // A view of several tables writes one at a time.
+        if let Some(t) = match view {
+            "categories" => Some("categories_by_donor"),
+            "months" => Some("months_total"),
+            "integrity" => Some("rejected"),
+            _ => None,
+        } {
+            csv.extend(["--table".into(), t.into()]);
+        }
+        commands.push(csv);
     }
     commands.push(vec![
         "audit".into(),

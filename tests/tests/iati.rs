@@ -131,7 +131,7 @@ fn the_demo_export_validates_and_carries_the_projectors_figures() {
     let report: serde_json::Value =
         serde_json::from_str(&cli(&dir, &["report", "commitments", "--format", "json"])).unwrap();
     let mut checked = 0;
-    for row in report["commitments"].as_array().unwrap() {
+    for row in report["tables"]["commitments"].as_array().unwrap() {
         let id = row["commitment"].as_str().unwrap().replace('/', "-");
         let acts = activities(&xml);
         let (_, currency, _, sums) = acts

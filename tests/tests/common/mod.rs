@@ -353,3 +353,27 @@ pub fn fail(mut c: std::process::Command) -> String {
     );
     String::from_utf8(out.stderr).expect("utf-8")
 }
+
+/// Asserts the node's report document `got` (`/api/v1/reports/VIEW`) says
+/// what the CLI's `report VIEW --format json` document `want` says: the same
+/// tables and totals, view, dates, position and digest (`generated_at` is
+/// each one's own time; the node adds paging).
+#[track_caller]
+pub fn assert_same_report(got: &serde_json::Value, want: &serde_json::Value, what: &str) {
+    for key in [
+        "tables", "totals", "view", "as_of", "today", "position", "digest",
+    ] {
+        assert!(
+            want.get(key).is_some(),
+            "{what}: the CLI's document has no {key}"
+        );
+        assert_eq!(got[key], want[key], "{what}: {key}");
+    }
+    assert!(
+        got["generated_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{what}: generated_at {}",
+        got["generated_at"]
+    );
+}

@@ -161,14 +161,17 @@ fn view_of(name: &str) -> Result<View, ApiError> {
 /// A report view.
 #[utoipa::path(get, path = "/api/v1/reports/{view}", tag = "reports",
     params(
-        ("view" = String, Path, description = "donors, categories, recipients, months, needs, commitments, overdue, pipeline, changes or integrity"),
+        ("view" = String, Path, description = "donors, categories, recipients, months, needs, commitments, overdue, pipeline, changes, integrity, countries, modalities, sectors, contributors, flows or coverage (schemas/REPORTS.md)"),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD: the state at the end of that day (the CLI's `report --as-of`)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv (the CLI's `--format csv`; metadata in X-Tallinn-* headers)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv (the CLI's `--format csv`: one table; metadata in X-Tallinn-* headers)"),
+        ("table" = Option<String>, Query, description = "csv: the table to write, needed for a view of several tables (months, categories, integrity)"),
+        ("totals" = Option<bool>, Query, description = "csv: true adds the totals row (`TOTAL` in the first column)"),
+        ("hxl" = Option<bool>, Query, description = "csv: true adds an HXL hashtag row under the header"),
         ("offset" = Option<u64>, Query, description = "rows of each table to skip"),
         ("limit" = Option<u64>, Query, description = "most rows of each table (default and most: 10000)"),
     ),
     responses(
-        (status = 200, description = "`{view, as_of, today, position, digest, generated_at, offset, limit, rows_total, tables}`; `tables` is the CLI's `report VIEW --format json`", body = Object),
+        (status = 200, description = "`{view, as_of, today, position, digest, generated_at, offset, limit, rows_total, tables, totals}`; `tables` and `totals` are the CLI's `report VIEW --format json`", body = Object),
         (status = 400, description = "a bad parameter", body = ApiError),
         (status = 404, description = "no such view", body = ApiError),
     ))]
@@ -177,7 +180,12 @@ pub async fn report(
     view: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let q = query(raw, &["as_of", "format", "offset", "limit"])?;
+    let q = query(
+        raw,
+        &[
+            "as_of", "format", "table", "totals", "hxl", "offset", "limit",
+        ],
+    )?;
     let view = view_of(&path_param(view, "view")?)?;
     let csv = match q.get("format").map(String::as_str) {
         None | Some("json") => false,
@@ -189,27 +197,39 @@ pub async fn report(
             ))
         }
     };
+    let opts = csv::Options {
+        totals: flag(&q, "totals")?,
+        hxl: flag(&q, "hxl")?,
+    };
+    if !csv {
+        if let Some(k) = ["table", "totals", "hxl"]
+            .into_iter()
+            .find(|k| q.contains_key(*k))
+        {
+            return Err(ApiError::bad(k, "only with format=csv"));
+        }
+    }
     let offset = number(&q, "offset", 0, u64::MAX)? as usize;
     let limit = number(&q, "limit", MAX_ROWS as u64, MAX_ROWS as u64)? as usize;
     let (figures, r) = rendered(&app, view, as_of(&q)?).await?;
     let whole = offset == 0 && r.tables.iter().all(|t| t.rows.len() <= limit);
+    if csv {
+        let t = csv_table(&r.tables, q.get("table").map(String::as_str))?;
+        let text = match &r.csv {
+            Some(text) if whole && opts == csv::Options::default() => text.clone(),
+            _ => csv::table(&rows_of(t, offset, limit), opts),
+        };
+        return Ok(csv_response(&figures, view, t.title, &text));
+    }
     let paged;
-    let (json_text, csv_text) = match (&r.json, &r.csv) {
-        (Some(json), Some(csv)) if whole => (json.as_str(), csv.as_str()),
+    let json_text = match &r.json {
+        Some(json) if whole => json.as_str(),
         _ => {
-            paged = page(&r, offset, limit);
-            (paged.0.as_str(), paged.1.as_str())
+            let tables: Vec<Table> = r.tables.iter().map(|t| rows_of(t, offset, limit)).collect();
+            paged = json::body(&tables);
+            paged.as_str()
         }
     };
-    if csv {
-        if r.tables.len() > 1 {
-            return Err(ApiError::bad(
-                "format",
-                "csv: this view has several tables; the CLI writes each (--table, --out-dir)",
-            ));
-        }
-        return Ok(csv_response(&figures, view, csv_text));
-    }
     let totals: serde_json::Map<String, Value> = r
         .tables
         .iter()
@@ -232,29 +252,63 @@ pub async fn report(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The JSON and CSV of the rows `offset..offset + limit` of each table.
-fn page(r: &Rendered, offset: usize, limit: usize) -> (String, String) {
-    let tables: Vec<Table> = r
-        .tables
-        .iter()
-        .map(|t| Table {
-            title: t.title,
-            columns: t.columns.clone(),
-            rows: t.rows.iter().skip(offset).take(limit).cloned().collect(),
-            totals: t.totals.clone(),
-        })
-        .collect();
-    let csv_text = match tables.as_slice() {
-        [t] => csv::table(t, csv::Options::default()),
-        _ => String::new(),
-    };
-    (json::body(&tables), csv_text)
+/// A `true`/`false` parameter, false when absent.
+fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match q.get(name).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad(name, format!("{other:?}: use true or false"))),
+    }
 }
 
-fn csv_response(f: &Figures, view: View, body: &str) -> Response {
+/// The table a CSV answer writes: the one `table` names, or the view's only one.
+fn csv_table<'t>(tables: &'t [Table], name: Option<&str>) -> Result<&'t Table, ApiError> {
+    let names = || {
+        tables
+            .iter()
+            .map(|t| t.title)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => tables.iter().find(|t| t.title == name).ok_or_else(|| {
+            ApiError::bad(
+                "table",
+                format!("no table {name:?}; this view's are {}", names()),
+            )
+        }),
+        None => match tables {
+            [t] => Ok(t),
+            _ => Err(ApiError::bad(
+                "table",
+                format!(
+                    "csv: this view has several tables; choose one of {}",
+                    names()
+                ),
+            )),
+        },
+    }
+}
+
+/// The rows `offset..offset + limit` of a table, with its totals.
+fn rows_of(t: &Table, offset: usize, limit: usize) -> Table {
+    Table {
+        title: t.title,
+        columns: t.columns.clone(),
+        rows: t.rows.iter().skip(offset).take(limit).cloned().collect(),
+        totals: t.totals.clone(),
+    }
+}
+
+fn csv_response(f: &Figures, view: View, table: &str, body: &str) -> Response {
+    let stem = if table == view.name() {
+        view.name().to_string()
+    } else {
+        format!("{}-{table}", view.name())
+    };
     let name = match f.as_of {
-        Some(d) => format!("{}-{d}.csv", view.name()),
-        None => format!("{}.csv", view.name()),
+        Some(d) => format!("{stem}-{d}.csv"),
+        None => format!("{stem}.csv"),
     };
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -7,6 +7,7 @@
 //! `/assets/live.js`, which swaps `<main id="content">` and the footer when
 //! the server's stream reports a new position. All member text is escaped.
 
+mod analysis;
 mod content;
 #[cfg(test)]
 mod demo;
@@ -43,15 +44,19 @@ pub enum Page {
     Changes,
     /// Rejected events, chain heads, the latest checkpoint, time findings.
     Integrity,
+    /// The analysts' cuts: by country, modality, DAC sector, contributor;
+    /// donor x recipient flows; needs coverage by category and priority.
+    Analysis,
 }
 
 impl Page {
     /// Every page, in navigation order.
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Overview,
         Page::Pipeline,
         Page::Months,
         Page::Needs,
+        Page::Analysis,
         Page::Overdue,
         Page::Changes,
         Page::Integrity,
@@ -67,6 +72,7 @@ impl Page {
             Page::Overdue => "overdue",
             Page::Changes => "changes",
             Page::Integrity => "integrity",
+            Page::Analysis => "analysis",
         }
     }
 
@@ -80,6 +86,7 @@ impl Page {
             Page::Overdue => "Overdue",
             Page::Changes => "Changes",
             Page::Integrity => "Integrity",
+            Page::Analysis => "Analysis",
         }
     }
 
@@ -98,6 +105,7 @@ impl Page {
             Page::Overdue => &[View::Overdue],
             Page::Changes => &[View::Changes],
             Page::Integrity => &[View::Integrity],
+            Page::Analysis => &analysis::VIEWS,
         }
     }
 
@@ -147,6 +155,7 @@ pub fn render(page: Page, views: &[Vec<Table>], meta: &PageMeta) -> String {
         Page::Overdue => records::overdue(views, &ctx),
         Page::Changes => records::changes(views, &ctx),
         Page::Integrity => records::integrity(views, &ctx, meta.checkpoint, meta.log_length),
+        Page::Analysis => analysis::page(views, &ctx),
     };
     let state = match meta.as_of {
         Some(d) => format!(

@@ -24,11 +24,6 @@ const STAGES: [(&str, &str); 5] = [
     ("receipt", "Receipts acknowledged"),
 ];
 
-/// Whether a row is a `TOTAL` row (first cell or the `donor` cell).
-fn is_total(t: &Table, r: &[Cell]) -> bool {
-    text(t, r, "donor") == "TOTAL" || matches!(r.first(), Some(Cell::Text(s)) if s == "TOTAL")
-}
-
 fn series(pairs: &[(&str, &str)]) -> Vec<Series> {
     pairs.iter().map(|(k, l)| Series::new(k, l)).collect()
 }
@@ -41,10 +36,9 @@ pub(super) fn overview(views: &[Vec<Table>], ctx: &Ctx) -> String {
         out.push_str(&pipeline_table(views, ctx, true));
         return out;
     };
-    let (totals, donors): (Vec<&Vec<Cell>>, Vec<&Vec<Cell>>) =
-        t.rows.iter().partition(|r| is_total(t, r));
+    let donors = &t.rows;
     let total = |k: &str| -> u128 {
-        match totals.first() {
+        match &t.totals {
             Some(r) => num(t, r, k),
             None => donors
                 .iter()
@@ -164,9 +158,11 @@ pub(super) fn months(views: &[Vec<Table>], ctx: &Ctx) -> String {
     let Some(t) = find(views, 0, "months") else {
         return html::no_rows("the months");
     };
-    let (totals, per): (Vec<&Vec<Cell>>, Vec<&Vec<Cell>>) =
-        t.rows.iter().partition(|r| text(t, r, "donor") == "TOTAL");
-    let filled = every_month(t, &totals);
+    let per: Vec<&Vec<Cell>> = t.rows.iter().collect();
+    let filled = match find(views, 0, "months_total") {
+        Some(m) => every_month(m, &m.rows.iter().collect::<Vec<_>>()),
+        None => Vec::new(),
+    };
     let x: Vec<String> = filled.iter().map(|(m, _)| m.clone()).collect();
     let col = |k: usize| -> Vec<u128> { filled.iter().map(|(_, v)| v[k]).collect() };
     let last = |k: usize| filled.last().map_or(0, |(_, v)| v[k]);
@@ -214,7 +210,7 @@ pub(super) fn months(views: &[Vec<Table>], ctx: &Ctx) -> String {
         "{}{}{}",
         figure(&svg::vbar(&bars)),
         html::table(t, "Per month and donor", &html::shown(t), &per),
-        csv_link(View::Months, ctx)
+        html::csv_links(View::Months, &["months", "months_total"], ctx)
     );
     out.push_str(&section("monthly", "Each month, by donor", &body));
     out
@@ -235,7 +231,7 @@ fn month_number(m: &str) -> Option<i64> {
     (1..=12).contains(&mm).then_some(y * 12 + mm - 1)
 }
 
-/// The TOTAL rows' figures for every month from the first to the last (a
+/// The `months_total` rows' figures for every month from the first to the last (a
 /// month without a row: nothing that month, the cumulative figures carried);
 /// the rows as they are when a month does not parse or the span is over 50 years.
 fn every_month(t: &Table, totals: &[&Vec<Cell>]) -> Vec<(String, [u128; 4])> {
@@ -483,7 +479,11 @@ fn donor_side(views: &[Vec<Table>], ctx: &Ctx) -> String {
         body.push_str(&html::whole(t, "Donors' figures per category and donor"));
         body.push_str("</details>");
     }
-    body.push_str(&csv_link(View::Categories, ctx));
+    body.push_str(&html::csv_links(
+        View::Categories,
+        &["categories", "categories_by_donor"],
+        ctx,
+    ));
     section(
         "donor-side",
         "What donors offered, committed and delivered, per category",

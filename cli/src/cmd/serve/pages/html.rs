@@ -216,9 +216,15 @@ pub(super) fn no_rows(caption: &str) -> String {
     format!(r#"<p class="no-data">No data for {}.</p>"#, escape(caption))
 }
 
-/// The whole of `t` under its default columns.
+/// The whole of `t` under its default columns, its totals last (`TOTAL`).
 pub(super) fn whole(t: &Table, caption: &str) -> String {
-    let rows: Vec<&Vec<Cell>> = t.rows.iter().collect();
+    let total = t.totals.clone().map(|mut r| {
+        if let Some(first) = r.first_mut() {
+            *first = Cell::Text("TOTAL".into());
+        }
+        r
+    });
+    let rows: Vec<&Vec<Cell>> = t.rows.iter().chain(total.as_ref()).collect();
     table(t, caption, &shown(t), &rows)
 }
 
@@ -233,6 +239,30 @@ pub(super) fn csv_link(view: View, ctx: &Ctx) -> String {
         escape(&href),
         view.name()
     )
+}
+
+/// The CSV download links of the tables of a view of several tables.
+pub(super) fn csv_links(view: View, tables: &[&str], ctx: &Ctx) -> String {
+    let mut out = String::from(r#"<p class="downloads">"#);
+    for (i, t) in tables.iter().enumerate() {
+        let mut href = format!(
+            "/api/v1/reports/{}?format=csv&table={}",
+            view.name(),
+            query(t)
+        );
+        if let Some(d) = ctx.as_of {
+            let _ = write!(href, "&as_of={}", query(d));
+        }
+        let sep = if i == 0 { "" } else { " · " };
+        let _ = write!(
+            out,
+            r#"{sep}<a class="csv" href="{}" download>Download {} as CSV</a>"#,
+            escape(&href),
+            escape(t)
+        );
+    }
+    out.push_str("</p>");
+    out
 }
 
 /// A section with a heading (`id` for its anchor) and its content.

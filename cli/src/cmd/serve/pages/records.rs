@@ -298,7 +298,11 @@ fn rejected(t: &Table, ctx: &Ctx) -> String {
     let (rows, msg) = bounded(t, true, "rejected events, newest first", View::Integrity);
     let mut body = String::new();
     let _ = write!(body, "{}{}{}{msg}{}", note("Events the ledger's rules refused: they are kept in the log, marked, and never move a total."), figure(&svg::hbar(&chart)), html::whole(&by_code, "Rejected events per code"), html::table(t, "Rejected events", &html::shown(t), &rows));
-    body.push_str(&csv_link(View::Integrity, ctx));
+    body.push_str(&html::csv_links(
+        View::Integrity,
+        &["chain_heads", "rejected", "time_findings"],
+        ctx,
+    ));
     body
 }
 

@@ -19,7 +19,7 @@ fn params() -> Params {
 }
 
 /// The page's views built from an empty model: the real tables, no rows
-/// (but the donors' TOTAL row and the pipeline's stages).
+/// (but the totals and the pipeline's stages).
 fn empty(page: Page) -> Vec<Vec<Table>> {
     let model = Model::new();
     page.views()
@@ -69,9 +69,38 @@ fn donor_row(t: &Table, name: &str, figures: [u128; 4]) -> Vec<Cell> {
 
 /// Fills the tables a page shows with a few rows, hostile text among them.
 fn fill(t: &mut Table) {
-    if let Some(rows) = figures(t).or_else(|| records(t)) {
+    if let Some(rows) = figures(t).or_else(|| records(t)).or_else(|| analysis(t)) {
         t.rows = rows;
     }
+    if t.title == "donors" {
+        let mut total = donor_row(t, "", [123_456_989, 98_765_582, 5_000_050, 1]);
+        total[0] = Cell::Null;
+        t.totals = Some(total);
+    }
+}
+
+/// Rows for the analysis page's views: a figure or two, hostile text in a key.
+fn analysis(t: &Table) -> Option<Vec<Vec<Cell>>> {
+    let key = t.columns.first()?.key;
+    let rows = match t.title {
+        "countries" | "modalities" | "sectors" | "contributors" | "flows" | "coverage" => {
+            [(HOSTILE, 300_000, 100_000), ("EE", 500_000, 0)]
+                .iter()
+                .map(|(k, a, b)| {
+                    row(
+                        t,
+                        &[
+                            (key, txt(k)),
+                            ("committed_eur", Cell::Eur(*a)),
+                            ("delivered_eur", Cell::Eur(*b)),
+                        ],
+                    )
+                })
+                .collect()
+        }
+        _ => return None,
+    };
+    Some(rows)
 }
 
 /// Rows for the figures views.
@@ -81,7 +110,6 @@ fn figures(t: &Table) -> Option<Vec<Vec<Cell>>> {
             donor_row(t, "DE-AA", [123_456_789, 98_765_432, 5_000_050, 1]),
             donor_row(t, HOSTILE, [200, 150, 0, 0]),
             donor_row(t, ATTR, [0, 0, 0, 0]),
-            donor_row(t, "TOTAL", [123_456_989, 98_765_582, 5_000_050, 1]),
         ],
         "pipeline" => ["need", "offer", "commitment", "delivery", "receipt"]
             .iter()
@@ -98,9 +126,7 @@ fn figures(t: &Table) -> Option<Vec<Vec<Cell>>> {
             .collect(),
         "months" => [
             ("2026-01", "DE-AA", 100_000, 0, 100_000, 0),
-            ("2026-01", "TOTAL", 100_000, 0, 100_000, 0),
             ("2026-02", HOSTILE, 50_000, 70_000, 50_000, 70_000),
-            ("2026-02", "TOTAL", 50_000, 70_000, 150_000, 70_000),
         ]
         .iter()
         .map(|(m, d, c, de, cc, cd)| {
@@ -109,6 +135,24 @@ fn figures(t: &Table) -> Option<Vec<Vec<Cell>>> {
                 &[
                     ("month", txt(m)),
                     ("donor", txt(d)),
+                    ("committed_eur", Cell::Eur(*c)),
+                    ("delivered_eur", Cell::Eur(*de)),
+                    ("cumulative_committed_eur", Cell::Eur(*cc)),
+                    ("cumulative_delivered_eur", Cell::Eur(*cd)),
+                ],
+            )
+        })
+        .collect(),
+        "months_total" => [
+            ("2026-01", 100_000, 0, 100_000, 0),
+            ("2026-02", 50_000, 70_000, 150_000, 70_000),
+        ]
+        .iter()
+        .map(|(m, c, de, cc, cd)| {
+            row(
+                t,
+                &[
+                    ("month", txt(m)),
                     ("committed_eur", Cell::Eur(*c)),
                     ("delivered_eur", Cell::Eur(*de)),
                     ("cumulative_committed_eur", Cell::Eur(*cc)),
@@ -313,11 +357,11 @@ fn every_page_has_the_layout_the_charts_tables_and_csv_links() {
     for page in Page::ALL {
         let html = render(page, &filled(page), &meta(Some(DAY)));
         let nav = &html[html.find("<nav").expect("nav")..html.find("</nav>").expect("nav end")];
-        assert_eq!(nav.matches("<a href=").count(), 7, "{page:?}");
+        assert_eq!(nav.matches("<a href=").count(), Page::ALL.len(), "{page:?}");
         assert_eq!(nav.matches(r#"aria-current="page""#).count(), 1, "{page:?}");
         assert_eq!(
             nav.matches("?as_of=2026-06-30").count(),
-            7,
+            Page::ALL.len(),
             "{page:?}: nav keeps as_of"
         );
         let current = format!(
@@ -327,12 +371,23 @@ fn every_page_has_the_layout_the_charts_tables_and_csv_links() {
         assert!(nav.contains(&current), "{page:?}");
         assert!(html.contains(r#"<form class="as-of" method="get""#));
         assert!(html.contains(r#"<input type="date" id="as_of" name="as_of" value="2026-06-30">"#));
+        // A CSV link per table: the view's own, or each of a view of several.
         for v in page.views() {
-            let csv = format!(
-                "/api/v1/reports/{}?format=csv&amp;as_of=2026-06-30",
-                v.name()
-            );
-            assert!(html.contains(&csv), "{page:?}: no {csv}");
+            let tables = build(&Model::new(), *v, &params());
+            for t in &tables {
+                let csv = match tables.len() {
+                    1 => format!(
+                        "/api/v1/reports/{}?format=csv&amp;as_of=2026-06-30",
+                        v.name()
+                    ),
+                    _ => format!(
+                        "/api/v1/reports/{}?format=csv&amp;table={}&amp;as_of=2026-06-30",
+                        v.name(),
+                        t.title
+                    ),
+                };
+                assert!(html.contains(&csv), "{page:?}: no {csv}");
+            }
         }
         if page == Page::Overview {
             assert!(html.contains(r#"<a href="/pipeline?as_of=2026-06-30">The pipeline"#));
@@ -479,7 +534,7 @@ fn the_error_page_escapes_its_message() {
     assert!(html.contains("bad date &lt;script&gt;"));
     assert!(!html.contains("<script>"));
     assert!(!html.contains("aria-current"));
-    assert_eq!(html.matches("<li><a href=").count(), 7);
+    assert_eq!(html.matches("<li><a href=").count(), Page::ALL.len());
     balanced(&html).expect("balanced");
 }
 
