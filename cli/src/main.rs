@@ -6,6 +6,7 @@ mod cmd;
 mod context;
 mod flags;
 mod members_file;
+mod outfile;
 mod producer;
 mod progress;
 mod render;

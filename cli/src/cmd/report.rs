@@ -1,6 +1,7 @@
 //! `tallinn report VIEW`, `digest` and `status`: what the projector holds,
 //! caught up first (read-only when another process follows).
 
+use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -179,7 +180,7 @@ fn chosen(view: View, tables: Vec<Table>, name: Option<&str>) -> Result<Vec<Tabl
         })
 }
 
-/// Writes the report in the format asked for.
+/// Writes the report in the format asked for; a file is written whole or not at all.
 fn write_report(a: &ReportArgs, meta: &Meta, tables: Vec<Table>) -> Result<()> {
     let view = meta.view;
     let opts = csv::Options {
@@ -191,8 +192,9 @@ fn write_report(a: &ReportArgs, meta: &Meta, tables: Vec<Table>) -> Result<()> {
             .with_context(|| format!("--out-dir {}", out_dir.display()))?;
         for t in &tables {
             let path = out_dir.join(format!("{}-{}.csv", view.name(), t.title));
-            std::fs::write(&path, csv::table(t, opts))
-                .with_context(|| format!("--out-dir: writing {}", path.display()))?;
+            let text = csv::table(t, opts);
+            crate::outfile::write_atomically(&path, |f| f.write_all(text.as_bytes()))
+                .with_context(|| format!("--out-dir {}", out_dir.display()))?;
         }
         return Ok(());
     }
@@ -228,15 +230,10 @@ fn write_report(a: &ReportArgs, meta: &Meta, tables: Vec<Table>) -> Result<()> {
         Format::Xlsx => xlsx::workbook(meta, &tables, a.totals)?,
     };
     match &a.out {
-        Some(path) => {
-            std::fs::write(path, bytes).with_context(|| format!("--out {}", path.display()))
-        }
-        None => {
-            use std::io::Write as _;
-            std::io::stdout()
-                .write_all(&bytes)
-                .context("writing to standard output")
-        }
+        Some(path) => crate::outfile::write_atomically(path, |f| f.write_all(&bytes)),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .context("writing to standard output"),
     }
 }
 

@@ -110,3 +110,86 @@ pub fn hxl_tag(key: &str) -> String {
     }
     format!("#meta+{}", attr(key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use projector::views::Column;
+
+    fn table(cells: Vec<Cell>) -> Table {
+        let columns = (0..cells.len())
+            .map(|i| Column {
+                key: ["a", "b", "c", "d", "e", "f"][i],
+                header: "",
+                in_table: true,
+            })
+            .collect();
+        Table::new("t", columns, vec![cells])
+    }
+
+    #[test]
+    fn quoting_follows_rfc_4180_with_cr_included() {
+        let t = table(vec![
+            Cell::Text("a\rb".into()),
+            Cell::Text("x,y".into()),
+            Cell::Text("say \"hi\"".into()),
+            Cell::Text("two\nlines".into()),
+        ]);
+        assert_eq!(
+            super::table(&t, Options::default()),
+            "a,b,c,d\r\n\"a\rb\",\"x,y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+        );
+    }
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_are_not() {
+        for (input, want) in [
+            ("=1+1", "'=1+1"),
+            ("+31 20 555", "'+31 20 555"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-12", "-12"),
+            ("-0.50", "-0.50"),
+            ("-", "'-"),
+            ("plain = text", "plain = text"),
+        ] {
+            assert_eq!(neutralise(input), want, "{input:?}");
+        }
+        assert_eq!(cell(&Cell::Text("=x".into())), "'=x");
+    }
+
+    #[test]
+    fn values_are_rounded_not_cut() {
+        assert_eq!(cell(&Cell::Ratio(Some(2.0 / 3.0))), "0.6667");
+        assert_eq!(cell(&Cell::Ratio(Some(0.99995))), "1.0000");
+        assert_eq!(cell(&Cell::Ratio(None)), "");
+        assert_eq!(cell(&Cell::Eur(123_456_789)), "1234567.89");
+        assert_eq!(cell(&Cell::Eur(5)), "0.05");
+        assert_eq!(cell(&Cell::Null), "");
+        assert_eq!(cell(&Cell::Bool(true)), "true");
+        assert_eq!(super::super::text::whole_euros(150), "2");
+        assert_eq!(super::super::text::whole_euros(149), "1");
+        assert_eq!(super::super::text::whole_euros(123_456_750), "1,234,568");
+    }
+
+    #[test]
+    fn totals_only_on_request_and_the_hxl_row_under_the_header() {
+        let t = table(vec![Cell::Text("EE".into()), Cell::Eur(100)])
+            .with_totals(vec![Cell::Null, Cell::Eur(100)]);
+        let plain = super::table(&t, Options::default());
+        assert_eq!(plain, "a,b\r\nEE,1.00\r\n");
+        let all = super::table(
+            &t,
+            Options {
+                totals: true,
+                hxl: true,
+            },
+        );
+        assert_eq!(all, "a,b\r\n#meta+a,#meta+b\r\nEE,1.00\r\nTOTAL,1.00\r\n");
+        assert_eq!(hxl_tag("committed_eur"), "#value+committed+eur");
+        assert_eq!(hxl_tag("donor"), "#org+donor");
+        assert_eq!(hxl_tag("delivery_ratio"), "#indicator+delivery+ratio");
+    }
+}

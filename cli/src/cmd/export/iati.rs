@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use ledger::body::Body;
 use ledger::event::Event;
@@ -78,7 +78,9 @@ pub async fn export(nats: &NatsArgs, dir: &Path, now: Option<&str>, a: IatiArgs)
         org_refs,
     };
     match &a.out {
-        Some(path) => write_atomically(path, |w| write_xml(w, &model, &history, &opts)),
+        Some(path) => {
+            crate::outfile::write_atomically(path, |w| write_xml(w, &model, &history, &opts))
+        }
         None => Ok(write_xml(
             &mut std::io::stdout().lock(),
             &model,
@@ -178,31 +180,4 @@ async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<
     }
     crate::progress::finish(bar);
     Ok(history)
-}
-
-/// Writes `path` through a temporary file in the same directory, renamed
-/// into place once complete: a failure leaves no partial file.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<()> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("--out {}: not a file name", path.display()))?;
-    let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
-    let run = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        write(&mut f)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    run()
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-        .with_context(|| format!("--out {}", path.display()))
 }
