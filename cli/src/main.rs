@@ -44,6 +44,8 @@ fn main() -> ExitCode {
             if std::env::var_os("TALLINN_STATS").is_some() {
                 eprintln!("stats entries-read {}", backend::entries_read());
                 eprintln!("stats rows-scanned {}", projector::rows::records_scanned());
+                let (n, before, after) = projector::store::compactions();
+                eprintln!("stats compactions {n} last-before {before} last-after {after}");
             }
             ExitCode::SUCCESS
         }

@@ -173,10 +173,21 @@ pub const DELTA_MAX: usize = 16_384;
 /// commit merges it into the base (1/`BASE_RATIO`).
 const BASE_RATIO: u64 = 4;
 
-/// Names of the run files in a projector's directory.
+/// Names of the run files in a projector's directory (of the first row
+/// file; see [`run_file`]).
 pub const BASE_FILE: &str = "items.base";
 /// See [`BASE_FILE`].
 pub const RECENT_FILE: &str = "items.recent";
+
+/// The name of a run file (`BASE_FILE` or `RECENT_FILE`) of the index of the
+/// row file of `generation`: `items.base`, `items.N.base` after the Nth
+/// compaction.
+pub fn run_file(name: &str, generation: u64) -> String {
+    match generation {
+        0 => name.to_string(),
+        g => name.replacen("items.", &format!("items.{g}."), 1),
+    }
+}
 
 /// An entry stream in id order.
 pub type Entries<'a> = Box<dyn Iterator<Item = Result<RunEntry, RunFileError>> + 'a>;
@@ -195,6 +206,8 @@ pub struct Index {
     covered: u64,
     /// Entries in memory from which a commit saves them (default [`DELTA_MAX`]).
     pub delta_max: usize,
+    /// The generation of the row file it indexes (its runs' names).
+    generation: u64,
 }
 
 impl Index {
@@ -204,9 +217,14 @@ impl Index {
     /// `committed`) is left out; `stale` says whether one was written past
     /// `committed` (a reader then reads the snapshot again).
     pub fn open_runs(dir: &Path, committed: u64) -> (Index, bool) {
+        Index::open_runs_of(dir, 0, committed)
+    }
+
+    /// [`Index::open_runs`] of the row file of `generation`.
+    pub fn open_runs_of(dir: &Path, generation: u64, committed: u64) -> (Index, bool) {
         let mut stale = false;
         let mut open = |name: &str, from: u64| -> Option<Run> {
-            let path = dir.join(name);
+            let path = dir.join(run_file(name, generation));
             if !path.exists() {
                 return None;
             }
@@ -231,6 +249,7 @@ impl Index {
             delta: ItemIndex::new(),
             covered,
             delta_max: DELTA_MAX,
+            generation,
         };
         (index, stale)
     }
@@ -244,10 +263,10 @@ impl Index {
     /// crash, or of another row file).
     pub fn remove_unused(&self, dir: &Path) {
         if self.base.is_none() {
-            let _ = std::fs::remove_file(dir.join(BASE_FILE));
+            let _ = std::fs::remove_file(dir.join(run_file(BASE_FILE, self.generation)));
         }
         if self.recent.is_none() {
-            let _ = std::fs::remove_file(dir.join(RECENT_FILE));
+            let _ = std::fs::remove_file(dir.join(run_file(RECENT_FILE, self.generation)));
         }
     }
 
@@ -325,9 +344,12 @@ impl Index {
         let recent_count = self.recent.as_ref().map_or(0, |r| r.count);
         let to_base = recent_count + self.delta.len() as u64 > base_count / BASE_RATIO;
         let (name, from) = if to_base {
-            (BASE_FILE, 0)
+            (run_file(BASE_FILE, self.generation), 0)
         } else {
-            (RECENT_FILE, self.base.as_ref().map_or(0, |b| b.to))
+            (
+                run_file(RECENT_FILE, self.generation),
+                self.base.as_ref().map_or(0, |b| b.to),
+            )
         };
         let tmp = dir.join(format!("{name}.tmp"));
         let entries: Entries<'_> = if to_base {
@@ -344,10 +366,9 @@ impl Index {
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         if to_base {
             // The recent run no longer starts where the base ends: unused.
-            match std::fs::remove_file(dir.join(RECENT_FILE)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(io(&dir.join(RECENT_FILE))(e))
-                }
+            let recent = dir.join(run_file(RECENT_FILE, self.generation));
+            match std::fs::remove_file(&recent) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&recent)(e)),
                 _ => {}
             }
         }

@@ -484,7 +484,9 @@ impl Projector {
         let start = Instant::now();
         let first = self.position;
         loop {
-            let entries = log.read(self.position + 1, self.read_batch.max(1)).await?;
+            // No more than `save_every` at a time, so that saves can come that often.
+            let batch = self.read_batch.min(self.save_every as usize).max(1);
+            let entries = log.read(self.position + 1, batch).await?;
             let Some(last) = entries.last() else { break };
             let last = last.position;
             let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();

@@ -275,6 +275,17 @@ pub fn write(
     to: u64,
     entries: impl Iterator<Item = Result<RunEntry, RunFileError>>,
 ) -> Result<u64, RunFileError> {
+    write_to(path, from, || to, entries)
+}
+
+/// [`write`], with the end offset `to` known only once `entries` is
+/// exhausted (a compaction learns it as it copies the records).
+pub fn write_to(
+    path: &Path,
+    from: u64,
+    to: impl FnOnce() -> u64,
+    entries: impl Iterator<Item = Result<RunEntry, RunFileError>>,
+) -> Result<u64, RunFileError> {
     let name = path.display().to_string();
     let io = |source| RunFileError::Io {
         path: name.clone(),
@@ -332,7 +343,7 @@ pub fn write(
         .map_err(io)?;
     let mut h = [0u8; HEADER];
     h[..20].copy_from_slice(MAGIC);
-    for (i, v) in [from, to, count, blocks, fences.len() as u64]
+    for (i, v) in [from, to(), count, blocks, fences.len() as u64]
         .into_iter()
         .enumerate()
     {

@@ -1,5 +1,5 @@
-//! The projector's snapshot file: magic, bincode `(position, rows, head, root,
-//! checkpoint, State, Model)` with the item tables and the chains' ids left
+//! The projector's snapshot file: magic, bincode `(position, rows, generation,
+//! compacted, head, root, checkpoint, State, Model)` with the item tables and the chains' ids left
 //! out, then the SHA-256 of everything before it; replaced atomically (see
 //! [`crate::store`] for what it binds and when it is written).
 
@@ -12,7 +12,6 @@ use ledger::state::State;
 use sha2::{Digest as _, Sha256};
 
 use crate::chains;
-use crate::index::{BASE_FILE, RECENT_FILE};
 use crate::model::Model;
 use crate::rows::decode_exact;
 use crate::store::{io, Saved, StoreError};
@@ -29,6 +28,10 @@ pub struct Parts<'a> {
     pub position: u64,
     /// The committed length of the row file.
     pub rows: u64,
+    /// The row file's generation (its name: see [`rows_file`]).
+    pub generation: u64,
+    /// The row file's length after its last compaction.
+    pub compacted: u64,
     /// The id of the entry at `position`.
     pub head: Option<Digest>,
     /// The Merkle root of the entries folded.
@@ -55,6 +58,8 @@ pub fn write(dir: &Path, p: &Parts<'_>) -> Result<(), StoreError> {
         (
             p.position,
             p.rows,
+            p.generation,
+            p.compacted,
             p.head,
             p.root,
             p.checkpoint,
@@ -74,10 +79,63 @@ pub fn write(dir: &Path, p: &Parts<'_>) -> Result<(), StoreError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
-/// The committed row length and the saved parts (empty when there is no snapshot).
-pub fn read(path: &Path) -> Result<(u64, Saved), StoreError> {
+/// Which row file a snapshot commits, and how much of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowsMeta {
+    /// Its committed length.
+    pub len: u64,
+    /// Its generation (see [`rows_file`]).
+    pub generation: u64,
+    /// Its length after its last compaction.
+    pub compacted: u64,
+}
+
+/// The row file of a generation: `rows.log` first, `rows.N.log` after the
+/// Nth compaction.
+pub fn rows_file(generation: u64) -> String {
+    match generation {
+        0 => "rows.log".into(),
+        g => format!("rows.{g}.log"),
+    }
+}
+
+/// The generation of a projector file's name (`rows.log`, `rows.N.log`,
+/// `items.base`, `items.N.recent`, ...), if it is a row file or an index run.
+pub fn generation_of(name: &str) -> Option<u64> {
+    let mid = name
+        .strip_prefix("rows.")
+        .and_then(|r| r.strip_suffix("log"))
+        .or_else(|| {
+            name.strip_prefix("items.")
+                .and_then(|r| r.strip_suffix("base").or_else(|| r.strip_suffix("recent")))
+        })?;
+    match mid {
+        "" => Some(0),
+        m => m.strip_suffix('.')?.parse().ok().filter(|g| *g > 0),
+    }
+}
+
+/// Removes the row files and index runs of other generations than
+/// `generation` (left by a compaction, finished or not).
+pub fn remove_other_generations(dir: &Path, generation: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if generation_of(&name).is_some_and(|g| g != generation) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The committed row file and the saved parts (empty when there is no snapshot).
+pub fn read(path: &Path) -> Result<(RowsMeta, Saved), StoreError> {
     let bytes = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, Saved::default())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((RowsMeta::default(), Saved::default()))
+        }
         Err(e) => return Err(io(path)(e)),
         Ok(m) if m.len() > MAX_SNAPSHOT => {
             return Err(StoreError::Corrupt(format!(
@@ -95,11 +153,25 @@ pub fn read(path: &Path) -> Result<(u64, Saved), StoreError> {
     if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
         return Err(StoreError::Corrupt("snapshot checksum".into()));
     }
-    type Parts = (u64, u64, Option<Digest>, Option<Digest>, u64, State, Model);
-    let (position, rows, head, root, checkpoint, state, model): Parts =
+    type Parts = (
+        u64,
+        u64,
+        u64,
+        u64,
+        Option<Digest>,
+        Option<Digest>,
+        u64,
+        State,
+        Model,
+    );
+    let (position, len, generation, compacted, head, root, checkpoint, state, model): Parts =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
-        rows,
+        RowsMeta {
+            len,
+            generation,
+            compacted,
+        },
         Saved {
             position,
             head,
@@ -125,12 +197,14 @@ pub fn remove_older_format(dir: &Path) {
 }
 
 /// Removes every file of a projector store in `dir` but its lock (before a
-/// rebuild): the snapshot, the row file, the tree, the index's runs and the
+/// rebuild): the snapshot, the row files, the tree, the index's runs and the
 /// chains.
 pub fn remove_derived(dir: &Path) -> Result<(), StoreError> {
-    for name in ["snapshot", "rows.log", "tree.log", BASE_FILE, RECENT_FILE] {
+    for name in ["snapshot", "tree.log"] {
         remove_if_present(&dir.join(name))?;
     }
+    // Every generation's row file and runs (no generation is 2^64 - 1).
+    remove_other_generations(dir, u64::MAX);
     match std::fs::remove_dir_all(dir.join(chains::DIR)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir.join(chains::DIR))(e)),
         _ => Ok(()),
@@ -179,5 +253,37 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generations_are_read_from_file_names() {
+        for (name, g) in [
+            ("rows.log", Some(0)),
+            ("rows.3.log", Some(3)),
+            ("items.base", Some(0)),
+            ("items.recent", Some(0)),
+            ("items.12.base", Some(12)),
+            ("items.12.recent", Some(12)),
+            ("items.base.tmp", None),
+            ("rows.0.log", None),
+            ("rows.x.log", None),
+            ("rows.log.partial", None),
+            ("snapshot", None),
+            ("tree.log", None),
+        ] {
+            assert_eq!(generation_of(name), g, "{name}");
+        }
+        for g in [0, 1, 7] {
+            assert_eq!(generation_of(&rows_file(g)), Some(g));
+            assert_eq!(
+                generation_of(&crate::index::run_file("items.base", g)),
+                Some(g)
+            );
+        }
     }
 }

@@ -3,13 +3,18 @@
 //! everything else in a small snapshot, and the log position they reflect.
 //!
 //! Files:
-//! - `rows.log`: records `[u32 LE length][u8 row kind][bincode (ItemId, Item,
-//!   Option<Row>)][u32 LE CRC-32 of the kind byte and the bincode]`, appended;
-//!   the length counts the kind, the bincode and the CRC; the last record of an
-//!   id is its value. A record whose CRC does not match is a clear error naming
-//!   the file and offset, never a wrong report. Records past the snapshot's
-//!   `rows` length were not committed and are cut off on open.
-//! - `items.base`, `items.recent`: the index of the row file (item id -> its
+//! - `rows.log` (`rows.N.log` after the Nth compaction: the snapshot names
+//!   the generation): records `[u32 LE length][u8 row kind][bincode (ItemId,
+//!   Item, Option<Row>)][u32 LE CRC-32 of the kind byte and the bincode]`,
+//!   appended; the length counts the kind, the bincode and the CRC; the last
+//!   record of an id is its value. A record whose CRC does not match is a
+//!   clear error naming the file and offset, never a wrong report. Records
+//!   past the snapshot's `rows` length were not committed and are cut off on
+//!   open. When it has doubled since its last compaction (and passed 64 MiB,
+//!   `TALLINN_COMPACT_MIN`), a commit rewrites the latest records into the
+//!   next generation first (see `compact.rs`).
+//! - `items.base`, `items.recent` (`items.N.base`, ...: one index per row
+//!   file's generation): the index of the row file (item id -> its
 //!   latest record), saved in sorted runs after commits (see [`crate::runs`]
 //!   and [`Index`]); an open reads their fences and scans only the records
 //!   past them. Derived: a run that does not fit is passed over for a scan.
@@ -17,8 +22,10 @@
 //!   (see [`crate::chains`]), fsynced before each snapshot.
 //! - `tree.log`: the Merkle tree of the `position` entries folded (see
 //!   [`crate::tree`]), appended, fsynced before each snapshot.
-//! - `snapshot`: magic, bincode `(position, rows, head, root, checkpoint,
-//!   State, Model)` (`head`: the id of the entry at `position`; `root`: the
+//! - `snapshot`: magic, bincode `(position, rows, generation, compacted,
+//!   head, root, checkpoint, State, Model)` (`generation`: the row file's;
+//!   `compacted`: its length after its last compaction; `head`: the id of the
+//!   entry at `position`; `root`: the
 //!   Merkle root of the entries folded; `checkpoint`: the size of the largest
 //!   signed checkpoint verified against it; they bind the state to its log)
 //!   with the item tables and the chains' ids left out (the rules state's
@@ -47,7 +54,7 @@ use serde::ser::{Error as _, SerializeMap};
 use serde::{Serialize, Serializer};
 
 use crate::chains::ChainFiles;
-use crate::index::{Index, Slot, BASE_FILE, RECENT_FILE};
+use crate::index::{run_file, Index, Slot, BASE_FILE, RECENT_FILE};
 use crate::model::{Model, Row, RowRef};
 use crate::rows::{
     checked_body, decode_exact, read_memory_record, record_len, rows_len, scan, HEADER,
@@ -55,6 +62,10 @@ use crate::rows::{
 use crate::runs::RunFileError;
 use crate::snapshot;
 use crate::tree::TreeFile;
+
+#[path = "compact.rs"]
+mod compact;
+pub use compact::{compactions, set_default_compact_min};
 
 impl From<RunFileError> for StoreError {
     fn from(e: RunFileError) -> StoreError {
@@ -141,7 +152,17 @@ pub struct ProjectorStore {
     tree: TreeFile,
     /// The members' chains.
     chains: ChainFiles,
+    /// The row file's generation (its name; see [`snapshot::rows_file`]).
+    generation: u64,
+    /// The row file's length after its last compaction.
+    compacted: u64,
+    /// The row-file length under which no compaction is tried.
+    compact_min: u64,
 }
+
+/// The row-file length under which a commit does not compact (64 MiB; a
+/// projector of a small ledger never rewrites its rows).
+pub const COMPACT_MIN: u64 = 64 << 20;
 
 /// Where a store appends records.
 enum Sink {
@@ -179,25 +200,29 @@ impl ProjectorStore {
     /// afterwards stay in memory; commit and clear are refused.
     pub fn open_read_only(dir: &Path) -> Result<(ProjectorStore, Saved), StoreError> {
         // The holder writes the index's runs after each snapshot: runs past
-        // the snapshot read mean a newer snapshot is in place.
+        // the snapshot read mean a newer snapshot is in place. A compaction
+        // removes the row file a snapshot read a moment ago named: read again.
         let mut tries = 0;
-        let (committed, saved, mut index) = loop {
-            let (committed, saved) = snapshot::read(&dir.join("snapshot"))?;
-            let (index, stale) = Index::open_runs(dir, committed);
+        let (meta, saved, mut index, reader, rows_path) = loop {
             tries += 1;
-            if !stale || tries == 5 {
-                break (committed, saved, index);
+            let (meta, saved) = snapshot::read(&dir.join("snapshot"))?;
+            let (index, stale) = Index::open_runs_of(dir, meta.generation, meta.len);
+            if stale && tries < 5 {
+                continue;
             }
+            let rows_path = dir.join(snapshot::rows_file(meta.generation));
+            let reader = match File::open(&rows_path) {
+                Ok(f) => f,
+                // No rows yet (nothing committed): nothing is read from the file.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && meta.len == 0 => {
+                    File::open(dir).map_err(io(dir))?
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => continue,
+                Err(e) => return Err(io(&rows_path)(e)),
+            };
+            break (meta, saved, index, reader, rows_path);
         };
-        let rows_path = dir.join("rows.log");
-        let reader = match File::open(&rows_path) {
-            Ok(f) => f,
-            // No rows yet (nothing committed): nothing is read from the file.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && committed == 0 => {
-                File::open(dir).map_err(io(dir))?
-            }
-            Err(e) => return Err(io(&rows_path)(e)),
-        };
+        let committed = meta.len;
         if committed > 0 {
             rows_len(&reader, committed, &rows_path)?;
         }
@@ -220,6 +245,9 @@ impl ProjectorStore {
                 scratch: Vec::new(),
                 tree,
                 chains,
+                generation: meta.generation,
+                compacted: meta.compacted,
+                compact_min: compact::default_compact_min(),
             },
             saved,
         ))
@@ -271,8 +299,11 @@ impl ProjectorStore {
         if empty {
             snapshot::remove_derived(dir)?;
         }
-        let (committed, saved) = snapshot::read(&dir.join("snapshot"))?;
-        let rows_path = dir.join("rows.log");
+        let (meta, saved) = snapshot::read(&dir.join("snapshot"))?;
+        // Left by a compaction, finished (the old file) or not (the new one).
+        snapshot::remove_other_generations(dir, meta.generation);
+        let committed = meta.len;
+        let rows_path = dir.join(snapshot::rows_file(meta.generation));
         let reader = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -285,7 +316,7 @@ impl ProjectorStore {
             // Records written after the last commit: never part of a snapshot.
             reader.set_len(committed).map_err(io(&rows_path))?;
         }
-        let (mut index, _) = Index::open_runs(dir, committed);
+        let (mut index, _) = Index::open_runs_of(dir, meta.generation, committed);
         index.remove_unused(dir);
         scan(&reader, committed, &rows_path, &mut index)?;
         // A store of an earlier version, or one whose last runs were lost:
@@ -312,6 +343,9 @@ impl ProjectorStore {
                 scratch: Vec::new(),
                 tree,
                 chains,
+                generation: meta.generation,
+                compacted: meta.compacted,
+                compact_min: compact::default_compact_min(),
             },
             saved,
         ))
@@ -403,7 +437,12 @@ impl ProjectorStore {
             )));
         }
         self.flush()?;
-        self.reader.sync_data().map_err(io(&self.rows_path))?;
+        let compacted = self.due_for_compaction();
+        if compacted {
+            self.compact()?;
+        } else {
+            self.reader.sync_data().map_err(io(&self.rows_path))?;
+        }
         self.tree.sync()?;
         self.chains.sync()?;
         let root = (position > 0).then(|| self.tree.root());
@@ -413,6 +452,8 @@ impl ProjectorStore {
             &snapshot::Parts {
                 position,
                 rows: self.end,
+                generation: self.generation,
+                compacted: self.compacted,
                 head,
                 root,
                 checkpoint,
@@ -420,6 +461,11 @@ impl ProjectorStore {
                 model,
             },
         )?;
+        if compacted {
+            // Committed: the old generation's files are no one's any more (a
+            // reader that has them open keeps reading them).
+            snapshot::remove_other_generations(&self.dir, self.generation);
+        }
         // The index's runs are derived from the committed row file: failing
         // to write them loses nothing (the records stay in memory, and the
         // next open scans them).
@@ -451,9 +497,14 @@ impl ProjectorStore {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly);
         }
-        for name in ["snapshot", BASE_FILE, RECENT_FILE] {
+        for name in [
+            "snapshot".to_string(),
+            run_file(BASE_FILE, self.generation),
+            run_file(RECENT_FILE, self.generation),
+        ] {
             snapshot::remove_if_present(&self.dir.join(name))?;
         }
+        self.compacted = 0;
         let rows = &self.rows_path;
         let Sink::File(writer) = &mut self.writer else {
             return Err(StoreError::ReadOnly);

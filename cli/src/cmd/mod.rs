@@ -309,6 +309,13 @@ pub async fn dispatch(cli: Cli) -> Result<()> {
     let g = &cli.global;
     let (dir, json, nats) = (g.dir.as_path(), g.json, &g.nats);
     crate::progress::set_quiet(json);
+    if let Some(v) = std::env::var_os("TALLINN_COMPACT_MIN") {
+        let v = v.to_string_lossy();
+        let bytes = v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("TALLINN_COMPACT_MIN: {v:?} is not a number of bytes"))?;
+        ::projector::store::set_default_compact_min(bytes);
+    }
     crate::context::set_report_clock(g.today.as_deref(), g.now.as_deref())?;
     match cli.command {
         Command::Key(c) => key::run(json, c),
