@@ -7,13 +7,13 @@ use ledger::ids::{EventId, MemberId};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::model::{ChangeRow, MemberRow, Model, RejectedRow};
+use crate::model::{MemberRow, Model, RejectedRow};
 
 /// The parts of a [`Model`] that describe the ledger: everything except where
 /// the projector is (`position`) and how many duplicate copies it skipped, so a
 /// projector that was handed the same events twice agrees with one that was not.
 #[derive(Serialize)]
-struct Canonical<'a, N, O, C, D, R> {
+struct Canonical<'a, N, O, C, D, R, X> {
     origin: &'a Option<String>,
     members: &'a BTreeMap<MemberId, MemberRow>,
     needs: N,
@@ -21,7 +21,7 @@ struct Canonical<'a, N, O, C, D, R> {
     commitments: C,
     deliveries: D,
     receipts: R,
-    changes: &'a [ChangeRow],
+    changes: X,
     heads: &'a BTreeMap<MemberId, (u64, EventId)>,
     rejected: &'a [RejectedRow],
     accepted: u64,
@@ -39,13 +39,15 @@ pub fn digest(model: &Model) -> [u8; 32] {
         &model.commitments,
         &model.deliveries,
         &model.receipts,
+        &model.changes,
     )
     .expect("models always encode")
 }
 
-/// [`digest`] of `model` with its five item tables given separately, as
-/// anything that serializes as those maps do (the projector store streams them
-/// from disk). Fails only if a table fails to serialize.
+/// [`digest`] of `model` with its five item tables and its changes given
+/// separately, as anything that serializes as those maps and that list do
+/// (the projector store streams them from disk). Fails only if a part fails
+/// to serialize.
 pub fn digest_with_tables(
     model: &Model,
     needs: impl Serialize,
@@ -53,6 +55,7 @@ pub fn digest_with_tables(
     commitments: impl Serialize,
     deliveries: impl Serialize,
     receipts: impl Serialize,
+    changes: impl Serialize,
 ) -> Result<[u8; 32], String> {
     let canonical = Canonical {
         origin: &model.origin,
@@ -62,7 +65,7 @@ pub fn digest_with_tables(
         commitments,
         deliveries,
         receipts,
-        changes: &model.changes,
+        changes,
         heads: &model.heads,
         rejected: &model.rejected,
         accepted: model.accepted,

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fold;
 pub mod iati;
 pub mod index;
+pub mod lists;
 pub mod model;
 pub mod rows;
 pub mod run;

@@ -278,6 +278,9 @@ pub struct Model {
     pub duplicate_positions: Vec<u64>,
     /// Latest `recorded_at` among accepted events: the log's own "now".
     pub latest: Timestamp,
+    /// Changes kept in the projector's changes file, before those in
+    /// `changes` (0 in a whole model: [`crate::run::Projector::model`]).
+    pub changes_stored: u64,
     /// The ids of `rejected`, indexed as rows arrive (rebuilt after a load).
     #[serde(skip)]
     rejected_ids: RejectedIndex,

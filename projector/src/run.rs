@@ -15,7 +15,7 @@ use ledger::state::{Item, State};
 use rayon::prelude::*;
 
 use crate::fold::{decode, entry_leaf, fold_decoded_observed, Filter, Folded};
-use crate::model::Model;
+use crate::model::{ChangeRow, Model};
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
 pub use crate::as_of::model_as_of;
@@ -315,6 +315,14 @@ impl Projector {
     /// Saves the snapshot now: writes the working set back and commits.
     pub fn save(&mut self) -> Result<(), RunError> {
         self.write_back()?;
+        if !self.store.is_read_only() {
+            // The changes recorded since the last save go to the changes
+            // file, which the commit fsyncs and the snapshot names: the
+            // snapshot does not grow with them.
+            let tail = std::mem::take(&mut self.model.changes);
+            self.store.changes().append(&tail)?;
+            self.model.changes_stored += tail.len() as u64;
+        }
         if self.store.is_read_only() {
             // What a read-only projector folds stays in memory.
             self.saved = self.position;
@@ -346,11 +354,35 @@ impl Projector {
         &self.model
     }
 
+    /// The changes from the `from`th on (0 is the first), from the changes
+    /// file and memory.
+    pub fn changes_from(&mut self, from: u64) -> Result<Vec<ChangeRow>, RunError> {
+        let stored = self.model.changes_stored;
+        let mut out = Vec::new();
+        if from < stored {
+            self.store.changes().flush()?;
+            self.store.changes_ref().read_from(from, |row| {
+                out.push(row);
+                true
+            })?;
+        }
+        let skip = from.saturating_sub(stored) as usize;
+        out.extend(self.model.changes.iter().skip(skip).cloned());
+        Ok(out)
+    }
+
+    /// The count of changes recorded (on disk and in memory).
+    pub fn changes_len(&self) -> u64 {
+        self.model.changes_stored + self.model.changes.len() as u64
+    }
+
     /// The whole read model, item tables read from the store (memory grows
     /// with the ledger: for reports).
     pub fn model(&mut self) -> Result<Model, RunError> {
         self.write_back()?;
         let mut model = self.model.clone();
+        model.changes = self.changes_from(0)?;
+        model.changes_stored = 0;
         self.store.for_each(|id, _, row| {
             if let Some(row) = row {
                 model.put_row(id, row);
@@ -364,8 +396,13 @@ impl Projector {
     pub fn digest_hex(&mut self) -> Result<String, RunError> {
         self.write_back()?;
         self.store.flush()?;
+        self.store.changes().flush()?;
         let [n, o, c, d, r] = KINDS.map(|k| self.store.table(k));
-        let digest = crate::digest::digest_with_tables(&self.model, n, o, c, d, r)
+        let changes = crate::lists::AllChanges {
+            file: self.store.changes_ref(),
+            tail: &self.model.changes,
+        };
+        let digest = crate::digest::digest_with_tables(&self.model, n, o, c, d, r, changes)
             .map_err(StoreError::Corrupt)?;
         Ok(hex::encode(digest))
     }

@@ -1,5 +1,5 @@
 //! The projector's snapshot file: magic, bincode `(position, rows, generation,
-//! compacted, head, root, checkpoint, State, Model)` with the item tables and the chains' ids left
+//! compacted, changes, head, root, checkpoint, State, Model)` with the item tables and the chains' ids left
 //! out, then the SHA-256 of everything before it; replaced atomically (see
 //! [`crate::store`] for what it binds and when it is written).
 
@@ -12,6 +12,7 @@ use ledger::state::State;
 use sha2::{Digest as _, Sha256};
 
 use crate::chains;
+use crate::lists::Extent;
 use crate::model::Model;
 use crate::rows::decode_exact;
 use crate::store::{io, Saved, StoreError};
@@ -32,6 +33,8 @@ pub struct Parts<'a> {
     pub generation: u64,
     /// The row file's length after its last compaction.
     pub compacted: u64,
+    /// The committed extent of the changes file.
+    pub changes: Extent,
     /// The id of the entry at `position`.
     pub head: Option<Digest>,
     /// The Merkle root of the entries folded.
@@ -60,6 +63,7 @@ pub fn write(dir: &Path, p: &Parts<'_>) -> Result<(), StoreError> {
             p.rows,
             p.generation,
             p.compacted,
+            p.changes,
             p.head,
             p.root,
             p.checkpoint,
@@ -88,6 +92,8 @@ pub struct RowsMeta {
     pub generation: u64,
     /// Its length after its last compaction.
     pub compacted: u64,
+    /// The committed extent of the changes file.
+    pub changes: Extent,
 }
 
 /// The row file of a generation: `rows.log` first, `rows.N.log` after the
@@ -158,19 +164,21 @@ pub fn read(path: &Path) -> Result<(RowsMeta, Saved), StoreError> {
         u64,
         u64,
         u64,
+        Extent,
         Option<Digest>,
         Option<Digest>,
         u64,
         State,
         Model,
     );
-    let (position, len, generation, compacted, head, root, checkpoint, state, model): Parts =
+    let (position, len, generation, compacted, changes, head, root, checkpoint, state, model): Parts =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         RowsMeta {
             len,
             generation,
             compacted,
+            changes,
         },
         Saved {
             position,
@@ -200,7 +208,7 @@ pub fn remove_older_format(dir: &Path) {
 /// rebuild): the snapshot, the row files, the tree, the index's runs and the
 /// chains.
 pub fn remove_derived(dir: &Path) -> Result<(), StoreError> {
-    for name in ["snapshot", "tree.log"] {
+    for name in ["snapshot", "tree.log", crate::lists::CHANGES_FILE] {
         remove_if_present(&dir.join(name))?;
     }
     // Every generation's row file and runs (no generation is 2^64 - 1).

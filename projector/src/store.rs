@@ -20,6 +20,9 @@
 //!   past them. Derived: a run that does not fit is passed over for a scan.
 //! - `chains/`: one file per member, the id of each of its events by seq
 //!   (see [`crate::chains`]), fsynced before each snapshot.
+//! - `changes.log`: the model's changes (amendments, corrections,
+//!   cancellations), appended at each save (see [`crate::lists`]); the
+//!   snapshot names its committed bytes and records.
 //! - `tree.log`: the Merkle tree of the `position` entries folded (see
 //!   [`crate::tree`]), appended, fsynced before each snapshot.
 //! - `snapshot`: magic, bincode `(position, rows, generation, compacted,
@@ -55,6 +58,7 @@ use serde::{Serialize, Serializer};
 
 use crate::chains::ChainFiles;
 use crate::index::{run_file, Index, Slot, BASE_FILE, RECENT_FILE};
+use crate::lists::ChangesFile;
 use crate::model::{Model, Row, RowRef};
 use crate::rows::{
     checked_body, decode_exact, read_memory_record, record_len, rows_len, scan, HEADER,
@@ -158,6 +162,8 @@ pub struct ProjectorStore {
     compacted: u64,
     /// The row-file length under which no compaction is tried.
     compact_min: u64,
+    /// The model's changes kept on disk.
+    changes: ChangesFile,
 }
 
 /// The row-file length under which a commit does not compact (64 MiB; a
@@ -229,6 +235,7 @@ impl ProjectorStore {
         scan(&reader, committed, &rows_path, &mut index)?;
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, false)?;
         let chains = ChainFiles::open(dir, &saved.state, false)?;
+        let changes = ChangesFile::open(dir, meta.changes, false)?;
         Ok((
             ProjectorStore {
                 dir: dir.to_path_buf(),
@@ -248,6 +255,7 @@ impl ProjectorStore {
                 generation: meta.generation,
                 compacted: meta.compacted,
                 compact_min: compact::default_compact_min(),
+                changes,
             },
             saved,
         ))
@@ -326,6 +334,7 @@ impl ProjectorStore {
         }
         let tree = TreeFile::open(&dir.join("tree.log"), saved.position, saved.root, true)?;
         let chains = ChainFiles::open(dir, &saved.state, true)?;
+        let changes = ChangesFile::open(dir, meta.changes, true)?;
         let writer = OpenOptions::new()
             .append(true)
             .open(&rows_path)
@@ -346,6 +355,7 @@ impl ProjectorStore {
                 generation: meta.generation,
                 compacted: meta.compacted,
                 compact_min: compact::default_compact_min(),
+                changes,
             },
             saved,
         ))
@@ -445,6 +455,7 @@ impl ProjectorStore {
         }
         self.tree.sync()?;
         self.chains.sync()?;
+        self.changes.sync()?;
         let root = (position > 0).then(|| self.tree.root());
         debug_assert!(state.items.is_empty() && model.tables_empty());
         snapshot::write(
@@ -454,6 +465,7 @@ impl ProjectorStore {
                 rows: self.end,
                 generation: self.generation,
                 compacted: self.compacted,
+                changes: self.changes.extent(),
                 head,
                 root,
                 checkpoint,
@@ -478,6 +490,16 @@ impl ProjectorStore {
     /// The members' chains on disk.
     pub fn chains(&mut self) -> &mut ChainFiles {
         &mut self.chains
+    }
+
+    /// The model's changes on disk.
+    pub fn changes(&mut self) -> &mut ChangesFile {
+        &mut self.changes
+    }
+
+    /// The model's changes on disk, to read.
+    pub fn changes_ref(&self) -> &ChangesFile {
+        &self.changes
     }
 
     /// Item index entries held in memory (the records past the saved runs).
@@ -514,6 +536,7 @@ impl ProjectorStore {
         self.reader.sync_all().map_err(io(rows))?;
         self.index.clear();
         self.chains.clear()?;
+        self.changes.clear()?;
         (self.flushed, self.end) = (0, 0);
         self.tree.clear()
     }

@@ -108,9 +108,11 @@ pub struct Node {
     sent: Mutex<[usize; 3]>,
 }
 
+/// The lengths of a model's lists; the changes count those the projector
+/// keeps on disk too (`changes_stored`).
 fn lists(m: &Model) -> [usize; 3] {
     [
-        m.changes.len(),
+        m.changes_stored as usize + m.changes.len(),
         m.rejected.len(),
         m.duplicate_positions.len(),
     ]
@@ -161,9 +163,12 @@ impl Node {
                 rows.push((id.clone(), row));
             }
         }
-        let ov = p.overview();
         let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
         let from = *sent;
+        // The changes since the last step: from memory, or from the
+        // projector's changes file when a save moved them there meanwhile.
+        let changes = p.changes_from(from[0] as u64)?;
+        let ov = p.overview();
         let mut overview = Model::new();
         overview.position = ov.position;
         overview.origin.clone_from(&ov.origin);
@@ -172,7 +177,7 @@ impl Node {
         overview.accepted = ov.accepted;
         overview.duplicates = ov.duplicates;
         overview.latest = ov.latest;
-        overview.changes = ov.changes.get(from[0]..).unwrap_or(&ov.changes).to_vec();
+        overview.changes = changes;
         overview.rejected = ov.rejected.get(from[1]..).unwrap_or(&ov.rejected).to_vec();
         overview.duplicate_positions = ov
             .duplicate_positions
