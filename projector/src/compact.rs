@@ -1,6 +1,6 @@
 //! Compaction of the row file. Every write-back appends an item's record
-//! again, so the row file holds stale records; when it has doubled since its
-//! last compaction (and is past a floor), a commit first copies the latest
+//! again, so the row file holds stale records; when at least half its
+//! records are stale (and it is past a floor), a commit first copies the latest
 //! record of each item, in id order, into the row file of the next generation
 //! (`rows.N.log`) and writes that file's index as one base run
 //! (`items.N.base`); both are fsynced, then the commit's snapshot names the
@@ -62,12 +62,15 @@ impl ProjectorStore {
         self.generation
     }
 
-    /// Whether the next commit compacts: the row file has doubled since its
-    /// last compaction and is past the floor.
+    /// Whether the next commit compacts: at least half the row file's
+    /// records are stale (it holds twice as many records as there can be
+    /// items: the index's entries, counted with a run's and memory's
+    /// duplicates, bound them from above) and it is past the floor.
     pub(super) fn due_for_compaction(&self) -> bool {
         !self.is_read_only()
             && self.end > 0
-            && self.end >= self.compact_min.max(self.compacted.saturating_mul(2))
+            && self.end >= self.compact_min
+            && self.records >= self.index.live_bound().saturating_mul(2)
     }
 
     /// Writes the next generation's row file and index and switches this
@@ -103,6 +106,8 @@ impl ProjectorStore {
         tracing::info!(
             before = self.end,
             after = end,
+            records = self.records,
+            bound = self.index.live_bound(),
             generation,
             "compacted the projector's row file"
         );
@@ -112,7 +117,8 @@ impl ProjectorStore {
         self.reader = file;
         self.writer = Sink::File(BufWriter::with_capacity(1 << 20, writer));
         self.rows_path = path;
-        (self.flushed, self.end, self.compacted) = (end, end, end);
+        (self.flushed, self.end) = (end, end);
+        self.records = index.live_bound();
         self.index = index;
         self.generation = generation;
         Ok(())

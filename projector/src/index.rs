@@ -254,6 +254,13 @@ impl Index {
         (index, stale)
     }
 
+    /// An upper bound of the items indexed: the entries of both runs and of
+    /// memory, an item counted once in each that holds it.
+    pub fn live_bound(&self) -> u64 {
+        let run = |r: &Option<Run>| r.as_ref().map_or(0, |r| r.count);
+        run(&self.base) + run(&self.recent) + self.delta.len() as u64
+    }
+
     /// The row-file offset from which records must be scanned into memory.
     pub fn covered(&self) -> u64 {
         self.covered

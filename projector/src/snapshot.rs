@@ -1,5 +1,5 @@
 //! The projector's snapshot file: magic, bincode `(position, rows, generation,
-//! compacted, changes, head, root, checkpoint, State, Model)` with the item tables and the chains' ids left
+//! records, changes, head, root, checkpoint, State, Model)` with the item tables and the chains' ids left
 //! out, then the SHA-256 of everything before it; replaced atomically (see
 //! [`crate::store`] for what it binds and when it is written).
 
@@ -31,8 +31,8 @@ pub struct Parts<'a> {
     pub rows: u64,
     /// The row file's generation (its name: see [`rows_file`]).
     pub generation: u64,
-    /// The row file's length after its last compaction.
-    pub compacted: u64,
+    /// The records in the row file (committed or not: all it holds).
+    pub records: u64,
     /// The committed extent of the changes file.
     pub changes: Extent,
     /// The id of the entry at `position`.
@@ -62,7 +62,7 @@ pub fn write(dir: &Path, p: &Parts<'_>) -> Result<(), StoreError> {
             p.position,
             p.rows,
             p.generation,
-            p.compacted,
+            p.records,
             p.changes,
             p.head,
             p.root,
@@ -90,8 +90,8 @@ pub struct RowsMeta {
     pub len: u64,
     /// Its generation (see [`rows_file`]).
     pub generation: u64,
-    /// Its length after its last compaction.
-    pub compacted: u64,
+    /// The records it holds.
+    pub records: u64,
     /// The committed extent of the changes file.
     pub changes: Extent,
 }
@@ -171,13 +171,13 @@ pub fn read(path: &Path) -> Result<(RowsMeta, Saved), StoreError> {
         State,
         Model,
     );
-    let (position, len, generation, compacted, changes, head, root, checkpoint, state, model): Parts =
+    let (position, len, generation, records, changes, head, root, checkpoint, state, model): Parts =
         decode_exact(&bytes[MAGIC.len()..body_end], "snapshot")?;
     Ok((
         RowsMeta {
             len,
             generation,
-            compacted,
+            records,
             changes,
         },
         Saved {

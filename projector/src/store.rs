@@ -10,7 +10,7 @@
 //!   record of an id is its value. A record whose CRC does not match is a
 //!   clear error naming the file and offset, never a wrong report. Records
 //!   past the snapshot's `rows` length were not committed and are cut off on
-//!   open. When it has doubled since its last compaction (and passed 64 MiB,
+//!   open. When half its records are stale (and it passed 64 MiB,
 //!   `TALLINN_COMPACT_MIN`), a commit rewrites the latest records into the
 //!   next generation first (see `compact.rs`).
 //! - `items.base`, `items.recent` (`items.N.base`, ...: one index per row
@@ -25,9 +25,9 @@
 //!   snapshot names its committed bytes and records.
 //! - `tree.log`: the Merkle tree of the `position` entries folded (see
 //!   [`crate::tree`]), appended, fsynced before each snapshot.
-//! - `snapshot`: magic, bincode `(position, rows, generation, compacted,
+//! - `snapshot`: magic, bincode `(position, rows, generation, records,
 //!   head, root, checkpoint, State, Model)` (`generation`: the row file's;
-//!   `compacted`: its length after its last compaction; `head`: the id of the
+//!   `records`: how many records the row file holds; `head`: the id of the
 //!   entry at `position`; `root`: the
 //!   Merkle root of the entries folded; `checkpoint`: the size of the largest
 //!   signed checkpoint verified against it; they bind the state to its log)
@@ -158,8 +158,8 @@ pub struct ProjectorStore {
     chains: ChainFiles,
     /// The row file's generation (its name; see [`snapshot::rows_file`]).
     generation: u64,
-    /// The row file's length after its last compaction.
-    compacted: u64,
+    /// The records the row file holds (live and stale).
+    records: u64,
     /// The row-file length under which no compaction is tried.
     compact_min: u64,
     /// The model's changes kept on disk.
@@ -253,7 +253,7 @@ impl ProjectorStore {
                 tree,
                 chains,
                 generation: meta.generation,
-                compacted: meta.compacted,
+                records: meta.records,
                 compact_min: compact::default_compact_min(),
                 changes,
             },
@@ -353,7 +353,7 @@ impl ProjectorStore {
                 tree,
                 chains,
                 generation: meta.generation,
-                compacted: meta.compacted,
+                records: meta.records,
                 compact_min: compact::default_compact_min(),
                 changes,
             },
@@ -410,6 +410,7 @@ impl ProjectorStore {
             },
         );
         self.end += self.scratch.len() as u64;
+        self.records += 1;
         Ok(())
     }
 
@@ -464,7 +465,7 @@ impl ProjectorStore {
                 position,
                 rows: self.end,
                 generation: self.generation,
-                compacted: self.compacted,
+                records: self.records,
                 changes: self.changes.extent(),
                 head,
                 root,
@@ -526,7 +527,7 @@ impl ProjectorStore {
         ] {
             snapshot::remove_if_present(&self.dir.join(name))?;
         }
-        self.compacted = 0;
+        self.records = 0;
         let rows = &self.rows_path;
         let Sink::File(writer) = &mut self.writer else {
             return Err(StoreError::ReadOnly);

@@ -3,7 +3,7 @@
 //! multiple of the live records and the projector directory under twice the
 //! log's encoded events, the snapshot a few kilobytes (the changes have a
 //! file of their own); the digest is a clean rebuild's; `kill -9` at random
-//! points while it compacts at nearly every commit, with readers opening it
+//! points while it compacts every few commits, with readers opening it
 //! meanwhile, ends with a clean rebuild's digest.
 
 mod common;
@@ -36,10 +36,10 @@ fn laptops(n: u64) -> Quantity {
 /// Needs in the ledger.
 const NEEDS: usize = 200;
 
-/// [`NEEDS`] needs, then [`AMENDMENTS`] amendments of their descriptions,
+/// `needs` needs, then `amendments` amendments of their descriptions,
 /// round robin: the projector writes each need back at every save, so its row
-/// file grows with the saves while the live records stay [`NEEDS`].
-fn update_heavy(amendments: usize) -> Fixture {
+/// file grows with the saves while the live records stay `needs`.
+fn update_heavy(needs: usize, amendments: usize) -> Fixture {
     let fx = Fixture::new();
     let need = |i: usize| {
         Body::NeedStated(Need {
@@ -56,7 +56,7 @@ fn update_heavy(amendments: usize) -> Fixture {
     };
     let amend = |i: usize| {
         Body::Amended(Change {
-            target: item(&format!("UA-SSSCIP/N-{}", i % NEEDS)),
+            target: item(&format!("UA-SSSCIP/N-{}", i % needs)),
             fields: ChangeFields {
                 description: Some(format!("Laptops, revision {i} of the specification")),
                 ..ChangeFields::default()
@@ -64,7 +64,7 @@ fn update_heavy(amendments: usize) -> Fixture {
             reason: format!("revision {i}"),
         })
     };
-    let lines: Vec<String> = (0..NEEDS)
+    let lines: Vec<String> = (0..needs)
         .map(need)
         .chain((0..amendments).map(amend))
         .map(|b| serde_json::to_string(&b).unwrap())
@@ -151,7 +151,7 @@ fn compactions(stderr: &str) -> u64 {
 
 #[test]
 fn compaction_keeps_the_digest_and_bounds_the_disk() {
-    let fx = update_heavy(AMENDMENTS);
+    let fx = update_heavy(NEEDS, AMENDMENTS);
     let dir = fx.data.clone();
     // Never compacted: the row file holds every write-back.
     let (len, clean, stderr) =
@@ -168,14 +168,14 @@ fn compaction_keeps_the_digest_and_bounds_the_disk() {
         .len();
     assert!(names.contains(&"rows.log".to_string()), "{names:?}");
 
-    // Compacted whenever the row file passes 16 KiB and has doubled.
+    // Compacted whenever the row file passes 16 KiB and half its records are stale.
     let (_, digest, stderr) = digest_of(projector(&dir, "rebuild", 100, 16_384).output().unwrap());
     assert_eq!(
         digest, clean,
         "a compacted projector has a clean rebuild's digest"
     );
     let n = compactions(&stderr);
-    assert!(n >= 5, "{n} compactions: {stderr}");
+    assert!(n >= 2, "{n} compactions: {stderr}");
     let (names, total) = files(&dir);
     let rows: Vec<&String> = names.iter().filter(|n| n.starts_with("rows.")).collect();
     assert_eq!(
@@ -238,17 +238,22 @@ impl SplitMix {
 
 #[test]
 fn killed_while_compacting_at_random_points_ends_like_a_clean_rebuild() {
-    let fx = update_heavy(12_000);
+    // Few needs: stale records pass half the row file every few commits.
+    let fx = update_heavy(20, 12_000);
     let dir = fx.data.clone();
     let started = std::time::Instant::now();
-    let (len, clean, _) = digest_of(projector(&dir, "rebuild", 20, 8_192).output().unwrap());
+    let (len, clean, stderr) = digest_of(projector(&dir, "rebuild", 20, 8_192).output().unwrap());
+    // Compactions come often enough for random kills to land in them.
+    let n = compactions(&stderr);
+    assert!(n >= 5, "{n} compactions in a catch-up: {stderr}");
     // Kills spread over the time a catch-up takes here (not asserted on).
     let span = started.elapsed().as_millis().max(100) as u64;
     std::fs::remove_dir_all(dir.join("projector")).unwrap();
     let mut rng = SplitMix(0xc0_4ac7);
     let (mut interrupted, mut last) = (0, 0);
     for round in 0..20 {
-        // A commit every 20 entries, a compaction at nearly every one.
+        // Commits at a growing gap from every 20 entries (about 25 in a
+        // catch-up), a compaction every four or so.
         let mut child = projector(&dir, "catch-up", 20, 8_192)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
