@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{tallinn, Fixture, UA};
+use common::{tallinn, Fixture, SplitMix, UA};
 use ledger::body::{Body, Change, ChangeFields, Need, Priority};
 use ledger::category::Category;
 use ledger::ids::ItemId;
@@ -221,19 +221,6 @@ fn compaction_keeps_the_digest_and_bounds_the_disk() {
     assert_eq!(status["projector"]["lag"], 0);
     let (_, again, _) = digest_of(projector(&dir, "catch-up", 100, 16_384).output().unwrap());
     assert_eq!(again, clean);
-}
-
-/// A deterministic pseudo-random sequence (splitmix64), so a failure can be replayed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 #[test]

@@ -6,26 +6,13 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{tallinn, Fixture, EE, UA};
+use common::{tallinn, Fixture, SplitMix, EE, UA};
 use ledger::body::{Body, Commitment, Delivery, Need, Offer, Priority, Receipt, Tranche};
 use ledger::category::Category;
 use ledger::ids::ItemId;
 use ledger::money::{Money, Quantity};
 use projector::views::View;
 use serde_json::Value;
-
-/// A deterministic pseudo-random sequence (splitmix64), so a failure can be replayed.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 fn status(dir: &std::path::Path) -> Value {
     let out = tallinn()

@@ -377,3 +377,17 @@ pub fn assert_same_report(got: &serde_json::Value, want: &serde_json::Value, wha
         got["generated_at"]
     );
 }
+
+/// A deterministic pseudo-random sequence (splitmix64), so a failure can be replayed.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
