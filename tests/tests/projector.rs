@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{tallinn, Fixture, SplitMix, EE, UA};
+use common::{publish_at, tallinn, Fixture, SplitMix, EE, UA};
 use ledger::body::{Body, Commitment, Delivery, Need, Offer, Priority, Receipt, Tranche};
 use ledger::category::Category;
 use ledger::ids::ItemId;
@@ -142,31 +142,6 @@ fn laptops(n: u64) -> Quantity {
         amount: n,
         unit: "laptops".into(),
     }
-}
-
-/// Publishes `bodies` with `member`'s key, recorded at `now`.
-fn publish_at(fx: &Fixture, now: &str, member: &str, name: &str, bodies: &[Body]) {
-    let lines: Vec<String> = bodies
-        .iter()
-        .map(|b| serde_json::to_string(b).unwrap())
-        .collect();
-    let path = fx.path(name);
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    let out = fx
-        .cmd([
-            "publish",
-            "--key",
-            &fx.key_str(member),
-            path.to_str().unwrap(),
-        ])
-        .env("TALLINN_NOW", now)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "publish {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn reports(fx: &Fixture, extra: &[&str]) -> Vec<(String, Value)> {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
-use common::{Fixture, DE, EE, UA, UA2};
+use common::{publish_at, Fixture, DE, EE, UA, UA2};
 use ledger::body::{
     Body, ChangeFields, Commitment, Contributor, Delivery, Modality, Need, Offer, Priority, Receipt,
 };
@@ -56,30 +56,6 @@ fn qty(n: u64, unit: &str) -> Quantity {
         amount: n,
         unit: unit.into(),
     }
-}
-
-fn publish(fx: &Fixture, now: &str, member: &str, name: &str, bodies: &[Body]) {
-    let lines: Vec<String> = bodies
-        .iter()
-        .map(|b| serde_json::to_string(b).unwrap())
-        .collect();
-    let path = fx.path(name);
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    let out = fx
-        .cmd([
-            "publish",
-            "--key",
-            &fx.key_str(member),
-            path.to_str().unwrap(),
-        ])
-        .env("TALLINN_NOW", now)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "publish {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn need(id: &str, recipient: &str, cat: Category, q: Quantity, euros: u64) -> Need {
@@ -154,14 +130,14 @@ fn ledger() -> Fixture {
     );
     n2.priority = Priority::Medium;
     n2.dac_sector = Some(15110);
-    publish(
+    publish_at(
         &fx,
         "2026-02-01T09:00:00Z",
         UA,
         "n1.jsonl",
         &[Body::NeedStated(n1)],
     );
-    publish(
+    publish_at(
         &fx,
         "2026-02-01T10:00:00Z",
         UA2,
@@ -189,7 +165,7 @@ fn ledger() -> Fixture {
         laptops(100),
         100_000,
     );
-    publish(
+    publish_at(
         &fx,
         "2026-02-10T09:00:00Z",
         EE,
@@ -219,7 +195,7 @@ fn ledger() -> Fixture {
         courses(20),
         40_000,
     );
-    publish(
+    publish_at(
         &fx,
         "2026-02-11T09:00:00Z",
         DE,
@@ -242,7 +218,7 @@ fn ledger() -> Fixture {
         },
         reason: REASON.into(),
     });
-    publish(
+    publish_at(
         &fx,
         "2026-03-01T09:00:00Z",
         EE,
@@ -256,7 +232,7 @@ fn ledger() -> Fixture {
         received_on: "2026-03-02".parse().unwrap(),
         discrepancy: Some("=1+1 ten were damaged".into()),
     };
-    publish(
+    publish_at(
         &fx,
         "2026-03-02T09:00:00Z",
         UA,

@@ -391,3 +391,34 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 }
+
+/// Publishes `bodies` with `member`'s key, recorded at `now`.
+pub fn publish_at(
+    fx: &Fixture,
+    now: &str,
+    member: &str,
+    name: &str,
+    bodies: &[ledger::body::Body],
+) {
+    let lines: Vec<String> = bodies
+        .iter()
+        .map(|b| serde_json::to_string(b).unwrap())
+        .collect();
+    let path = fx.path(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let out = fx
+        .cmd([
+            "publish",
+            "--key",
+            &fx.key_str(member),
+            path.to_str().unwrap(),
+        ])
+        .env("TALLINN_NOW", now)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "publish {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
