@@ -52,16 +52,6 @@ static BEFORE: AtomicU64 = AtomicU64::new(0);
 static AFTER: AtomicU64 = AtomicU64::new(0);
 
 impl ProjectorStore {
-    /// Sets the row-file length under which this store's commits never compact.
-    pub fn set_compact_min(&mut self, bytes: u64) {
-        self.compact_min = bytes;
-    }
-
-    /// The row file's generation (0 until the first compaction).
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
     /// Whether the next commit compacts: at least half the row file's
     /// records are stale (it holds twice as many records as there can be
     /// items: the index's entries, counted with a run's and memory's

@@ -371,11 +371,6 @@ impl Projector {
         Ok(out)
     }
 
-    /// The count of changes recorded (on disk and in memory).
-    pub fn changes_len(&self) -> u64 {
-        self.model.changes_stored + self.model.changes.len() as u64
-    }
-
     /// The whole read model, item tables read from the store (memory grows
     /// with the ledger: for reports).
     pub fn model(&mut self) -> Result<Model, RunError> {
