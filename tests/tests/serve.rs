@@ -421,6 +421,23 @@ fn a_jetstream_ledger_is_served_and_followed_live() {
     assert!(status.success());
 }
 
+/// A service manager may stop the node the moment it says where it serves:
+/// SIGTERM then is a clean stop (exit 0, the position saved), not the
+/// default action of a signal nobody caught yet.
+#[test]
+fn sigterm_as_soon_as_the_address_is_printed_stops_cleanly() {
+    let (_tmp, dir) = demo();
+    for round in 0..5 {
+        let node = Node::start(&[], &dir, &[]);
+        let (status, stderr) = node.stop();
+        assert!(status.success(), "round {round}: {status:?}\n{stderr}");
+        assert!(
+            stderr.contains("stopped at position 52"),
+            "round {round}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn log_lines_are_json_for_collectors() {
     let (_tmp, dir) = demo();

@@ -37,16 +37,27 @@ pub struct ProjectorArgs {
 }
 
 /// Completes on Ctrl-C or SIGTERM (a service manager's stop).
-pub async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Registered now, not at the first poll: a signal that arrives between
+    // this call and the loop that waits on it is kept, not fatal.
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = recv(int.as_mut()) => {}
+            _ = recv(term.as_mut()) => {}
+        }
+    }
+}
+
+/// One signal's next delivery; never, where the handler could not be set.
+async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }
 
@@ -164,6 +175,8 @@ pub async fn projector(
             let mut issuer = checkpoints.issuer(&log, Instant::now(), clock).await?;
             // Waits for a producer holding the projector for a moment.
             let mut p = catch_up(dir, &log, save_every, Open::Write).await?;
+            // Caught from before the message that invites Ctrl-C.
+            let signal = shutdown_signal();
             eprintln!(
                 "following {} from position {} (Ctrl-C to stop)",
                 dir.display(),
@@ -172,7 +185,7 @@ pub async fn projector(
             let mut last = p.position;
             // The one follow loop; the issuer signs between steps (the clock
             // is read here, in the shell).
-            p.follow(&log, shutdown_signal(), async |p: &mut Projector| {
+            p.follow(&log, signal, async |p: &mut Projector| {
                 if p.position > last {
                     tracing::info!(position = p.position, "projected");
                     last = p.position;

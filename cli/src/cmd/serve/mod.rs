@@ -145,11 +145,13 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs, clock: Option<&str
         "serving {} on http://{addr}/ (Ctrl-C to stop)",
         dir.display()
     );
+    // SIGTERM and Ctrl-C are caught from before the first request is answered.
+    let signal = shutdown_signal();
     let stop = Arc::new(Notify::new());
     let router = web::router(app.clone(), Duration::from_secs(a.request_timeout.max(1)));
     let server = spawn_server(listener, router, stop.clone());
     let renderer = spawn_renderer(app.clone(), tx);
-    let result = follow(&mut p, &app, &mut issuer).await;
+    let result = follow(&mut p, &app, &mut issuer, signal).await;
     app.stopping.send_replace(true);
     stop.notify_one();
     renderer.abort();
@@ -225,12 +227,13 @@ async fn follow(
     p: &mut Projector,
     app: &Arc<App>,
     issuer: &mut Option<crate::cmd::checkpoint::Issuer>,
+    signal: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let log = app.log.clone();
     let mut last = Instant::now();
     // What the verdict counters count up to.
     let mut counted = metrics::Counts::of(p.overview());
-    p.follow(&log, shutdown_signal(), async |p: &mut Projector| {
+    p.follow(&log, signal, async |p: &mut Projector| {
         let n = app.node.take_step(p)?;
         if n > 0 {
             metrics::folded(&counted, p.overview());
