@@ -455,26 +455,136 @@ impl<'a> RawBundle<'a> {
     /// # Panics
     /// If `index` is out of range.
     pub fn decode_event(&self, index: usize) -> Result<AuditEvent, BundleError> {
-        let e: BundleEventRef<'_> =
-            serde_json::from_str(self.events[index]).map_err(|e| BundleError::EventJson {
-                index,
-                reason: e.to_string(),
-            })?;
-        Ok(AuditEvent {
-            entry: decode_entry(
-                index,
-                e.position,
-                e.appended_at,
-                e.member.as_deref(),
-                &e.envelope,
-                &e.signature,
-                e.body.map(RawValue::get),
-            )?,
-            stated_id: Some(e.id),
-            signer: e.signer.map(Cow::into_owned),
-            stated_seq: e.seq,
-            body: e.body.map(RawValue::to_owned),
+        decode_event_text(index, self.events[index])
+    }
+
+    /// The document around the events of a bundle laid out one event per
+    /// line ([`Bundle::write_json`]): its `first` line (ending in
+    /// `"events":[`) and `last` line (starting with `]`), checked as
+    /// [`RawBundle::from_json`] does; `None` for any other layout (or invalid
+    /// JSON around the events). For a reader that streams the lines between.
+    pub fn around_lines(
+        first: &str,
+        last: &str,
+    ) -> Option<Result<RawBundle<'static>, BundleError>> {
+        if !first.ends_with(EVENTS_OPEN) || !last.starts_with(']') {
+            return None;
+        }
+        let joined = format!("{first}{last}");
+        let around: RawDocument<'_> = serde_json::from_str(&joined).ok()?;
+        if !around.events.is_empty() {
+            return None;
+        }
+        Some(
+            RawBundle {
+                format: around.format,
+                origin: around.origin,
+                size: around.size,
+                root: around.root,
+                events: Vec::new(),
+                checkpoints: around.checkpoints,
+                by_lines: true,
+            }
+            .checked(),
+        )
+    }
+}
+
+/// Parses and decodes the JSON `text` of event `index` of a bundle.
+pub fn decode_event_text(index: usize, text: &str) -> Result<AuditEvent, BundleError> {
+    let e: BundleEventRef<'_> = serde_json::from_str(text).map_err(|e| BundleError::EventJson {
+        index,
+        reason: e.to_string(),
+    })?;
+    Ok(AuditEvent {
+        entry: decode_entry(
+            index,
+            e.position,
+            e.appended_at,
+            e.member.as_deref(),
+            &e.envelope,
+            &e.signature,
+            e.body.map(RawValue::get),
+        )?,
+        stated_id: Some(e.id),
+        signer: e.signer.map(Cow::into_owned),
+        stated_seq: e.seq,
+        body: e.body.map(RawValue::to_owned),
+    })
+}
+
+/// Writes a bundle laid out one event per line, as [`Bundle::write_json`]
+/// does, one event at a time: the header first with the number of events
+/// to come and a placeholder root, which [`BundleWriter::finish`] writes in
+/// its place (a digest is always 64 hex digits).
+pub struct BundleWriter<W: std::io::Write + std::io::Seek> {
+    out: W,
+    root_at: u64,
+    size: u64,
+    written: u64,
+}
+
+impl<W: std::io::Write + std::io::Seek> BundleWriter<W> {
+    /// Starts the bundle of `size` events of the ledger `origin` on `out`.
+    pub fn new(mut out: W, origin: &str, size: u64) -> std::io::Result<BundleWriter<W>> {
+        let start = out.stream_position()?;
+        let head = format!(
+            "{{\"format\":{},\"origin\":{},\"size\":{size},\"root\":",
+            serde_json::to_string(BUNDLE_FORMAT)?,
+            serde_json::to_string(origin)?,
+        );
+        out.write_all(head.as_bytes())?;
+        let placeholder = serde_json::to_string(&Digest([0; 32]))?;
+        writeln!(out, "{placeholder},{EVENTS_OPEN}")?;
+        Ok(BundleWriter {
+            out,
+            root_at: start + head.len() as u64,
+            size,
+            written: 0,
         })
+    }
+
+    /// Writes the next event.
+    pub fn event(&mut self, event: &BundleEvent) -> std::io::Result<()> {
+        if self.written == self.size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("the bundle was announced with {} events", self.size),
+            ));
+        }
+        serde_json::to_writer(&mut self.out, event)?;
+        self.written += 1;
+        self.out.write_all(if self.written < self.size {
+            b",\n"
+        } else {
+            b"\n"
+        })
+    }
+
+    /// Writes the checkpoints and the root; the writer is handed back
+    /// (flushed) for the caller to sync.
+    pub fn finish(mut self, root: &Digest, checkpoints: &[String]) -> std::io::Result<W> {
+        if self.written != self.size {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} events written, the bundle announced {}",
+                    self.written, self.size
+                ),
+            ));
+        }
+        writeln!(
+            self.out,
+            "],\"checkpoints\":{}}}",
+            serde_json::to_string(checkpoints)?
+        )?;
+        let end = self.out.stream_position()?;
+        self.out.seek(std::io::SeekFrom::Start(self.root_at))?;
+        self.out
+            .write_all(serde_json::to_string(root)?.as_bytes())?;
+        self.out.seek(std::io::SeekFrom::Start(end))?;
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 
@@ -609,6 +719,60 @@ mod tests {
 
     fn ids(b: &Bundle) -> Vec<Option<Digest>> {
         b.decode().unwrap().iter().map(|e| e.stated_id).collect()
+    }
+
+    #[test]
+    fn the_streaming_writer_writes_what_write_json_writes() {
+        for mut b in [sample(), three()] {
+            b.root = crate::ids::Digest([0xab; 32]);
+            let mut w =
+                BundleWriter::new(std::io::Cursor::new(Vec::new()), &b.origin, b.size).unwrap();
+            for e in &b.events {
+                w.event(e).unwrap();
+            }
+            // One event more than announced is refused.
+            assert!(w.event(&b.events[0]).is_err());
+            let out = w.finish(&b.root, &b.checkpoints).unwrap().into_inner();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(lines(&b)).unwrap()
+            );
+        }
+        // One event fewer than announced is refused at the end.
+        let b = three();
+        let mut w = BundleWriter::new(std::io::Cursor::new(Vec::new()), &b.origin, 3).unwrap();
+        w.event(&b.events[0]).unwrap();
+        assert!(w.finish(&b.root, &[]).is_err());
+    }
+
+    #[test]
+    fn the_lines_around_the_events_are_read_as_the_whole_document_is() {
+        let b = three();
+        let text = String::from_utf8(lines(&b)).unwrap();
+        let all: Vec<&str> = text.trim_end().split('\n').collect();
+        let around = RawBundle::around_lines(all[0], all[all.len() - 1])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (around.size, around.root, around.origin.as_str()),
+            (3, b.root, "example.com/log")
+        );
+        assert_eq!(around.checkpoints, b.checkpoints);
+        for (i, line) in all[1..all.len() - 1].iter().enumerate() {
+            let line = line.strip_suffix(',').unwrap_or(line);
+            let e = decode_event_text(i, line).unwrap();
+            assert_eq!(e.stated_id, Some(b.events[i].id));
+        }
+        // Another layout, or a wrong format, is not taken for it.
+        assert!(RawBundle::around_lines("{\"format\":1,", all[all.len() - 1]).is_none());
+        let wrong = all[0].replace(BUNDLE_FORMAT, "other/v9");
+        assert!(matches!(
+            RawBundle::around_lines(&wrong, all[all.len() - 1]),
+            Some(Err(BundleError::Field {
+                field: "format",
+                ..
+            }))
+        ));
     }
 
     #[test]

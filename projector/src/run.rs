@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use ledger::checkpoint::{verify_note, Checkpoint, Note, Verifier};
 use ledger::event::{leaf_hash, Event};
 use ledger::ids::{Digest, ItemId};
-use ledger::log::Log;
+use ledger::log::{Entry, Log};
 use ledger::state::{Item, State};
 use rayon::prelude::*;
 
-use crate::fold::{decode, entry_leaf, fold_decoded_observed, Filter, Folded};
+use crate::fold::{decode, entry_leaf, fold_decoded_observed, Filter, Folded, Observer};
 use crate::model::{ChangeRow, Model};
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
@@ -297,6 +297,29 @@ impl Projector {
         self.store.tree().root()
     }
 
+    /// The first position of each of `wanted` among the entries folded (an
+    /// id the entries do not hold is left out): one pass over the tree file.
+    pub fn first_positions(
+        &self,
+        wanted: &std::collections::HashSet<Digest>,
+    ) -> Result<HashMap<Digest, u64>, RunError> {
+        let mut found = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(found);
+        }
+        self.store.tree().for_each_leaf(|position, leaf| {
+            if wanted.contains(leaf) {
+                found.entry(*leaf).or_insert(position);
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// The Merkle root of the first `size` entries folded.
+    pub fn root_at(&self, size: u64) -> Result<Digest, RunError> {
+        Ok(self.store.tree().root_at(size)?)
+    }
+
     /// Forgets everything saved: the next catch-up rebuilds from position 1.
     pub fn reset(&mut self) -> Result<(), RunError> {
         self.store.clear()?;
@@ -519,39 +542,12 @@ impl Projector {
             // No more than `save_every` at a time, so that saves can come that often.
             let batch = self.read_batch.min(self.save_every as usize).max(1);
             let entries = log.read(self.position + 1, batch).await?;
-            let Some(last) = entries.last() else { break };
-            let last = last.position;
+            if entries.is_empty() {
+                break;
+            }
             let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();
-            self.load_named(&decoded)?;
-            // The fold overlaps judging with the next step's verification.
-            fold_decoded_observed(
-                &mut self.state,
-                &mut self.model,
-                &entries,
-                &decoded,
-                Filter::All,
-                &mut |_, _, _, _| {},
-            );
-            self.position = last;
-            let tree = self.store.tree_mut();
-            for (entry, event) in entries.iter().zip(&decoded) {
-                let leaf = entry_leaf(entry, event);
-                tree.push(leaf)?;
-                self.head = Some(leaf);
-                if let Some(folded) = self.folded.as_mut() {
-                    folded.push(Folded::of(entry, event));
-                }
-            }
-            if self.state.items.len() > self.working_set {
-                self.write_back()?;
-            }
-            // A save may rewrite the item index's recent run (up to a quarter
-            // of the items), so the gap between saves grows with the position
-            // (a quarter of it): saving stays linear overall, and a crash
-            // costs at most a fifth of the work done.
-            if self.position - self.saved >= self.save_every.max(self.position / 4) {
-                self.save()?;
-            }
+            self.fold_batch(&entries, &decoded, &mut |_, _, _, _| {})?;
+            self.save_when_due()?;
             let secs = start.elapsed().as_secs_f64().max(1e-9);
             progress(Progress {
                 position: self.position,
@@ -563,6 +559,60 @@ impl Projector {
             self.check_checkpoint(log).await?;
         }
         Ok(self.position - first)
+    }
+
+    /// The one projector step: folds `entries` (the next ones of the log,
+    /// from `position + 1`; `decoded[i]` is `entries[i]` decoded), loading
+    /// the items they name first, calling `observe` for each verdict, adding
+    /// their leaves to the tree, and writing the working set back when it is
+    /// full. Does not save: the caller decides when.
+    pub fn fold_batch(
+        &mut self,
+        entries: &[Entry],
+        decoded: &[Result<Event, String>],
+        observe: &mut Observer<'_>,
+    ) -> Result<(), RunError> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let last = last.position;
+        self.load_named(decoded)?;
+        // The fold overlaps judging with the next step's verification.
+        fold_decoded_observed(
+            &mut self.state,
+            &mut self.model,
+            entries,
+            decoded,
+            Filter::All,
+            observe,
+        );
+        self.position = last;
+        let tree = self.store.tree_mut();
+        for (entry, event) in entries.iter().zip(decoded) {
+            let leaf = entry_leaf(entry, event);
+            tree.push(leaf)?;
+            self.head = Some(leaf);
+            if let Some(folded) = self.folded.as_mut() {
+                folded.push(Folded::of(entry, event));
+            }
+        }
+        if self.state.items.len() > self.working_set {
+            self.write_back()?;
+        }
+        Ok(())
+    }
+
+    /// Saves when `save_every` events (and a quarter of the position) were
+    /// folded since the last save.
+    pub fn save_when_due(&mut self) -> Result<(), RunError> {
+        // A save may rewrite the item index's recent run (up to a quarter
+        // of the items), so the gap between saves grows with the position
+        // (a quarter of it): saving stays linear overall, and a crash
+        // costs at most a fifth of the work done.
+        if self.position - self.saved >= self.save_every.max(self.position / 4) {
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Saves unless the store already holds the current position (and the

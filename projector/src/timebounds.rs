@@ -45,28 +45,61 @@ fn ms(secs: u64) -> i64 {
 /// The findings for events `recorded[i]` at position `i + 1` (`None`: not
 /// decodable, not judged) under the timed checkpoints `cps` (any order).
 pub fn time_findings(cps: &[Timed], recorded: &[Option<Timestamp>]) -> Vec<TimeFinding> {
-    let mut cps: Vec<Timed> = cps.to_vec();
-    cps.sort_by_key(|c| (c.size, c.time));
-    // Upper bound for positions in (size[j-1], size[j]]: the earliest time of
-    // any checkpoint of size >= size[j] (a suffix minimum).
-    let mut upper: Vec<Timed> = cps.clone();
-    for j in (0..upper.len().saturating_sub(1)).rev() {
-        upper[j].time = upper[j].time.min(upper[j + 1].time);
-    }
-    let mut out = Vec::new();
-    let (mut next, mut latest_before): (usize, Option<Timed>) = (0, None);
-    for (i, at) in recorded.iter().enumerate() {
-        let position = i as u64 + 1;
-        while next < cps.len() && cps[next].size < position {
-            if latest_before.is_none_or(|l| cps[next].time >= l.time) {
-                latest_before = Some(cps[next]);
-            }
-            next += 1;
+    let mut bounds = TimeBounds::new(cps);
+    recorded
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| bounds.check(i as u64 + 1, *at))
+        .collect()
+}
+
+/// [`time_findings`] one event at a time, in log order, for a streamed audit.
+#[derive(Debug, Clone)]
+pub struct TimeBounds {
+    cps: Vec<Timed>,
+    /// Upper bound for positions in (size[j-1], size[j]]: the earliest time
+    /// of any checkpoint of size >= size[j] (a suffix minimum).
+    upper: Vec<Timed>,
+    next: usize,
+    latest_before: Option<Timed>,
+}
+
+impl TimeBounds {
+    /// Bounds from the timed checkpoints `cps` (any order).
+    pub fn new(cps: &[Timed]) -> TimeBounds {
+        let mut cps: Vec<Timed> = cps.to_vec();
+        cps.sort_by_key(|c| (c.size, c.time));
+        let mut upper: Vec<Timed> = cps.clone();
+        for j in (0..upper.len().saturating_sub(1)).rev() {
+            upper[j].time = upper[j].time.min(upper[j + 1].time);
         }
-        let Some(at) = at else { continue };
-        if let Some(c) = upper.get(next) {
+        TimeBounds {
+            cps,
+            upper,
+            next: 0,
+            latest_before: None,
+        }
+    }
+
+    /// The finding, if any, for the event at `position` (each position once,
+    /// in increasing order) recorded at `at`.
+    pub fn check(&mut self, position: u64, at: Option<Timestamp>) -> Option<TimeFinding> {
+        let cps = &self.cps;
+        while self.next < cps.len() && cps[self.next].size < position {
+            // The latest in time among the checkpoints before the position
+            // (time may go back between checkpoints; the largest bounds).
+            if self
+                .latest_before
+                .is_none_or(|l| cps[self.next].time >= l.time)
+            {
+                self.latest_before = Some(cps[self.next]);
+            }
+            self.next += 1;
+        }
+        let at = at?;
+        if let Some(c) = self.upper.get(self.next) {
             if at.0 > ms(c.time).saturating_add(TOLERANCE_MS) {
-                out.push(TimeFinding {
+                return Some(TimeFinding {
                     position,
                     code: "recorded_after_checkpoint",
                     reason: format!(
@@ -74,24 +107,19 @@ pub fn time_findings(cps: &[Timed], recorded: &[Option<Timestamp>]) -> Vec<TimeF
                         Timestamp(ms(c.time))
                     ),
                 });
-                continue;
             }
         }
-        if let Some(c) = latest_before {
-            if at.0 < ms(c.time).saturating_sub(TOLERANCE_MS) {
-                out.push(TimeFinding {
-                    position,
-                    code: "recorded_before_checkpoint",
-                    reason: format!(
-                        "recorded at {at}, before the checkpoint of size {} timed {} that precedes it (back-dated)",
-                        c.size,
-                        Timestamp(ms(c.time))
-                    ),
-                });
-            }
-        }
+        let c = self.latest_before?;
+        (at.0 < ms(c.time).saturating_sub(TOLERANCE_MS)).then(|| TimeFinding {
+            position,
+            code: "recorded_before_checkpoint",
+            reason: format!(
+                "recorded at {at}, before the checkpoint of size {} timed {} that precedes it (back-dated)",
+                c.size,
+                Timestamp(ms(c.time))
+            ),
+        })
     }
-    out
 }
 
 #[cfg(test)]

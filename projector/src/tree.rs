@@ -203,6 +203,37 @@ impl TreeFile {
         Ok(root_of_peaks(&hashes))
     }
 
+    /// Calls `f(position, leaf)` for every leaf in order (positions from 1),
+    /// reading the file in large sequential blocks.
+    pub fn for_each_leaf(&self, mut f: impl FnMut(u64, &Digest)) -> Result<(), StoreError> {
+        const BLOCK: u64 = 32_768;
+        let mut block: (u64, Vec<u8>) = (u64::MAX, Vec::new());
+        for k in 0..self.size {
+            let index = node_index(0, k);
+            let leaf = if index >= self.written {
+                self.pending[(index - self.written) as usize]
+            } else {
+                let start = index / BLOCK * BLOCK;
+                if block.0 != start {
+                    let end = (start + BLOCK).min(self.written);
+                    block.1.resize(((end - start) * NODE) as usize, 0);
+                    self.file
+                        .read_exact_at(&mut block.1, start * NODE)
+                        .map_err(io(&self.path))?;
+                    block.0 = start;
+                }
+                let at = ((index - start) * NODE) as usize;
+                Digest(
+                    block.1[at..at + NODE as usize]
+                        .try_into()
+                        .expect("32 bytes"),
+                )
+            };
+            f(k + 1, &leaf);
+        }
+        Ok(())
+    }
+
     fn node(&self, index: u64) -> Result<Digest, StoreError> {
         if index >= self.written {
             return Ok(self.pending[(index - self.written) as usize]);

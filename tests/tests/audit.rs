@@ -155,7 +155,7 @@ impl Built {
 fn clean() -> (Built, Bundle) {
     let b = Built::new();
     let notes = vec![b.checkpoint(6), b.checkpoint(11)];
-    let bundle = export(&b.entries, notes);
+    let bundle = export(&b.entries, notes).unwrap();
     (b, bundle)
 }
 
@@ -182,6 +182,7 @@ fn check_with(bundle: &Bundle, threshold: usize) -> Report {
             ..Trust::default()
         },
     )
+    .unwrap()
 }
 
 /// Problems and refused entries together, events by position, then
@@ -253,7 +254,8 @@ fn the_clean_bundle_passes_and_matches_a_projector() {
     let live = audit(
         AuditInput::from_entries(b.entries.clone(), bundle.checkpoints.clone()),
         &Trust::default(),
-    );
+    )
+    .unwrap();
     assert!(live.ok());
     assert_eq!(live.digest, r.digest);
 }
@@ -406,7 +408,7 @@ fn a_member_fork_and_its_portable_proof() {
     };
     let fork = Event::sign(env, &signer(UA)).unwrap();
     b.push_bytes(fork.bytes().to_vec());
-    let bundle = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(12)]);
+    let bundle = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(12)]).unwrap();
     let r = check(&bundle);
     assert_eq!(at(&r, 12), ["equivocation"]);
     assert_eq!(all(&r).len(), 1, "{:#?}", r.problems);
@@ -510,7 +512,7 @@ fn a_truncated_bundle() {
     // Cut after the last checkpoint, the stated size still gives it away.
     let (mut b, _) = clean();
     b.emit(UA, need(UA, 11));
-    let mut more = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(11)]);
+    let mut more = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(11)]).unwrap();
     more.events.pop();
     let r = check(&more);
     let found = all(&r);
@@ -522,7 +524,7 @@ fn a_truncated_bundle() {
 fn an_event_after_the_last_checkpoint_is_not_yet_covered() {
     let (mut b, bundle) = clean();
     b.emit(UA, need(UA, 11));
-    let mut more = export(&b.entries, bundle.checkpoints.clone());
+    let mut more = export(&b.entries, bundle.checkpoints.clone()).unwrap();
     more.checkpoints = bundle.checkpoints;
     let r = check_with(&more, 0);
     assert!(r.ok(), "{:#?}", r.problems);
@@ -555,7 +557,8 @@ fn too_few_cosignatures_fail_the_policy() {
             threshold: 2,
             ..Trust::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(at_cp(&r, 6), ["too_few_cosignatures"]);
     assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
 }
@@ -621,7 +624,7 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
     note.signatures
         .push(cosign(&note.text, &new_key, COSIGNED_AT).unwrap());
     let late = note.to_text();
-    let r = check_with(&export(&b.entries, vec![late]), 0);
+    let r = check_with(&export(&b.entries, vec![late]).unwrap(), 0);
     assert!(r.ok(), "{:#?}", r.problems);
     assert_eq!(r.cosignatures, 1);
     // Cosigned with both its old and its new key, the member counts once.
@@ -629,7 +632,7 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
         .push(cosign(&note.text, &signer(UA), COSIGNED_AT).unwrap());
     let both = note.to_text();
     let input = |text: &str| {
-        let bundle = export(&b.entries, vec![text.to_string()]);
+        let bundle = export(&b.entries, vec![text.to_string()]).unwrap();
         let parsed = Bundle::from_json(&serde_json::to_vec(&bundle).unwrap()).unwrap();
         AuditInput {
             events: parsed.decode().unwrap(),
@@ -645,7 +648,8 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
             threshold: 2,
             ..Trust::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(r.cosignatures, 1);
     assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
     // A key the member never held does not count.
@@ -667,7 +671,8 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
             threshold: 1,
             ..Trust::default()
         },
-    );
+    )
+    .unwrap();
     assert_eq!(r.cosignatures, 0);
     assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
 }

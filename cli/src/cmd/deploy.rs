@@ -108,7 +108,7 @@ async fn reseed(nats: &NatsArgs, dir: &Path) -> Result<()> {
     let entries = crate::cmd::audit::read_all(&store).await?;
     let notes = Stored::read(&local).await?.texts()?;
     let input = AuditInput::from_entries(entries.clone(), notes.clone());
-    let report = projector::audit::audit(input, &Trust::default());
+    let report = projector::audit::audit(input, &Trust::default())?;
     if !report.ok() {
         bail!(
             "the copy in {} does not verify ({} problems: see `tallinn --dir {} audit verify`); nothing re-seeded",

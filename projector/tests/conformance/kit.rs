@@ -231,7 +231,7 @@ impl Kit {
                 .chain(self.steps)
                 .collect::<Vec<_>>()
                 .join("\n"),
-            bundle: projector::audit::export(&self.entries, vec![]),
+            bundle: projector::audit::export(&self.entries, vec![]).expect("export"),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod evidence;
 mod mirror;
 mod restore;
+pub(crate) mod stream;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use ledger::log::{Entry, Log};
 use ledger::store::Store;
 use ledger::tlog_proof::{TlogProof, MAX_PROOF_BYTES};
 use ledger::witness::{verify_evidence, verify_fork, Evidence, MemberFork, FORK_KIND};
-use projector::audit::{audit, export, AuditInput, Report, Trust};
+use projector::audit::{audit, AuditInput, Report, Trust};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -32,9 +33,15 @@ use crate::context::{log_dir, OPEN_WAIT};
 pub enum AuditCommand {
     /// Write the self-contained audit bundle (JSON) of the ledger.
     Export {
-        /// Where to write it (written whole, then renamed into place).
+        /// Where to write it (written beside it as the log is read, then
+        /// renamed into place).
         #[arg(long)]
         out: PathBuf,
+        /// Where the export keeps its working state (the rules state the
+        /// signer keys come from, on disk) [default: the system's temporary
+        /// directory, $TMPDIR].
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
     },
     /// Verify a bundle FILE, or the live ledger (--dir, or --nats: the events and
     /// checkpoint streams) without FILE: signatures, chains, rules, Merkle roots,
@@ -52,6 +59,11 @@ pub enum AuditCommand {
         /// Exit 4 when the log holds entries the ledger refused.
         #[arg(long)]
         fail_on_refused: bool,
+        /// Where the audit keeps its working state (the rules state and read
+        /// model it folds, on disk, about the size of the events)
+        /// [default: the system's temporary directory, $TMPDIR].
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
     },
     /// Print an inclusion proof (C2SP tlog-proof) of one event against the latest checkpoint.
     Prove {
@@ -139,17 +151,6 @@ pub fn read_bundle(path: &Path) -> Result<AuditInput> {
         stated_root: Some(raw.root),
         stated_origin: Some(raw.origin),
     })
-}
-
-/// Writes `bytes` to `out` atomically: a temporary file beside it, then a rename.
-fn write_atomic(out: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = out.with_extension(format!("tmp-{}", std::process::id()));
-    let res = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, out));
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", out.display()));
-    }
-    Ok(())
 }
 
 /// Prints a report: the summary table, then each problem and note.
@@ -275,12 +276,22 @@ pub async fn run(nats: &NatsArgs, dir: &Path, json: bool, cmd: AuditCommand) -> 
     match cmd {
         AuditCommand::Restore { file, policy } => restore(dir, json, file, policy).await,
         AuditCommand::Mirror => mirror::mirror(nats, dir, json).await,
-        AuditCommand::Export { out } => export_bundle(nats, dir, json, out).await,
+        AuditCommand::Export { out, work_dir } => {
+            export_bundle(nats, dir, json, out, work_dir).await
+        }
         AuditCommand::Verify {
             file,
             policy,
             fail_on_refused,
-        } => verify(nats, dir, json, file, policy, fail_on_refused).await,
+            work_dir,
+        } => {
+            let how = Verify {
+                policy,
+                fail_on_refused,
+                work_dir,
+            };
+            verify(nats, dir, json, file, how).await
+        }
         AuditCommand::Prove { event_id } => prove(nats, dir, event_id).await,
         AuditCommand::CheckProof { file, policy } => check_proof(json, file, policy).await,
         AuditCommand::Equivocation { file } => equivocation(nats, dir, file).await,
@@ -292,28 +303,37 @@ async fn restore(dir: &Path, json: bool, file: PathBuf, policy: PolicyArgs) -> R
     restore::restore(dir, &file, &trust(&policy)?, json).await
 }
 
-async fn export_bundle(nats: &NatsArgs, dir: &Path, json: bool, out: PathBuf) -> Result<()> {
+async fn export_bundle(
+    nats: &NatsArgs,
+    dir: &Path,
+    json: bool,
+    out: PathBuf,
+    work_dir: Option<PathBuf>,
+) -> Result<()> {
     let log = open_log(nats, dir).await?;
-    let (entries, checkpoints) = live(&log).await?;
-    let bundle = export(&entries, checkpoints);
-    let mut bytes = Vec::new();
-    bundle.write_json(&mut bytes)?;
-    write_atomic(&out, &bytes)?;
+    let done = stream::export_live(&log, &out, work_dir.as_deref()).await?;
     if json {
         println!(
             "{}",
-            json!({"out": out, "events": bundle.size, "checkpoints": bundle.checkpoints.len(), "root": bundle.root})
+            json!({"out": out, "events": done.size, "checkpoints": done.checkpoints, "root": done.root})
         );
     } else {
         println!(
             "wrote {}: {} events, {} checkpoints, root {}",
             out.display(),
-            bundle.size,
-            bundle.checkpoints.len(),
-            bundle.root
+            done.size,
+            done.checkpoints,
+            done.root
         );
     }
     Ok(())
+}
+
+/// How `audit verify` checks.
+struct Verify {
+    policy: PolicyArgs,
+    fail_on_refused: bool,
+    work_dir: Option<PathBuf>,
 }
 
 async fn verify(
@@ -321,14 +341,17 @@ async fn verify(
     dir: &Path,
     json: bool,
     file: Option<PathBuf>,
-    policy: PolicyArgs,
-    fail_on_refused: bool,
+    how: Verify,
 ) -> Result<()> {
-    if policy.note.is_some() {
+    if how.policy.note.is_some() {
         bail!("--note: not used by audit verify (the checkpoints come from the bundle or ledger)");
     }
-    let input = input(nats, dir, file.as_deref()).await?;
-    let report = audit(input, &trust(&policy)?);
+    let trust = trust(&how.policy)?;
+    let work = how.work_dir.as_deref();
+    let report = match file {
+        Some(f) => stream::verify_file(&f, &trust, work)?,
+        None => stream::verify_live(&open_log(nats, dir).await?, &trust, work).await?,
+    };
     print_report(&report, json)?;
     if !report.ok() {
         return Err(crate::Exit::new(
@@ -340,7 +363,7 @@ async fn verify(
         )
         .into());
     }
-    if fail_on_refused && !report.refused.is_empty() {
+    if how.fail_on_refused && !report.refused.is_empty() {
         return Err(crate::Exit::new(
             EXIT_REFUSED,
             format!(
@@ -464,7 +487,7 @@ async fn equivocation(nats: &NatsArgs, dir: &Path, file: Option<PathBuf>) -> Res
     let live = file.is_none() && !nats.enabled();
     let input = input(nats, dir, file.as_deref()).await?;
     let leaves: Vec<Vec<u8>> = input.events.iter().map(|e| e.entry.bytes.clone()).collect();
-    let report = audit(input, &Trust::default());
+    let report = audit(input, &Trust::default())?;
     let mut out = std::io::stdout().lock();
     let mut found = 0;
     for f in &report.forks {

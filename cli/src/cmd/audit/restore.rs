@@ -29,7 +29,7 @@ pub async fn restore(dir: &Path, file: &Path, trust: &Trust, json: bool) -> Resu
         );
     }
     let input = read_bundle(file)?;
-    let report = audit(input.clone(), trust);
+    let report = audit(input.clone(), trust)?;
     if !report.ok() {
         return Err(crate::Exit::new(
             EXIT_EVIDENCE_BROKEN,
@@ -132,5 +132,5 @@ async fn write_log(path: &Path, input: &AuditInput) -> Result<Report> {
             witnesses: None,
             threshold: 0,
         },
-    ))
+    )?)
 }
