@@ -26,7 +26,7 @@ use ledger::producer::next_event;
 use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
 use ledger::witness::{verify_evidence, verify_fork, Evidence, EvidenceVerdict, MemberFork};
-use projector::audit::{audit, export, AuditInput, Report, Trust};
+use projector::audit::{audit, audit_on, export, AuditInput, Report, Trust, Workspace};
 
 const ORIGIN: &str = "tallinn-mechanism.example/ledger";
 const COORD: &str = "TM-SECRETARIAT";
@@ -675,4 +675,77 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
     .unwrap();
     assert_eq!(r.cosignatures, 0);
     assert_eq!(at_cp(&r, 11), ["too_few_cosignatures"]);
+}
+
+/// The streamed audit cuts the events into batches (and at checkpoint
+/// sizes) and folds them through a projector that writes its working set
+/// back to disk: neither the batch size nor how often items go to disk may
+/// change a byte of the report, on a log with a fork, a replay, bytes that
+/// are no event and checkpoints of several sizes (one of them repeated).
+#[test]
+fn the_report_does_not_depend_on_the_batches_or_the_working_set() {
+    let (mut b, _) = clean();
+    let last = b.state.chain(&mid(UA)).seq();
+    let prev = b.state.chain(&mid(UA)).id_at(last - 1).unwrap();
+    let env = Envelope {
+        version: 1,
+        origin: ORIGIN.into(),
+        producer: mid(UA),
+        seq: last,
+        prev,
+        recorded_at: b.now(),
+        body: need(UA, 99),
+    };
+    b.push_bytes(Event::sign(env, &signer(UA)).unwrap().bytes().to_vec());
+    let replay = b.entries[2].bytes.clone();
+    b.push_bytes(replay);
+    b.push_bytes(vec![1, 2, 3]);
+    for n in 20..40 {
+        b.emit(UA2, need(UA2, n));
+    }
+    let len = b.entries.len() as u64;
+    let notes = vec![
+        b.checkpoint(3),
+        b.checkpoint(6),
+        b.checkpoint(6),
+        b.checkpoint(11),
+        b.checkpoint(14),
+        b.checkpoint(len),
+    ];
+    let bundle = export(&b.entries, notes).unwrap();
+    let input = || AuditInput {
+        events: bundle.decode().unwrap(),
+        checkpoints: bundle.checkpoints.clone(),
+        stated_size: Some(bundle.size),
+        stated_root: Some(bundle.root),
+        stated_origin: Some(bundle.origin.clone()),
+    };
+    let reference = audit(input(), &Trust::default()).unwrap();
+    assert_eq!(reference.forks.len(), 1);
+    assert_eq!(
+        (reference.forks[0].first, reference.forks[0].second),
+        (10, 12)
+    );
+    let refused: Vec<&str> = reference.refused.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(refused, ["equivocation", "duplicate", "malformed"]);
+    assert!(reference.refused[1]
+        .reason
+        .ends_with("already at position 3"));
+    assert_eq!(reference.checkpoints_verified, 6);
+    let reference = serde_json::to_value(&reference).unwrap();
+    for batch in [1, 2, 5, 7, 13] {
+        for small in [false, true] {
+            let mut ws = Workspace::new(None).unwrap();
+            if small {
+                ws.projector().working_set = 1;
+                ws.projector().save_every = 1;
+            }
+            let r = audit_on(&mut ws, input(), &Trust::default(), batch).unwrap();
+            assert_eq!(
+                serde_json::to_value(&r).unwrap(),
+                reference,
+                "batch {batch}, working set of one item: {small}"
+            );
+        }
+    }
 }

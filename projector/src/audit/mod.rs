@@ -273,7 +273,17 @@ pub fn audit(input: AuditInput, trust: &Trust) -> Result<Report, RunError> {
 
 /// [`audit`] with its workspace in `work`.
 pub fn audit_in(work: Option<&Path>, input: AuditInput, trust: &Trust) -> Result<Report, RunError> {
-    let mut ws = Workspace::new(work)?;
+    audit_on(&mut Workspace::new(work)?, input, trust, AUDIT_BATCH)
+}
+
+/// [`audit`] on the empty workspace `ws`, pushing `batch` events at a time
+/// (the report does not depend on it).
+pub fn audit_on(
+    ws: &mut Workspace,
+    input: AuditInput,
+    trust: &Trust,
+    batch: usize,
+) -> Result<Report, RunError> {
     let stated = Stated {
         size: input.stated_size,
         root: input.stated_root,
@@ -282,8 +292,8 @@ pub fn audit_in(work: Option<&Path>, input: AuditInput, trust: &Trust) -> Result
     let mut auditor = Auditor::new(&input.checkpoints, stated, trust);
     let mut events = input.events.into_iter().peekable();
     while events.peek().is_some() {
-        let batch: Vec<AuditEvent> = events.by_ref().take(AUDIT_BATCH).collect();
-        auditor.push(ws.projector(), batch)?;
+        let next: Vec<AuditEvent> = events.by_ref().take(batch.max(1)).collect();
+        auditor.push(ws.projector(), next)?;
     }
     auditor.finish(ws.projector())
 }
