@@ -104,10 +104,9 @@ fn streamed_whole_and_live_audits_agree_on_the_demo_and_on_tampered_bundles() {
     assert!(!err.contains("read whole"), "{err}");
     assert_eq!(live, streamed);
     assert_eq!(streamed["events"], 52);
-    assert_eq!(
-        codes(&streamed, "refused").len() + codes(&streamed, "notes").len() >= 4,
-        true
-    );
+    // The demo plants 4 invalid events: refused, or kept as notes.
+    let flagged = codes(&streamed, "refused").len() + codes(&streamed, "notes").len();
+    assert!(flagged >= 4, "{streamed}");
 
     let (first, last) = (&lines[0], &lines[lines.len() - 1]);
     let events: Vec<String> = lines[1..lines.len() - 1].to_vec();
