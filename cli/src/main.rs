@@ -13,6 +13,10 @@ mod render;
 
 use std::process::ExitCode;
 
+/// mimalloc: see cli/Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let matches = match cmd::command().try_get_matches() {
         Ok(m) => m,

@@ -148,7 +148,8 @@ impl ProjectorStore {
                 end.set(end.get() + record.len() as u64);
                 Ok((id, slot))
             });
-        let written = runs::write_to(run, 0, || end.get(), entries);
+        let expected = self.index.live_bound();
+        let written = runs::write_to(run, 0, || end.get(), expected, entries);
         if let Some(e) = failed {
             return Err(e);
         }
