@@ -368,9 +368,8 @@ impl Index {
             };
             Box::new(merge(recent, self.sorted_delta()))
         };
-        let expected = recent_count
-            + self.delta.len() as u64
-            + if to_base { base_count } else { 0 };
+        let expected =
+            recent_count + self.delta.len() as u64 + if to_base { base_count } else { 0 };
         runs::write(&tmp, from, committed, expected, entries)?;
         let path = dir.join(name);
         std::fs::rename(&tmp, &path).map_err(io(&path))?;

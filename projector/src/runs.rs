@@ -105,7 +105,10 @@ pub fn id_hash(id: &[u8]) -> u64 {
 impl Filter {
     /// An empty filter for about `expected` ids.
     fn with_capacity(expected: u64) -> Filter {
-        let bits = expected.max(1).saturating_mul(BITS_PER_ENTRY).min(MAX_FILTER_BITS);
+        let bits = expected
+            .max(1)
+            .saturating_mul(BITS_PER_ENTRY)
+            .min(MAX_FILTER_BITS);
         Filter {
             bits: vec![0; bits.div_ceil(8) as usize],
         }
@@ -128,7 +131,8 @@ impl Filter {
 
     /// `false` only if `id` was never inserted.
     fn may_hold(&self, id: &[u8]) -> bool {
-        self.probes(id).all(|p| self.bits[p / 8] & (1 << (p % 8)) != 0)
+        self.probes(id)
+            .all(|p| self.bits[p / 8] & (1 << (p % 8)) != 0)
     }
 }
 

@@ -120,7 +120,8 @@ fn last_line_start(file: &mut File, len: u64, from: u64) -> std::io::Result<Opti
 
 /// Streams the event lines of `lines` into an auditor. `None` when a line
 /// does not parse on its own (the caller reads the file whole: valid JSON
-/// may break an event across lines).
+/// may break an event across lines). The lines are read and parsed on a
+/// thread of their own, one batch ahead of the fold.
 fn audit_lines(lines: Lines, trust: &Trust, work: Option<&Path>) -> Result<Option<Report>> {
     let Lines {
         file,
@@ -135,8 +136,39 @@ fn audit_lines(lines: Lines, trust: &Trust, work: Option<&Path>) -> Result<Optio
         origin: Some(header.origin.clone()),
     };
     let mut auditor = Auditor::new(&header.checkpoints, stated, trust);
-    let mut reader = BufReader::with_capacity(1 << 20, file.take(end - start));
+    let reader = BufReader::with_capacity(1 << 20, file.take(end - start));
     let bar = crate::progress::bar(header.size, "events audited", false);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("bundle-reader".into())
+        .spawn(move || read_batches(reader, &path, &tx))?;
+    let mut index = 0u64;
+    for read in rx {
+        match read {
+            Batch::Events(batch) => {
+                index += batch.len() as u64;
+                auditor.push(ws.projector(), batch)?;
+                crate::progress::set(&bar, index);
+            }
+            Batch::NotLines => return Ok(None),
+            Batch::Failed(e) => return Err(e),
+        }
+    }
+    crate::progress::finish(bar);
+    Ok(Some(auditor.finish(ws.projector())?))
+}
+
+/// What the bundle reader sends: a batch of events, or why it stopped.
+enum Batch {
+    Events(Vec<AuditEvent>),
+    /// A line is not one event followed by its comma: not this layout.
+    NotLines,
+    Failed(anyhow::Error),
+}
+
+/// Reads the event lines of `reader` a batch at a time, parses them in
+/// parallel and sends them, until the end, a failure, or the receiver is gone.
+fn read_batches(mut reader: impl BufRead, path: &Path, tx: &std::sync::mpsc::SyncSender<Batch>) {
     let mut index = 0usize;
     let mut texts: Vec<String> = Vec::with_capacity(AUDIT_BATCH);
     let mut done = false;
@@ -144,29 +176,37 @@ fn audit_lines(lines: Lines, trust: &Trust, work: Option<&Path>) -> Result<Optio
         texts.clear();
         while texts.len() < AUDIT_BATCH {
             let mut line = String::new();
-            let n = reader
-                .read_line(&mut line)
-                .with_context(|| format!("{}", path.display()))?;
-            if n == 0 {
-                done = true;
-                break;
+            match reader.read_line(&mut line) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(_) => texts.push(line),
+                Err(e) => {
+                    let _ = tx.send(Batch::Failed(anyhow!("{}: {e}", path.display())));
+                    return;
+                }
             }
-            texts.push(line);
         }
         // Every event line but the last ends with the separating comma.
         let last = texts.len().saturating_sub(1);
         let mut batch = Vec::with_capacity(texts.len());
-        for (i, t) in texts.iter_mut().enumerate() {
+        for (i, t) in texts.iter().enumerate() {
             let t = t.strip_suffix('\n').unwrap_or(t);
             let t = match t.strip_suffix(',') {
                 Some(t) if !(done && i == last) => t,
                 None if done && i == last => t,
-                _ => return Ok(None),
+                _ => {
+                    let _ = tx.send(Batch::NotLines);
+                    return;
+                }
             };
             batch.push(t);
         }
         if index + batch.len() > MAX_EVENTS {
-            bail!("{}: field events: more than {MAX_EVENTS}", path.display());
+            let e = anyhow!("{}: field events: more than {MAX_EVENTS}", path.display());
+            let _ = tx.send(Batch::Failed(e));
+            return;
         }
         let decoded: Result<Vec<AuditEvent>, BundleError> = batch
             .par_iter()
@@ -174,14 +214,14 @@ fn audit_lines(lines: Lines, trust: &Trust, work: Option<&Path>) -> Result<Optio
             .map(|(i, t)| decode_event_text(index + i, t))
             .collect();
         let Ok(decoded) = decoded else {
-            return Ok(None);
+            let _ = tx.send(Batch::NotLines);
+            return;
         };
         index += decoded.len();
-        auditor.push(ws.projector(), decoded)?;
-        crate::progress::set(&bar, index as u64);
+        if tx.send(Batch::Events(decoded)).is_err() {
+            return;
+        }
     }
-    crate::progress::finish(bar);
-    Ok(Some(auditor.finish(ws.projector())?))
 }
 
 /// Audits the live log: the checkpoints read first (so an honest operator's
