@@ -252,6 +252,19 @@ pub struct AuditEvent {
     pub body: Option<Box<RawValue>>,
 }
 
+impl AuditEvent {
+    /// A live log's entry: nothing stated beyond its bytes.
+    pub fn of_entry(entry: Entry) -> AuditEvent {
+        AuditEvent {
+            entry,
+            stated_id: None,
+            signer: None,
+            stated_seq: None,
+            body: None,
+        }
+    }
+}
+
 /// Reads `len` as a checked size for [`Bundle::from_json`].
 pub fn check_size(len: u64) -> Result<(), BundleError> {
     if len > MAX_BUNDLE_BYTES {
@@ -406,14 +419,9 @@ impl<'a> RawBundle<'a> {
         let text = text.strip_suffix('\n').unwrap_or(text);
         let (first, rest) = text.split_once('\n')?;
         let (middle, last) = rest.rsplit_once('\n').unwrap_or(("", rest));
-        if !first.ends_with(EVENTS_OPEN) || !last.starts_with(']') {
-            return None;
-        }
-        let joined = format!("{first}{last}");
-        let around: RawDocument<'_> = serde_json::from_str(&joined).ok()?;
-        if !around.events.is_empty() {
-            return None;
-        }
+        // A document around the events that fails its checks is refused by
+        // the full scan, with the same reason.
+        let around = RawBundle::around_lines(first, last)?.ok()?;
         let mut events: Vec<&'a str> = if middle.is_empty() {
             Vec::new()
         } else {
@@ -428,15 +436,7 @@ impl<'a> RawBundle<'a> {
                 line
             };
         }
-        Some(RawBundle {
-            format: around.format,
-            origin: around.origin,
-            size: around.size,
-            root: around.root,
-            events,
-            checkpoints: around.checkpoints,
-            by_lines: true,
-        })
+        Some(RawBundle { events, ..around })
     }
 
     /// Parses event `index` from its JSON.

@@ -133,6 +133,25 @@ impl Built {
         });
     }
 
+    /// UA-SSSCIP signs a second, different event with the seq of its last
+    /// one (a fork), appended; returns that seq.
+    fn fork_ua(&mut self) -> u64 {
+        let last = self.state.chain(&mid(UA)).seq();
+        let prev = self.state.chain(&mid(UA)).id_at(last - 1).unwrap();
+        let env = Envelope {
+            version: 1,
+            origin: ORIGIN.into(),
+            producer: mid(UA),
+            seq: last,
+            prev,
+            recorded_at: self.now(),
+            body: need(UA, 99),
+        };
+        let fork = Event::sign(env, &signer(UA)).unwrap();
+        self.push_bytes(fork.bytes().to_vec());
+        last
+    }
+
     fn tree(&self) -> FullTree {
         FullTree::from_leaves(self.entries.iter().map(|e| leaf_hash(&e.bytes)))
     }
@@ -394,20 +413,7 @@ fn a_replayed_old_event() {
 #[test]
 fn a_member_fork_and_its_portable_proof() {
     let (mut b, _) = clean();
-    // UA-SSSCIP signs a second, different event with the seq of its last one.
-    let last = b.state.chain(&mid(UA)).seq();
-    let prev = b.state.chain(&mid(UA)).id_at(last - 1).unwrap();
-    let env = Envelope {
-        version: 1,
-        origin: ORIGIN.into(),
-        producer: mid(UA),
-        seq: last,
-        prev,
-        recorded_at: b.now(),
-        body: need(UA, 99),
-    };
-    let fork = Event::sign(env, &signer(UA)).unwrap();
-    b.push_bytes(fork.bytes().to_vec());
+    let last = b.fork_ua();
     let bundle = export(&b.entries, vec![b.checkpoint(6), b.checkpoint(12)]).unwrap();
     let r = check(&bundle);
     assert_eq!(at(&r, 12), ["equivocation"]);
@@ -685,18 +691,7 @@ fn a_witness_that_rotated_its_key_since_still_counts_once() {
 #[test]
 fn the_report_does_not_depend_on_the_batches_or_the_working_set() {
     let (mut b, _) = clean();
-    let last = b.state.chain(&mid(UA)).seq();
-    let prev = b.state.chain(&mid(UA)).id_at(last - 1).unwrap();
-    let env = Envelope {
-        version: 1,
-        origin: ORIGIN.into(),
-        producer: mid(UA),
-        seq: last,
-        prev,
-        recorded_at: b.now(),
-        body: need(UA, 99),
-    };
-    b.push_bytes(Event::sign(env, &signer(UA)).unwrap().bytes().to_vec());
+    b.fork_ua();
     let replay = b.entries[2].bytes.clone();
     b.push_bytes(replay);
     b.push_bytes(vec![1, 2, 3]);

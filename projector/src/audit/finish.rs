@@ -265,16 +265,7 @@ impl Auditor {
     /// above by a checkpoint beyond the events is judged again.
     fn time_notes_within(&mut self, n: u64) -> Vec<Finding> {
         let notes = std::mem::take(&mut self.time_notes);
-        let timed: Vec<Timed> = self
-            .cps
-            .iter()
-            .filter_map(|(_, cp)| {
-                Some(Timed {
-                    size: cp.size,
-                    time: cp.time()?,
-                })
-            })
-            .collect();
+        let timed = super::stream::timed(&self.cps);
         if timed.iter().all(|t| t.size <= n) {
             return notes.into_iter().map(|(f, _)| f).collect();
         }

@@ -156,16 +156,7 @@ impl AuditInput {
     /// From live log entries (nothing stated beyond the bytes).
     pub fn from_entries(entries: Vec<Entry>, checkpoints: Vec<String>) -> AuditInput {
         AuditInput {
-            events: entries
-                .into_iter()
-                .map(|entry| AuditEvent {
-                    entry,
-                    stated_id: None,
-                    signer: None,
-                    stated_seq: None,
-                    body: None,
-                })
-                .collect(),
+            events: entries.into_iter().map(AuditEvent::of_entry).collect(),
             checkpoints,
             stated_size: None,
             stated_root: None,

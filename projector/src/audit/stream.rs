@@ -149,15 +149,7 @@ impl Auditor {
             .enumerate()
             .filter_map(|(i, (_, cp))| Some((cp.size, cp.subjects()?, i)))
             .collect();
-        let timed: Vec<Timed> = cps
-            .iter()
-            .filter_map(|(_, cp)| {
-                Some(Timed {
-                    size: cp.size,
-                    time: cp.time()?,
-                })
-            })
-            .collect();
+        let timed = timed(&cps);
         let mut auditor = Auditor {
             trust: trust.clone(),
             stated,
@@ -391,6 +383,18 @@ impl Auditor {
         let c = self.counts;
         (c.sigs, c.links, c.accepted, c.by_rules)
     }
+}
+
+/// The sizes and signed times of the checkpoints that carry a time.
+pub(super) fn timed(cps: &[(Note, Checkpoint)]) -> Vec<Timed> {
+    cps.iter()
+        .filter_map(|(_, cp)| {
+            Some(Timed {
+                size: cp.size,
+                time: cp.time()?,
+            })
+        })
+        .collect()
 }
 
 /// The JSON body views that differ from the signed envelope.

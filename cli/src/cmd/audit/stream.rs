@@ -13,7 +13,7 @@ use ledger::bundle::{
     check_size, decode_event_text, AuditEvent, BundleError, BundleWriter, RawBundle, MAX_EVENTS,
 };
 use ledger::ids::Digest;
-use ledger::log::Log;
+use ledger::log::{Entry, Log, LogError};
 use projector::audit::export::Exporter;
 use projector::audit::{Auditor, Report, Stated, Trust, Workspace, AUDIT_BATCH};
 use rayon::prelude::*;
@@ -232,27 +232,48 @@ pub async fn verify_live(log: &AnyLog, trust: &Trust, work: Option<&Path>) -> Re
     let mut auditor = Auditor::new(&checkpoints, Stated::default(), trust);
     let bar = crate::progress::bar(log.len().await?, "events audited", false);
     let mut done = 0u64;
-    loop {
-        let batch = log.read(done + 1, AUDIT_BATCH).await?;
-        if batch.is_empty() {
-            break;
-        }
+    let mut batches = read_ahead(log, None);
+    while let Some(batch) = batches.recv().await {
+        let batch = batch?;
         done += batch.len() as u64;
-        let events = batch
-            .into_iter()
-            .map(|entry| AuditEvent {
-                entry,
-                stated_id: None,
-                signer: None,
-                stated_seq: None,
-                body: None,
-            })
-            .collect();
-        auditor.push(ws.projector(), events)?;
+        let events = batch.into_iter().map(AuditEvent::of_entry).collect();
+        // The fold holds this thread; the reader reads the next batch meanwhile.
+        tokio::task::block_in_place(|| auditor.push(ws.projector(), events))?;
         crate::progress::set(&bar, done);
     }
     crate::progress::finish(bar);
     Ok(auditor.finish(ws.projector())?)
+}
+
+/// The log's entries from position 1, read one batch ahead by a task of
+/// their own, up to `until` entries (else until the log has no more).
+fn read_ahead(
+    log: &AnyLog,
+    until: Option<u64>,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<Entry>, LogError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let log = log.clone();
+    tokio::spawn(async move {
+        let mut read = 0u64;
+        loop {
+            let want = until.map_or(AUDIT_BATCH as u64, |u| (u - read).min(AUDIT_BATCH as u64));
+            if want == 0 {
+                return;
+            }
+            let batch = log.read(read + 1, want as usize).await;
+            if let Ok(b) = &batch {
+                if b.is_empty() {
+                    return;
+                }
+                read += b.len() as u64;
+            }
+            let stop = batch.is_err();
+            if tx.send(batch).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// What `audit export` wrote.
@@ -271,7 +292,7 @@ pub struct Exported {
 pub async fn export_live(log: &AnyLog, out: &Path, work: Option<&Path>) -> Result<Exported> {
     let checkpoints = Stored::read(log).await?.texts()?;
     let size = log.len().await?;
-    let partial = Partial::create(out)?;
+    let partial = crate::outfile::Partial::create(out)?;
     let file = BufWriter::with_capacity(1 << 20, partial.file.try_clone()?);
     let mut ws = Workspace::new(work)?;
     let mut exporter = Exporter::default();
@@ -280,16 +301,16 @@ pub async fn export_live(log: &AnyLog, out: &Path, work: Option<&Path>) -> Resul
     let mut waiting = Vec::new();
     let mut writer: Option<BundleWriter<BufWriter<File>>> = None;
     let mut file = Some(file);
+    let mut batches = read_ahead(log, Some(size));
     while exporter.count < size {
-        let want = (size - exporter.count).min(AUDIT_BATCH as u64) as usize;
-        let batch = log.read(exporter.count + 1, want).await?;
-        if batch.is_empty() {
+        let Some(batch) = batches.recv().await.transpose()? else {
             bail!(
                 "the log ended at {} entries, it held {size} when the export started",
                 exporter.count
             );
-        }
-        let events = exporter.push(ws.projector(), &batch)?;
+        };
+        // The fold holds this thread; the reader reads the next batch meanwhile.
+        let events = tokio::task::block_in_place(|| exporter.push(ws.projector(), &batch))?;
         waiting.extend(events);
         let origin = ws.projector().rules_state().origin.clone();
         if writer.is_none() && (origin.is_some() || exporter.count >= size) {
@@ -317,50 +338,4 @@ pub async fn export_live(log: &AnyLog, out: &Path, work: Option<&Path>) -> Resul
         checkpoints: checkpoints.len(),
         root,
     })
-}
-
-/// A file written beside its final path, renamed into place by
-/// [`Partial::commit`]; removed if dropped before.
-struct Partial {
-    file: File,
-    tmp: PathBuf,
-    path: PathBuf,
-    done: bool,
-}
-
-impl Partial {
-    fn create(path: &Path) -> Result<Partial> {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .ok_or_else(|| anyhow!("--out {}: not a file name", path.display()))?;
-        let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
-        let file = File::create(&tmp).with_context(|| format!("--out {}", path.display()))?;
-        Ok(Partial {
-            file,
-            tmp,
-            path: path.to_path_buf(),
-            done: false,
-        })
-    }
-
-    fn commit(mut self) -> Result<()> {
-        self.file
-            .sync_all()
-            .and_then(|()| std::fs::rename(&self.tmp, &self.path))
-            .with_context(|| format!("--out {}", self.path.display()))?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
 }

@@ -141,12 +141,12 @@ pub async fn serve(nats: &NatsArgs, dir: &Path, a: ServeArgs, clock: Option<&str
     );
     metrics::observe_status(&app, &p);
     let addr = listener.local_addr()?;
+    // SIGTERM and Ctrl-C are caught from before the node says where it serves.
+    let signal = shutdown_signal();
     eprintln!(
         "serving {} on http://{addr}/ (Ctrl-C to stop)",
         dir.display()
     );
-    // SIGTERM and Ctrl-C are caught from before the first request is answered.
-    let signal = shutdown_signal();
     let stop = Arc::new(Notify::new());
     let router = web::router(app.clone(), Duration::from_secs(a.request_timeout.max(1)));
     let server = spawn_server(listener, router, stop.clone());
