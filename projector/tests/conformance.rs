@@ -240,3 +240,66 @@ fn regenerate(built: &[Built]) {
     }
     eprintln!("regenerated the files of {}", file::dir().display());
 }
+
+/// The streamed auditor on every scenario: the same verdict for each event
+/// (its refusals and notes by position and code, the accepted count) and the
+/// same digest as the file states, whether the events come in one batch or
+/// one at a time (a batch cut at every event, items written back each time).
+#[test]
+fn the_streamed_audit_gives_every_scenario_its_verdicts_and_digest() {
+    use projector::audit::{audit_on, AuditInput, Trust, Workspace, AUDIT_BATCH};
+    let not_verdicts = [
+        "not_yet_covered",
+        "recorded_after_checkpoint",
+        "recorded_before_checkpoint",
+    ];
+    let mut failures = Vec::new();
+    let files = scenario_files();
+    for path in &files {
+        let name = stem(path);
+        let text = std::fs::read_to_string(path).expect("a scenario file");
+        let scenario = file::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let b = &scenario.bundle;
+        let input = AuditInput {
+            events: b.decode().expect("the bundle decodes"),
+            checkpoints: b.checkpoints.clone(),
+            stated_size: Some(b.size),
+            stated_root: Some(b.root),
+            stated_origin: Some(b.origin.clone()),
+        };
+        let mut want: Vec<(u64, String)> = scenario
+            .expected
+            .verdicts
+            .iter()
+            .filter(|v| v.code != "accepted")
+            .map(|v| (v.position, v.code.clone()))
+            .collect();
+        want.sort();
+        let accepted = scenario.expected.verdicts.len() - want.len();
+        for batch in [AUDIT_BATCH, 1] {
+            let mut ws = Workspace::new(None).expect("a workspace");
+            if batch == 1 {
+                ws.projector().working_set = 1;
+            }
+            let trust = Trust::default();
+            let r = audit_on(&mut ws, input.clone(), &trust, batch).expect("the workspace");
+            let mut got: Vec<(u64, String)> = r
+                .refused
+                .iter()
+                .chain(&r.notes)
+                .filter(|f| !not_verdicts.contains(&f.code.as_str()))
+                .filter_map(|f| Some((f.position?, f.code.clone())))
+                .collect();
+            got.sort();
+            if got != want || r.accepted != accepted as u64 || r.digest != scenario.expected.digest
+            {
+                failures.push(format!(
+                    "{name} (batch {batch}): verdicts {got:?} accepted {} digest {}, the file: {want:?} accepted {accepted} digest {}",
+                    r.accepted, r.digest, scenario.expected.digest
+                ));
+            }
+        }
+    }
+    assert!(files.len() >= 10, "{} scenario files", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
