@@ -27,6 +27,9 @@ use crate::fold::decode;
 use crate::run::{Projector, RunError};
 use crate::timebounds::{TimeBounds, Timed};
 
+/// An event's stated seq and signer (views the audit checks).
+type StatedViews = (Option<u64>, Option<String>);
+
 /// What a bundle states about itself (nothing, for a live log).
 #[derive(Debug, Clone, Default)]
 pub struct Stated {
@@ -230,10 +233,19 @@ impl Auditor {
             .collect();
         let body_problems = body_problems(base, &events, &decoded, &ids);
         self.check_positions(base, &events, &ids);
-        let stated: Vec<(Option<u64>, Option<String>)> = events
-            .iter()
-            .map(|e| (e.stated_seq, e.signer.clone()))
-            .collect();
+        // Entries renumbered by leaf index; the stated seq and signer moved
+        // out beside them (no copy).
+        let (entries, stated): (Vec<Entry>, Vec<StatedViews>) = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let entry = Entry {
+                    position: base + i as u64 + 1,
+                    ..e.entry
+                };
+                (entry, (e.stated_seq, e.signer))
+            })
+            .unzip();
         for text in stated.iter().filter_map(|s| s.1.as_ref()) {
             if !self.signer_keys.contains_key(text) {
                 if self.signer_keys.len() >= SIGNER_CACHE {
@@ -242,15 +254,6 @@ impl Auditor {
                 self.signer_keys.insert(text.clone(), parse_vkey(text).ok());
             }
         }
-        // Entries renumbered by leaf index.
-        let entries: Vec<Entry> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| Entry {
-                position: base + i as u64 + 1,
-                ..e.entry
-            })
-            .collect();
         self.subjects_and_times(&entries, &decoded, &ids);
         let mut observe = Observe {
             base,
@@ -435,7 +438,7 @@ fn body_problems(
 struct Observe<'a> {
     base: u64,
     ids: &'a [Digest],
-    stated: &'a [(Option<u64>, Option<String>)],
+    stated: &'a [StatedViews],
     signer_keys: &'a HashMap<String, Option<(String, PublicKey)>>,
     problems: &'a mut Vec<Finding>,
     refused: &'a mut Vec<Finding>,
