@@ -17,7 +17,19 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Turns transparent huge pages off for this process: mimalloc asks for them
+/// on its arenas, and each 2 MiB page is faulted in (and zeroed) whole, which
+/// doubled the resident memory of short commands (`status`: 111 MB against
+/// 61 MB without, measured at 1M events) for no measured gain.
+fn no_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes integer arguments and touches no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    no_huge_pages();
     let matches = match cmd::command().try_get_matches() {
         Ok(m) => m,
         Err(e) => return usage_error(e),

@@ -40,3 +40,4 @@ pub mod store;
 pub mod timebounds;
 pub mod tree;
 pub mod views;
+pub mod workspace;

@@ -73,7 +73,14 @@ pub struct Projector {
     /// What each entry folded since the last [`Projector::take_folded`]
     /// touched, when a node asked for it ([`Projector::track_folded`]).
     folded: Option<Vec<Folded>>,
+    /// Which events the read model folds.
+    filter: Filter,
 }
+
+/// Item index entries in memory (the items written since the last save)
+/// from which [`Projector::save_when_due`] saves, whatever the position
+/// (about 50 bytes each).
+pub const INDEX_SAVE_AT: usize = 1 << 18;
 
 /// Items per working-set generation by default.
 pub const WORKING_SET: usize = 4_096;
@@ -202,7 +209,16 @@ impl Projector {
             checked: saved.checkpoint,
             checked_saved: saved.checkpoint,
             folded: None,
+            filter: Filter::All,
         }
+    }
+
+    /// Folds into the read model only the events `filter` keeps (the rules
+    /// still judge every event): a projector of the state as of a date
+    /// (`as_of::fold_as_of`). Never set on a projector that saves to its
+    /// ledger's directory.
+    pub fn set_filter(&mut self, filter: Filter) {
+        self.filter = filter;
     }
 
     /// Checks that `log` still holds, at the projector's position, the entry
@@ -409,6 +425,17 @@ impl Projector {
         Ok(model)
     }
 
+    /// The item tables as the store holds them, for the totals views
+    /// (`views::build_from`): memory does not grow with the ledger.
+    pub fn rows(&mut self) -> Result<crate::store::StoreRows<'_>, RunError> {
+        self.write_back()?;
+        self.store.flush()?;
+        Ok(crate::store::StoreRows::new(
+            &self.store,
+            &self.model.members,
+        ))
+    }
+
     /// The model digest (`digest::digest` of [`Projector::model`]), computed
     /// with the item tables streamed from the store.
     pub fn digest_hex(&mut self) -> Result<String, RunError> {
@@ -583,7 +610,7 @@ impl Projector {
             &mut self.model,
             entries,
             decoded,
-            Filter::All,
+            self.filter,
             observe,
         );
         self.position = last;
@@ -609,7 +636,12 @@ impl Projector {
         // of the items), so the gap between saves grows with the position
         // (a quarter of it): saving stays linear overall, and a crash
         // costs at most a fifth of the work done.
-        if self.position - self.saved >= self.save_every.max(self.position / 4) {
+        // The item index's entries since the last save are in memory: a save
+        // also comes when they pass `INDEX_SAVE_AT`, so memory stays bounded
+        // whatever the position.
+        if self.position - self.saved >= self.save_every.max(self.position / 4)
+            || self.store.index_in_memory() >= INDEX_SAVE_AT
+        {
             self.save()?;
         }
         Ok(())

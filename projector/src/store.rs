@@ -70,6 +70,9 @@ use crate::tree::TreeFile;
 #[path = "compact.rs"]
 mod compact;
 pub use compact::{compactions, set_default_compact_min};
+#[path = "store_rows.rs"]
+mod store_rows;
+pub use store_rows::StoreRows;
 
 impl From<RunFileError> for StoreError {
     fn from(e: RunFileError) -> StoreError {

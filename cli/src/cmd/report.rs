@@ -8,8 +8,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use ledger::calendar::Timestamp;
 use ledger::log::Log;
-use projector::run::{model_as_of, Projector};
-use projector::views::{build, Params, Table, View};
+use projector::as_of::fold_as_of;
+use projector::run::Projector;
+use projector::views::{build, build_from, Params, Table, View};
 use serde_json::json;
 
 use crate::backend::{open_log, AnyLog, NatsArgs};
@@ -47,6 +48,10 @@ pub struct ReportArgs {
     /// CSV: an HXL hashtag row under the header.
     #[arg(long)]
     pub hxl: bool,
+    /// `--as-of`: where the state as of the date is built (a temporary
+    /// directory in DIR, removed after) [default: $TMPDIR].
+    #[arg(long, value_name = "DIR", requires = "as_of")]
+    pub work_dir: Option<std::path::PathBuf>,
 }
 
 /// `digest`: catches up first, so the digest reflects the whole log.
@@ -125,15 +130,23 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
     let today = crate::context::report_today(as_of);
     let log = open_log(nats, dir).await?;
     let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
-    let model = match as_of {
-        Some(day) => model_as_of(&log, p.position, day.end()).await?,
-        None => p.model()?,
-    };
     let params = Params {
         today,
         receipt_days: a.receipt_days,
     };
-    let mut tables = build(&model, view, &params);
+    let mut tables = match as_of {
+        Some(day) => {
+            let bar = crate::progress::bar(p.position, "events replayed", false);
+            let mut ws = fold_as_of(&log, p.position, day.end(), a.work_dir.as_deref(), |n| {
+                crate::progress::set(&bar, n)
+            })
+            .await
+            .context("--as-of: replaying the log")?;
+            crate::progress::finish(bar);
+            tables_of(ws.projector(), view, &params)?
+        }
+        None => tables_of(&mut p, view, &params)?,
+    };
     if view == View::Integrity {
         let found = time_findings(&log, p.position).await?;
         if let Some(t) = tables.iter_mut().find(|t| t.title == found.title) {
@@ -149,6 +162,16 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
         generated_at: now.to_string(),
     };
     write_report(&a, &meta, tables)
+}
+
+/// The tables of `view` from projector `p`: a totals view from the rows on
+/// disk (memory does not grow with the ledger), any other from the whole
+/// model.
+fn tables_of(p: &mut Projector, view: View, params: &Params) -> Result<Vec<Table>> {
+    if let Some(tables) = build_from(&mut p.rows()?, view) {
+        return Ok(tables?);
+    }
+    Ok(build(&p.model()?, view, params))
 }
 
 /// Refuses what cannot be written before any work: xlsx to a terminal's

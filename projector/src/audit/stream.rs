@@ -6,7 +6,6 @@
 //! length of the log.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 use ledger::bundle::AuditEvent;
 use ledger::checkpoint::{Checkpoint, Note};
@@ -26,6 +25,7 @@ use super::{
 use crate::fold::decode;
 use crate::run::{Projector, RunError};
 use crate::timebounds::{TimeBounds, Timed};
+pub use crate::workspace::Workspace;
 
 /// An event's stated seq and signer (views the audit checks).
 type StatedViews = (Option<u64>, Option<String>);
@@ -39,38 +39,6 @@ pub struct Stated {
     pub root: Option<Digest>,
     /// The origin (`origin`).
     pub origin: Option<String>,
-}
-
-/// The projector an audit folds into, on a temporary directory removed when
-/// it is dropped.
-pub struct Workspace {
-    projector: Projector,
-    _dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    /// A new empty workspace in `parent` (the system's temporary directory
-    /// if `None`).
-    pub fn new(parent: Option<&Path>) -> Result<Workspace, RunError> {
-        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
-        let dir = tempfile::Builder::new()
-            .prefix("tallinn-audit-")
-            .tempdir_in(&parent)
-            .map_err(|source| crate::store::StoreError::Io {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        let projector = Projector::open_empty(dir.path(), std::time::Duration::ZERO)?;
-        Ok(Workspace {
-            projector,
-            _dir: dir,
-        })
-    }
-
-    /// Its projector.
-    pub fn projector(&mut self) -> &mut Projector {
-        &mut self.projector
-    }
 }
 
 /// Counters of the report.

@@ -8,7 +8,8 @@ use ledger::body::Modality;
 use ledger::category::Category;
 use ledger::member::MemberKind;
 
-use super::totals::{donor_totals, totals_by, totals_table, Totals};
+use super::rows::{Links, Rows};
+use super::totals::{donor_totals_of, totals_by, totals_table, Totals};
 use super::{col, text, Cell, Table};
 use crate::model::{CommitmentRow, Model, OfferRow};
 
@@ -64,11 +65,11 @@ fn offer_of<'m>(model: &'m Model, c: &CommitmentRow) -> Option<&'m OfferRow> {
 
 /// `countries`: the donors' totals summed per donor's country (the country
 /// its genesis or admission gave), with how many donors each sums.
-pub(super) fn countries(model: &Model) -> Table {
+pub(super) fn countries<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
     let mut per: BTreeMap<String, (u64, Totals)> = BTreeMap::new();
-    for (donor, t) in donor_totals(model) {
-        let country = model
-            .members
+    for (donor, t) in donor_totals_of(rows)? {
+        let country = rows
+            .members()
             .get(&donor)
             .map(|m| m.country.clone())
             .unwrap_or_default();
@@ -86,21 +87,25 @@ pub(super) fn countries(model: &Model) -> Table {
     if let Some(total) = t.totals.as_mut() {
         total[1] = Cell::Int(donors);
     }
-    t
+    Ok(t)
 }
 
 /// `modalities`: offers by their modality, commitments (and their deliveries)
 /// by the modality of the offer they came from; a commitment made without an
 /// offer is under a `null` modality.
-pub(super) fn modalities(model: &Model) -> Table {
+pub(super) fn modalities<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
     let per = totals_by(
-        model,
+        rows,
+        Links::All,
         |o| Some(Some(modality_code(o.modality))),
-        |c| Some(offer_of(model, c).map(|o| modality_code(o.modality))),
-    );
-    totals_table("modalities", vec![col("modality", "MODALITY")], per, |m| {
-        vec![m.map_or(Cell::Null, text)]
-    })
+        |m, c| Some(offer_of(m, c).map(|o| modality_code(o.modality))),
+    )?;
+    Ok(totals_table(
+        "modalities",
+        vec![col("modality", "MODALITY")],
+        per,
+        |m| vec![m.map_or(Cell::Null, text)],
+    ))
 }
 
 /// The DAC code an offer counts under: its own, else its category's.
@@ -123,13 +128,14 @@ pub fn commitment_sector(model: &Model, c: &CommitmentRow) -> u32 {
 }
 
 /// `sectors`: offers by [`offer_sector`], commitments by [`commitment_sector`].
-pub(super) fn sectors(model: &Model) -> Table {
+pub(super) fn sectors<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
     let per = totals_by(
-        model,
+        rows,
+        Links::All,
         |o| Some(Some(offer_sector(o))),
-        |c| Some(Some(commitment_sector(model, c))),
-    );
-    totals_table(
+        |m, c| Some(Some(commitment_sector(m, c))),
+    )?;
+    Ok(totals_table(
         "sectors",
         vec![col("dac_sector", "DAC"), col("sector_name", "SECTOR")],
         per,
@@ -140,7 +146,7 @@ pub(super) fn sectors(model: &Model) -> Table {
             ],
             None => vec![Cell::Null, Cell::Null],
         },
-    )
+    ))
 }
 
 /// A contributor and the donor offering for it.
@@ -158,11 +164,11 @@ fn contributor_key(o: &OfferRow) -> Option<ContributorKey> {
 /// `contributors`: offers made on behalf of a company or NGO, per
 /// contributor and donor, with the commitments made from them; offers a
 /// ministry makes on its own account are not in this view.
-pub(super) fn contributors(model: &Model) -> Table {
-    let per = totals_by(model, contributor_key, |c| {
-        offer_of(model, c).and_then(contributor_key)
-    });
-    totals_table(
+pub(super) fn contributors<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
+    let per = totals_by(rows, Links::All, contributor_key, |m, c| {
+        offer_of(m, c).and_then(contributor_key)
+    })?;
+    Ok(totals_table(
         "contributors",
         vec![
             col("contributor", "CONTRIBUTOR"),
@@ -179,5 +185,5 @@ pub(super) fn contributors(model: &Model) -> Table {
                 text(donor),
             ]
         },
-    )
+    ))
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use ledger::body::Priority;
 use ledger::category::Category;
 
+use super::rows::{Links, Rows};
 use super::status::{need_figures, priority_code};
 use super::totals::{totals_by, Totals};
 use super::{col, hidden, ratio, text, Cell, Table};
@@ -28,14 +29,15 @@ fn flow_cells(t: &Totals) -> Vec<Cell> {
 /// `flows`: the donor x recipient matrix in long form, a row per pair with a
 /// commitment (cancelled ones included with what they count for), the sum
 /// of every pair as totals. Pivot donor against recipient for the grid.
-pub(super) fn flows(model: &Model) -> Table {
+pub(super) fn flows<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
     let per = totals_by(
-        model,
+        rows,
+        Links::Deliveries,
         |_| None,
-        |c| Some((c.donor.clone(), c.recipient.clone())),
-    );
+        |_, c| Some((c.donor.clone(), c.recipient.clone())),
+    )?;
     let mut all = Totals::default();
-    let rows = per
+    let table_rows = per
         .iter()
         .map(|((donor, recipient), t)| {
             all.add(t);
@@ -46,7 +48,7 @@ pub(super) fn flows(model: &Model) -> Table {
         .collect();
     let mut total = vec![Cell::Null, Cell::Null];
     total.extend(flow_cells(&all));
-    Table::new(
+    Ok(Table::new(
         "flows",
         vec![
             col("donor", "DONOR"),
@@ -59,9 +61,9 @@ pub(super) fn flows(model: &Model) -> Table {
             hidden("outstanding_eur"),
             col("delivery_ratio", "DEL%"),
         ],
-        rows,
+        table_rows,
     )
-    .with_totals(total)
+    .with_totals(total))
 }
 
 /// Needs' figures summed under one (category, priority).

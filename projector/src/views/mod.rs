@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod flows;
 pub mod matrix;
 pub mod record;
+pub mod rows;
 pub mod status;
 pub mod totals;
 
@@ -188,9 +189,10 @@ pub(crate) fn ratio(num: u128, den: u128) -> Cell {
 
 /// Builds a view.
 pub fn build(model: &Model, view: View, p: &Params) -> Vec<Table> {
+    if let Some(tables) = build_from(&mut rows::InMemory(model), view) {
+        return rows::infallible(tables);
+    }
     match view {
-        View::Donors => vec![totals::donors(model)],
-        View::Categories => totals::categories(model),
         View::Recipients => vec![flows::recipients(model)],
         View::Months => flows::months(model),
         View::Needs => vec![status::needs(model)],
@@ -199,11 +201,33 @@ pub fn build(model: &Model, view: View, p: &Params) -> Vec<Table> {
         View::Pipeline => vec![record::pipeline(model)],
         View::Changes => vec![record::changes(model)],
         View::Integrity => record::integrity(model),
-        View::Countries => vec![analysis::countries(model)],
-        View::Modalities => vec![analysis::modalities(model)],
-        View::Sectors => vec![analysis::sectors(model)],
-        View::Contributors => vec![analysis::contributors(model)],
-        View::Flows => vec![matrix::flows(model)],
         View::Coverage => vec![matrix::coverage(model)],
+        View::Donors
+        | View::Categories
+        | View::Countries
+        | View::Modalities
+        | View::Sectors
+        | View::Contributors
+        | View::Flows => unreachable!("built from rows above"),
     }
+}
+
+/// Builds a view made of totals (`donors`, `categories`, `countries`,
+/// `modalities`, `sectors`, `contributors`, `flows`) from any source of
+/// rows, such as the projector's store (memory then does not grow with the
+/// ledger); `None` for the other views, which need the whole model.
+pub fn build_from<R: rows::Rows + ?Sized>(
+    rows: &mut R,
+    view: View,
+) -> Option<Result<Vec<Table>, R::Error>> {
+    Some(match view {
+        View::Donors => totals::donors(rows).map(|t| vec![t]),
+        View::Categories => totals::categories(rows),
+        View::Countries => analysis::countries(rows).map(|t| vec![t]),
+        View::Modalities => analysis::modalities(rows).map(|t| vec![t]),
+        View::Sectors => analysis::sectors(rows).map(|t| vec![t]),
+        View::Contributors => analysis::contributors(rows).map(|t| vec![t]),
+        View::Flows => matrix::flows(rows).map(|t| vec![t]),
+        _ => return None,
+    })
 }

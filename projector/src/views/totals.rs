@@ -1,11 +1,12 @@
 //! What an item counts for in EUR, totals per key (donor, category, country,
 //! ...), and the `donors` and `categories` views.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ledger::body::CancelScope;
 use ledger::ids::{ItemId, MemberId};
 
+use super::rows::{infallible, InMemory, Links, Rows};
 use super::{col, hidden, ratio, text, Cell, Column, Table};
 use crate::model::{CommitmentRow, Model, OfferRow};
 
@@ -90,51 +91,51 @@ impl Totals {
 
 /// Totals per key: offers under `key_offer` (standing offers only; an offer
 /// whose key is `None` is left out), commitments and their deliveries under
-/// `key_c` (the same).
-pub(crate) fn totals_by<K: Ord + Clone>(
-    model: &Model,
+/// `key_c` (the same), which reads the commitment and a model holding the
+/// rows `links` names (see [`Rows::for_each_commitment`]).
+pub(crate) fn totals_by<K: Ord + Clone, R: Rows + ?Sized>(
+    rows: &mut R,
+    links: Links,
     key_offer: impl Fn(&OfferRow) -> Option<K>,
-    key_c: impl Fn(&CommitmentRow) -> Option<K>,
-) -> BTreeMap<K, Totals> {
+    key_c: impl Fn(&Model, &CommitmentRow) -> Option<K>,
+) -> Result<BTreeMap<K, Totals>, R::Error> {
     let mut out: BTreeMap<K, Totals> = BTreeMap::new();
-    let committed_offers: BTreeSet<&ItemId> = model
-        .commitments
-        .values()
-        .filter(|c| !cancelled_whole(c))
-        .filter_map(|c| c.offer.as_ref())
-        .collect();
-    for (id, o) in &model.offers {
+    rows.for_each_offer(&mut |_, o, committed| {
         let Some(key) = key_offer(o).filter(|_| o.cancelled_at.is_none()) else {
-            continue;
+            return;
         };
         let t = out.entry(key).or_default();
         t.offers += 1;
         t.offered_eur += o.eur as u128;
-        if !committed_offers.contains(id) {
+        if !committed {
             t.pledge_only += 1;
             t.pledge_only_eur += o.eur as u128;
         }
+    })?;
+    rows.for_each_commitment(links, &mut |model, c| {
+        let Some(key) = key_c(model, c) else { return };
+        add_commitment(out.entry(key).or_default(), model, c);
+    })?;
+    Ok(out)
+}
+
+/// Adds a commitment and its deliveries to `t`.
+fn add_commitment(t: &mut Totals, model: &Model, c: &CommitmentRow) {
+    if !cancelled_whole(c) {
+        t.commitments += 1;
+        t.committed_eur += committed_eur(model, c) as u128;
     }
-    for c in model.commitments.values() {
-        let Some(key) = key_c(c) else { continue };
-        let t = out.entry(key).or_default();
-        if !cancelled_whole(c) {
-            t.commitments += 1;
-            t.committed_eur += committed_eur(model, c) as u128;
-        }
-        for d in &c.deliveries {
-            let Some(row) = model.deliveries.get(d) else {
-                continue;
-            };
-            t.deliveries += 1;
-            t.delivered_eur += row.eur as u128;
-            if row.receipt.is_some() {
-                t.acknowledged += 1;
-                t.acknowledged_eur += acknowledged_eur(model, d) as u128;
-            }
+    for d in &c.deliveries {
+        let Some(row) = model.deliveries.get(d) else {
+            continue;
+        };
+        t.deliveries += 1;
+        t.delivered_eur += row.eur as u128;
+        if row.receipt.is_some() {
+            t.acknowledged += 1;
+            t.acknowledged_eur += acknowledged_eur(model, d) as u128;
         }
     }
-    out
 }
 
 /// The key columns, then the [`Totals`] columns.
@@ -201,30 +202,44 @@ pub(crate) fn totals_table<K>(
 
 /// Per-donor totals (also used by tests and the demo summary).
 pub fn donor_totals(model: &Model) -> BTreeMap<MemberId, Totals> {
-    totals_by(model, |o| Some(o.donor.clone()), |c| Some(c.donor.clone()))
+    infallible(donor_totals_of(&mut InMemory(model)))
 }
 
-pub(super) fn donors(model: &Model) -> Table {
-    totals_table(
-        "donors",
-        vec![col("donor", "DONOR")],
-        donor_totals(model),
-        |d| vec![text(d)],
+/// Per-donor totals from any source of rows.
+pub(crate) fn donor_totals_of<R: Rows + ?Sized>(
+    rows: &mut R,
+) -> Result<BTreeMap<MemberId, Totals>, R::Error> {
+    totals_by(
+        rows,
+        Links::Deliveries,
+        |o| Some(o.donor.clone()),
+        |_, c| Some(c.donor.clone()),
     )
 }
 
-pub(super) fn categories(model: &Model) -> Vec<Table> {
+pub(super) fn donors<R: Rows + ?Sized>(rows: &mut R) -> Result<Table, R::Error> {
+    Ok(totals_table(
+        "donors",
+        vec![col("donor", "DONOR")],
+        donor_totals_of(rows)?,
+        |d| vec![text(d)],
+    ))
+}
+
+pub(super) fn categories<R: Rows + ?Sized>(rows: &mut R) -> Result<Vec<Table>, R::Error> {
     let per = totals_by(
-        model,
+        rows,
+        Links::Deliveries,
         |o| Some(o.category.code()),
-        |c| Some(c.category.code()),
-    );
+        |_, c| Some(c.category.code()),
+    )?;
     let by = totals_by(
-        model,
+        rows,
+        Links::Deliveries,
         |o| Some((o.category.code(), o.donor.clone())),
-        |c| Some((c.category.code(), c.donor.clone())),
-    );
-    vec![
+        |_, c| Some((c.category.code(), c.donor.clone())),
+    )?;
+    Ok(vec![
         totals_table("categories", vec![col("category", "CATEGORY")], per, |k| {
             vec![text(k)]
         }),
@@ -234,5 +249,5 @@ pub(super) fn categories(model: &Model) -> Vec<Table> {
             by,
             |(k, d)| vec![text(k), text(d)],
         ),
-    ]
+    ])
 }
