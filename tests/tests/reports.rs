@@ -826,3 +826,47 @@ fn xlsx_workbooks_read_back_with_the_json_values_typed() {
         assert_eq!(meta["today"], Data::String("2026-06-30".into()));
     }
 }
+
+#[test]
+fn as_of_builds_its_state_in_the_work_dir_and_leaves_nothing() {
+    let fx = ledger();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().to_str().unwrap();
+    for view in ["donors", "coverage"] {
+        let plain = document(&fx, view, &["--as-of", "2026-02-28"]);
+        let mut there = document(&fx, view, &["--as-of", "2026-02-28", "--work-dir", w]);
+        let mut plain = plain;
+        plain["generated_at"] = Value::Null;
+        there["generated_at"] = Value::Null;
+        assert_eq!(plain, there, "{view}: the same report wherever it is built");
+        let left: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
+        assert!(
+            left.is_empty(),
+            "{view}: the work dir is left empty: {left:?}"
+        );
+    }
+    // As of 2026-02-28 EE had committed C-1 and delivered nothing yet.
+    let then = document(&fx, "donors", &["--as-of", "2026-02-28"]);
+    let ee = &then["tables"]["donors"][1];
+    assert_eq!(ee["donor"], EE);
+    assert_eq!(ee["committed_eur"], "100000.00");
+    assert_eq!(ee["delivered_eur"], "0.00");
+    // A work dir without --as-of is a usage error (exit 2), not ignored.
+    let out = fx.run(["report", "donors", "--work-dir", w]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // An unusable work dir names the flag and writes no report.
+    let file = work.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = fx.run([
+        "report",
+        "donors",
+        "--as-of",
+        "2026-02-28",
+        "--work-dir",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--as-of"), "{err}");
+    assert!(out.stdout.is_empty(), "no partial report");
+}
