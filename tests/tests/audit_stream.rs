@@ -166,6 +166,18 @@ fn streamed_whole_and_live_audits_agree_on_the_demo_and_on_tampered_bundles() {
             "{name}: the stream and the whole read differ"
         );
     }
+    // An event line longer than any event's (4 MiB of spaces inside its
+    // object, still the same JSON) is not read as a line: the bundle is read
+    // whole, and gives the honest report.
+    let padded = edit(&lines, 5, |l| {
+        l.replacen('{', &format!("{{{}", " ".repeat(5 << 20)), 1)
+    });
+    let path = tmp.path().join("padded.json");
+    std::fs::write(&path, padded.join("\n") + "\n").unwrap();
+    let (code_p, whole, err) = verify(&dir, Some(&path), &work);
+    assert!(err.contains("read whole"), "{err}");
+    assert_eq!(code_p, 0, "{err}");
+    assert_eq!(whole, streamed, "the padded bundle is the same evidence");
     // The replayed event is refused as a duplicate of its first position.
     let (_, replay, _) = verify(&dir, Some(&tmp.path().join("replay.json")), &work);
     let dup = replay["refused"]

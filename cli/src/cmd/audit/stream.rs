@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ledger::bundle::{
-    check_size, decode_event_text, AuditEvent, BundleError, BundleWriter, RawBundle, MAX_EVENTS,
+    decode_event_text, AuditEvent, BundleError, BundleWriter, RawBundle, MAX_BUNDLE_BYTES,
+    MAX_EVENTS,
 };
 use ledger::ids::Digest;
 use ledger::log::{Entry, Log, LogError};
@@ -24,12 +25,18 @@ use crate::cmd::checkpoint::Stored;
 /// The longest first line (the bundle's header) read before the events.
 const MAX_HEADER_LINE: u64 = 1 << 20;
 
+/// The longest event line read (an event's envelope and signature in base64
+/// and its body view, at most `MAX_BODY_JSON_BYTES`, with room to spare).
+const MAX_EVENT_LINE: u64 = 4 << 20;
+
 /// Audits the bundle `path`: streamed when it is laid out one event per
 /// line (as `audit export` writes it), else read whole (any other layout of
 /// the same JSON, or lines that do not parse on their own).
 pub fn verify_file(path: &Path, trust: &Trust, work: Option<&Path>) -> Result<Report> {
     let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-    check_size(meta.len()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    // A bundle laid out one event per line is read a line at a time, each
+    // line bounded: it may be of any size (a 10M-event export is 8.9 GB).
+    // Any other layout is read whole, at most MAX_BUNDLE_BYTES (`read_bundle`).
     if let Some(lines) = Lines::open(path, meta.len())? {
         if let Some(report) = audit_lines(lines, trust, work)? {
             return Ok(report);
@@ -67,6 +74,9 @@ impl Lines {
         let Some(last_start) = last_start else {
             return Ok(None);
         };
+        if len - last_start > MAX_BUNDLE_BYTES {
+            return Ok(None);
+        }
         file.seek(SeekFrom::Start(last_start)).map_err(err)?;
         let mut last = String::new();
         if (&file).read_to_string(&mut last).is_err() {
@@ -176,10 +186,16 @@ fn read_batches(mut reader: impl BufRead, path: &Path, tx: &std::sync::mpsc::Syn
         texts.clear();
         while texts.len() < AUDIT_BATCH {
             let mut line = String::new();
-            match reader.read_line(&mut line) {
+            match (&mut reader).take(MAX_EVENT_LINE + 1).read_line(&mut line) {
                 Ok(0) => {
                     done = true;
                     break;
+                }
+                // Longer than any event's line: not this layout (read whole,
+                // size-checked, it gets the field's reason).
+                Ok(n) if n as u64 > MAX_EVENT_LINE => {
+                    let _ = tx.send(Batch::NotLines);
+                    return;
                 }
                 Ok(_) => texts.push(line),
                 Err(e) => {
