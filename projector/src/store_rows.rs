@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::{ProjectorStore, StoreError};
 use crate::model::{CommitmentRow, MemberRow, Model, OfferRow, Row};
 use crate::views::rows::{Links, Rows};
+use crate::views::totals::cancelled_whole;
 
 /// Kind bytes of the tables read here (see [`super::KINDS`]).
 const OFFER: u8 = 2;
@@ -118,10 +119,6 @@ impl<'a> StoreRows<'a> {
         out.dedup();
         Ok(out)
     }
-}
-
-fn cancelled_whole(c: &CommitmentRow) -> bool {
-    matches!(c.cancelled, Some((ledger::body::CancelScope::Whole, _)))
 }
 
 impl Rows for StoreRows<'_> {
