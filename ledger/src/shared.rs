@@ -1,10 +1,10 @@
 //! The embedded log shared by several processes.
 //!
-//! sled admits one process at a time, so a process that follows the log (a
+//! The embedded store admits one process at a time (sled's lock), so a process that follows the log (a
 //! `projector run`, a node) must not keep it open while it waits: a
 //! [`SharedStore`] opens the store when an operation needs it and closes it
 //! when the follower goes idle in [`Log::wait_for`]. While idle it watches
-//! the database file, so producers and readers in other processes open the
+//! the event file, so producers and readers in other processes open the
 //! store in turn (each waiting at most for one short hold) and the follower
 //! wakes when they have appended.
 
@@ -68,10 +68,11 @@ impl SharedStore {
         drop(store);
     }
 
-    /// What changes when another process writes: the database file's size and
+    /// What changes when another process appends: the event file's size and
     /// modification time.
     fn stamp(&self) -> Option<(u64, SystemTime)> {
-        let m = std::fs::metadata(self.dir.join("db")).ok()?;
+        let m =
+            std::fs::metadata(self.dir.join(crate::store::EVENTS_DIR).join("events.dat")).ok()?;
         Some((m.len(), m.modified().ok()?))
     }
 }

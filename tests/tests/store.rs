@@ -620,18 +620,89 @@ fn a_members_entries_are_read_through_its_index() {
         );
     };
     check(&store);
-    // A log written before the index: the index and its mark removed.
-    store.db().drop_tree("by_member").unwrap();
-    store
-        .db()
-        .open_tree("meta")
-        .unwrap()
-        .remove("by_member_built")
-        .unwrap();
-    store.flush().unwrap();
     drop(store);
     let store = Store::open(&dir, Duration::from_secs(5)).unwrap();
     check(&store);
+}
+
+/// A log written before the event files kept its events in sled trees:
+/// opening it moves them into the files once, every entry as it was (an
+/// entry stored on another chain keeps its subject), and drops the trees; a
+/// move a crash interrupted is started again.
+#[test]
+fn a_log_of_the_sled_layout_is_moved_into_the_event_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let (store, mut state) = genesis_store(&dir);
+    append_needs(&store, &mut state, "m", 150);
+    let coord_event = store.read_sync(1, 1).unwrap().remove(0).bytes;
+    store
+        .append_verbatim_sync(&mid(UA), Some(151), &[coord_event.clone()], now())
+        .unwrap();
+    let before = store.read_sync(1, 1000).unwrap();
+    assert_eq!(before.len(), 152);
+    assert_eq!(before[151].member, Some(mid(UA)));
+    drop(store);
+
+    let old = tmp.path().join("old");
+    write_sled_layout(&old, &before);
+    // What a move killed half way leaves.
+    std::fs::create_dir_all(old.join("events.moving").join("members")).unwrap();
+    std::fs::write(old.join("events.moving").join("events.dat"), b"half").unwrap();
+    let store = Store::open(&old, Duration::from_secs(5)).unwrap();
+    assert_eq!(store.read_sync(1, 1000).unwrap(), before);
+    assert_eq!(store.len_sync().unwrap(), 152);
+    let ua_last = store.member_last_entries_sync(&mid(UA), 200).unwrap();
+    assert_eq!(ua_last.len(), 151);
+    assert_eq!(ua_last[150].position, 152);
+    assert!(!old.join("events.moving").exists());
+    let trees: Vec<String> = store
+        .db()
+        .tree_names()
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    assert!(
+        !trees.iter().any(|t| t == "log" || t == "by_member"),
+        "{trees:?}"
+    );
+    drop(store);
+    let store = Store::open(&old, Duration::from_secs(5)).unwrap();
+    assert_eq!(store.read_sync(1, 1000).unwrap(), before);
+}
+
+/// Writes `entries` in the sled trees of the layout before the event files.
+fn write_sled_layout(dir: &Path, entries: &[ledger::log::Entry]) {
+    let db = sled::open(dir).unwrap();
+    let (log, last, meta, subject) = (
+        db.open_tree("log").unwrap(),
+        db.open_tree("last").unwrap(),
+        db.open_tree("meta").unwrap(),
+        db.open_tree("subject").unwrap(),
+    );
+    for e in entries {
+        let mut value = e.appended_at.0.to_be_bytes().to_vec();
+        value.extend_from_slice(&e.bytes);
+        log.insert(e.position.to_be_bytes(), value).unwrap();
+        let member = match &e.member {
+            Some(m) => {
+                subject
+                    .insert(e.position.to_be_bytes(), m.as_str().as_bytes())
+                    .unwrap();
+                m.clone()
+            }
+            None => Event::from_bytes(&e.bytes)
+                .unwrap()
+                .envelope()
+                .producer
+                .clone(),
+        };
+        last.insert(member.as_str().as_bytes(), &e.position.to_be_bytes())
+            .unwrap();
+    }
+    meta.insert("len", &(entries.len() as u64).to_be_bytes())
+        .unwrap();
+    db.flush().unwrap();
 }
 
 /// The projector keeps the chains on disk: an old event replayed (a
