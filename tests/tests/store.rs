@@ -637,7 +637,12 @@ fn a_log_of_the_sled_layout_is_moved_into_the_event_files() {
     append_needs(&store, &mut state, "m", 150);
     let coord_event = store.read_sync(1, 1).unwrap().remove(0).bytes;
     store
-        .append_verbatim_sync(&mid(UA), Some(151), std::slice::from_ref(&coord_event), now())
+        .append_verbatim_sync(
+            &mid(UA),
+            Some(151),
+            std::slice::from_ref(&coord_event),
+            now(),
+        )
         .unwrap();
     let before = store.read_sync(1, 1000).unwrap();
     assert_eq!(before.len(), 152);

@@ -576,8 +576,10 @@ impl Drop for Events {
     fn drop(&mut self) {
         let since = *self.writer.lock().unwrap_or_else(|p| p.into_inner());
         if since > 0 {
+            // Without it the next open indexes these appends again (a full
+            // disk, say): nothing is lost, so no warning.
             if let Err(e) = self.commit() {
-                tracing::warn!("{}: {e}", self.dir.display());
+                tracing::debug!("{}: {e}", self.dir.display());
             }
         }
     }
