@@ -234,17 +234,7 @@ pub fn remove_sled_store(dir: &Path) {
         return;
     }
     tracing::info!(dir = %dir.display(), "removing an old-format projector store; it will be rebuilt from the log");
-    for name in ["conf", "db"] {
-        let _ = std::fs::remove_file(dir.join(name));
-    }
-    let _ = std::fs::remove_dir_all(dir.join("blobs"));
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with("snap.") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    ledger::store::remove_sled_files(dir);
 }
 
 /// Writes through to `inner`, hashing what is written.

@@ -466,10 +466,13 @@ fn a_partial_sled_snapshot_left_by_a_kill_is_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let log_dir = tmp.path().join("log");
     drop(genesis_store(&log_dir));
-    std::fs::write(log_dir.join("snap.7FFFFFFFFFFFFFFF.generating"), b"x").unwrap();
+    let partial = log_dir
+        .join(ledger::store::SLED_DIR)
+        .join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&partial, b"x").unwrap();
     let store = Store::open(&log_dir, Duration::from_secs(3)).unwrap();
     assert_eq!(store.len_sync().unwrap(), 1);
-    assert!(!log_dir.join("snap.7FFFFFFFFFFFFFFF.generating").exists());
+    assert!(!partial.exists());
 }
 
 /// An item id used again after its item was written out of the projector's
@@ -654,6 +657,7 @@ fn a_log_of_the_sled_layout_is_moved_into_the_event_files() {
     // What a move killed half way leaves.
     std::fs::create_dir_all(old.join("events.moving").join("members")).unwrap();
     std::fs::write(old.join("events.moving").join("events.dat"), b"half").unwrap();
+    std::fs::create_dir_all(old.join("events")).unwrap();
     let store = Store::open(&old, Duration::from_secs(5)).unwrap();
     assert_eq!(store.read_sync(1, 1000).unwrap(), before);
     assert_eq!(store.len_sync().unwrap(), 152);
@@ -672,8 +676,14 @@ fn a_log_of_the_sled_layout_is_moved_into_the_event_files() {
         "{trees:?}"
     );
     drop(store);
+    // A move killed after its commit point left the old database's files.
+    write_sled_layout(&tmp.path().join("older"), &before[..3]);
+    for name in ["db", "conf"] {
+        std::fs::rename(tmp.path().join("older").join(name), old.join(name)).unwrap();
+    }
     let store = Store::open(&old, Duration::from_secs(5)).unwrap();
     assert_eq!(store.read_sync(1, 1000).unwrap(), before);
+    assert!(!old.join("db").exists());
 }
 
 /// Writes `entries` in the sled trees of the layout before the event files.
@@ -706,6 +716,10 @@ fn write_sled_layout(dir: &Path, entries: &[ledger::log::Entry]) {
             .unwrap();
     }
     meta.insert("len", &(entries.len() as u64).to_be_bytes())
+        .unwrap();
+    db.open_tree("checkpoints")
+        .unwrap()
+        .insert(9u64.to_be_bytes(), &b"a checkpoint note"[..])
         .unwrap();
     db.flush().unwrap();
 }

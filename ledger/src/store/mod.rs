@@ -15,6 +15,8 @@
 mod events;
 mod migrate;
 
+pub use migrate::remove_sled_files;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +30,8 @@ use events::Events;
 
 /// The directory of the event files, in the log's directory.
 pub const EVENTS_DIR: &str = "events";
+/// The directory of the sled database, in the log's directory.
+pub const SLED_DIR: &str = "state";
 
 /// A log stored in local files (see the module docs).
 #[derive(Clone)]
@@ -95,64 +99,28 @@ impl Store {
     /// retries for up to `wait`, then fails with [`LogError::Locked`]. On a
     /// full disk it frees the log's reserve (see [`RESERVE`]) to open.
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, LogError> {
-        let start = Instant::now();
-        let mut cleaned = false;
-        let mut freed = false;
-        loop {
-            match sled::Config::new()
-                .path(dir)
-                // Reads are sequential or of recent entries: a small cache does (a
-                // projector of 1M events read 64 MiB of cache for nothing).
-                .cache_capacity(16 << 20)
-                .open()
-            {
-                Ok(db) => {
-                    let store = Store::from_db(db, dir)?;
-                    keep_reserve(dir);
-                    return Ok(store);
-                }
-                Err(sled::Error::Io(e)) if is_storage_full(&e) && !freed && release_reserve(dir) => {
-                    freed = true;
-                }
-                Err(sled::Error::Corruption { .. })
-                    if !cleaned && remove_partial_snapshots(dir) =>
-                {
-                    cleaned = true;
-                }
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.raw_os_error() == Some(11) =>
-                {
-                    if start.elapsed() >= wait {
-                        return Err(LogError::Locked(dir.display().to_string()));
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) if e.to_string().contains("could not acquire lock") => {
-                    if start.elapsed() >= wait {
-                        return Err(LogError::Locked(dir.display().to_string()));
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e @ sled::Error::Corruption { .. }) => {
-                    return Err(LogError::Corrupt(format!(
-                        "the embedded log in {} is damaged ({e}); recover it from a copy another party keeps (a member's `tallinn audit mirror`, the JetStream stream, an audit bundle): see the README, 'When something is damaged'",
-                        dir.display()
-                    )))
-                }
-                Err(e) => return Err(backend(e)),
+        if !dir.join(SLED_DIR).exists() && dir.join("db").exists() {
+            let db = open_sled(dir, dir, wait)?;
+            if dir.join(SLED_DIR).exists() {
+                // Another process moved it while this one waited for the lock.
+                drop(db);
+                migrate::remove_sled_files(dir);
+            } else {
+                migrate::from_sled(db, dir)?;
             }
+        } else if dir.join("db").exists() {
+            // A move killed after its commit point.
+            migrate::remove_sled_files(dir);
         }
-    }
-
-    fn from_db(db: sled::Db, dir: &Path) -> Result<Store, LogError> {
-        migrate::from_sled(&db, dir)?;
-        Ok(Store {
+        let db = open_sled(&dir.join(SLED_DIR), dir, wait)?;
+        let store = Store {
             events: Arc::new(Events::open(&dir.join(EVENTS_DIR))?),
             db,
             path: dir.to_path_buf(),
             flush: true,
-        })
+        };
+        keep_reserve(dir);
+        Ok(store)
     }
 
     /// This store without a flush per append: for bulk imports (the demo), which
@@ -346,6 +314,53 @@ impl Log for Store {
         max: usize,
     ) -> Result<Vec<Entry>, LogError> {
         self.member_last_entries_sync(member, max)
+    }
+}
+
+/// Opens the sled database in `sled_dir` (the log in `dir` keeps the reserve),
+/// waiting up to `wait` for another process to close it.
+fn open_sled(sled_dir: &Path, dir: &Path, wait: Duration) -> Result<sled::Db, LogError> {
+    let start = Instant::now();
+    let mut cleaned = false;
+    let mut freed = false;
+    loop {
+        let locked = match sled::Config::new()
+            .path(sled_dir)
+            // What it holds is small and read by key.
+            .cache_capacity(16 << 20)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if is_storage_full(&e) && !freed && release_reserve(dir) => {
+                freed = true;
+                false
+            }
+            Err(sled::Error::Corruption { .. })
+                if !cleaned && remove_partial_snapshots(sled_dir) =>
+            {
+                cleaned = true;
+                false
+            }
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(11) =>
+            {
+                true
+            }
+            Err(e) if e.to_string().contains("could not acquire lock") => true,
+            Err(e @ sled::Error::Corruption { .. }) => {
+                return Err(LogError::Corrupt(format!(
+                    "the embedded log in {} is damaged ({e}); recover it from a copy another party keeps (a member's `tallinn audit mirror`, the JetStream stream, an audit bundle): see the README, 'When something is damaged'",
+                    dir.display()
+                )))
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        if locked {
+            if start.elapsed() >= wait {
+                return Err(LogError::Locked(dir.display().to_string()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
