@@ -1,7 +1,7 @@
 //! The node's local socket: how commands reach an embedded log that a node
 //! (`tallinn serve`) holds open.
 //!
-//! sled admits one process at a time. A node keeps the embedded store open
+//! The embedded store admits one process at a time. A node keeps the embedded store open
 //! (so it sees an append the moment it commits) and listens on `node.sock`
 //! in the ledger directory; every other command on that ledger finds the
 //! socket answering and sends its log operations there ([`LocalLog`], one

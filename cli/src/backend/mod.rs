@@ -24,7 +24,7 @@ use crate::context::{log_dir, Ledger, OPEN_WAIT};
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // one per command; boxing buys nothing
 pub enum AnyLog {
-    /// The embedded sled store, held for the whole command.
+    /// The embedded store, held for the whole command.
     Embedded(Store),
     /// The embedded store, held only while in use (a follower: see
     /// `ledger::shared`).

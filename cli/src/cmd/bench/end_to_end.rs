@@ -32,7 +32,7 @@ pub async fn pipeline(nats: &crate::backend::NatsArgs, events: u64) -> Result<()
     let backend = match &log {
         AnyLog::Nats(n) if n.atomic() => "JetStream, atomic batches",
         AnyLog::Nats(_) => "JetStream, pipelined conditional publishes",
-        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => "embedded sled",
+        AnyLog::Embedded(_) | AnyLog::Shared(_) | AnyLog::Local(_) => "embedded",
     };
     let coordinator = &ledger.genesis.envelope().producer;
     log.append(
