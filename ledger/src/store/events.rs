@@ -173,9 +173,9 @@ impl MemberFile {
         Ok(u64s(&bytes).collect())
     }
 
-    /// The index of the first position at or after `from`.
-    fn search(&self, from: u64) -> Result<u64, LogError> {
-        let (mut lo, mut hi) = (0, self.count.load(Ordering::Acquire));
+    /// The index of the first position at or after `from` among the first `count`.
+    fn search(&self, from: u64, count: u64) -> Result<u64, LogError> {
+        let (mut lo, mut hi) = (0, count);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.positions(mid, 1)?[0] < from {
@@ -501,10 +501,13 @@ impl Events {
         let n = (len - from + 1).min(max as u64);
         let (offsets, stop) = self.span(from, n)?;
         let start = offsets[0];
-        if stop < start || offsets.windows(2).any(|w| w[1] <= w[0]) {
+        let most = n * (HEADER + MAX_BODY) as u64;
+        if offsets.windows(2).any(|w| w[1] <= w[0])
+            || stop <= offsets[offsets.len() - 1]
+            || stop - start > most
+        {
             return Err(LogError::Corrupt(format!(
-                "{}: record offsets from position {from} go backwards",
-                INDEX
+                "{INDEX}: the record offsets from position {from} are not in order"
             )));
         }
         let buf = read_at(&self.data, start, (stop - start) as usize, DATA)?;
@@ -528,6 +531,11 @@ impl Events {
 
     /// The entry at `position`, which `member`'s index names.
     fn entry_at(&self, position: u64, member: &MemberId) -> Result<Entry, LogError> {
+        if position == 0 {
+            return Err(LogError::Corrupt(format!(
+                "{member}'s index names position 0"
+            )));
+        }
         let mut e = self.read(position, 1)?;
         e.pop()
             .ok_or_else(|| LogError::Corrupt(format!("{member}'s entry {position} is missing")))
@@ -544,7 +552,7 @@ impl Events {
             return Ok(vec![]);
         };
         let count = file.count.load(Ordering::Acquire);
-        let at = file.search(from)?;
+        let at = file.search(from, count)?;
         let n = (count - at).min(max as u64);
         let positions = file.positions(at, n)?;
         positions
@@ -758,6 +766,42 @@ mod tests {
         assert_eq!(events.len(), 5);
         let err = events.read(1, 10).unwrap_err().to_string();
         assert!(err.contains("entry 4") && err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_index_is_reported_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let events = Events::open(dir.path()).unwrap();
+        fill(&events, 8);
+        drop(events);
+        let index = dir.path().join(INDEX);
+        let good = std::fs::read(&index).unwrap();
+        let member = dir.path().join(MEMBERS).join("UA-A");
+        let chain = std::fs::read(&member).unwrap();
+        let damages: [(&Path, usize, u64); 4] = [
+            (&index, 3, 1),        // an offset into the middle of a record
+            (&index, 4, 0),        // offsets going backwards
+            (&index, 5, u64::MAX), // past any file
+            (&member, 1, 0),       // a chain naming position 0
+        ];
+        for (file, at, value) in damages {
+            let mut bytes = if file == index {
+                good.clone()
+            } else {
+                chain.clone()
+            };
+            bytes[at * 8..at * 8 + 8].copy_from_slice(&value.to_le_bytes());
+            std::fs::write(file, &bytes).unwrap();
+            let events = Events::open(dir.path()).unwrap();
+            let read = events
+                .read(1, 100)
+                .and_then(|_| events.member_last_entries(&m("UA-A"), 9));
+            let err = read.expect_err("damage is found").to_string();
+            assert!(err.contains("corrupt"), "{err}");
+            drop(events);
+            std::fs::write(&index, &good).unwrap();
+            std::fs::write(&member, &chain).unwrap();
+        }
     }
 
     #[test]
