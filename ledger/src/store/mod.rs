@@ -99,18 +99,21 @@ impl Store {
     /// retries for up to `wait`, then fails with [`LogError::Locked`]. On a
     /// full disk it frees the log's reserve (see [`RESERVE`]) to open.
     pub fn open(dir: &Path, wait: Duration) -> Result<Store, LogError> {
-        if !dir.join(SLED_DIR).exists() && dir.join("db").exists() {
-            let db = open_sled(dir, dir, wait)?;
-            if dir.join(SLED_DIR).exists() {
-                // Another process moved it while this one waited for the lock.
-                drop(db);
-                migrate::remove_sled_files(dir);
-            } else {
-                migrate::from_sled(db, dir)?;
+        // A database of the older layout: moved once, or (when `state/`
+        // exists: moved by another process, or a move killed after its
+        // commit point) only its files removed.
+        if dir.join("db").exists() {
+            let old = match dir.join(SLED_DIR).exists() {
+                true => None,
+                false => Some(open_sled(dir, dir, wait)?),
+            };
+            match old {
+                Some(db) if !dir.join(SLED_DIR).exists() => migrate::from_sled(db, dir)?,
+                old => {
+                    drop(old); // closed before its files go
+                    migrate::remove_sled_files(dir);
+                }
             }
-        } else if dir.join("db").exists() {
-            // A move killed after its commit point.
-            migrate::remove_sled_files(dir);
         }
         let db = open_sled(&dir.join(SLED_DIR), dir, wait)?;
         let store = Store {
