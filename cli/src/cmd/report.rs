@@ -134,10 +134,15 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
         today,
         receipt_days: a.receipt_days,
     };
+    let (position, digest) = (p.position, p.digest_hex()?);
     let mut tables = match as_of {
         Some(day) => {
-            let bar = crate::progress::bar(p.position, "events replayed", false);
-            let mut ws = fold_as_of(&log, p.position, day.end(), a.work_dir.as_deref(), |n| {
+            // The replay needs only the log up to `position`: the
+            // projector's own state is released first, so the two are
+            // never in memory together.
+            drop(p);
+            let bar = crate::progress::bar(position, "events replayed", false);
+            let mut ws = fold_as_of(&log, position, day.end(), a.work_dir.as_deref(), |n| {
                 crate::progress::set(&bar, n)
             })
             .await
@@ -148,7 +153,7 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
         None => tables_of(&mut p, view, &params)?,
     };
     if view == View::Integrity {
-        let found = time_findings(&log, p.position).await?;
+        let found = time_findings(&log, position).await?;
         if let Some(t) = tables.iter_mut().find(|t| t.title == found.title) {
             *t = found;
         }
@@ -157,8 +162,8 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
         view,
         as_of,
         today,
-        position: p.position,
-        digest: p.digest_hex()?,
+        position,
+        digest,
         generated_at: now.to_string(),
     };
     write_report(&a, &meta, tables)
