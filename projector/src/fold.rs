@@ -9,6 +9,12 @@
 //! A run is judged in steps of [`PIPELINE_STEP`] events: while one step is
 //! judged in log order on the calling thread, the next step's signatures are
 //! verified on the rayon pool, so the sequential rules overlap verification.
+//!
+//! Across batches ([`Prepared`], used by `Projector::advance`): a batch's
+//! signatures can be verified while the batch before it is folded, under the
+//! keys before that batch, when it changes no key. What was verified ahead
+//! counts only if the producer's active key is still that key when the event
+//! is judged ([`fold_verified`]).
 
 use std::collections::HashMap;
 
@@ -17,6 +23,7 @@ use ledger::body::Body;
 use ledger::calendar::Timestamp;
 use ledger::event::Event;
 use ledger::ids::MemberId;
+use ledger::keys::PublicKey;
 use ledger::log::Entry;
 use ledger::rules::{evaluate, Outcome, SignatureCheck};
 use ledger::state::State;
@@ -133,12 +140,50 @@ pub fn fold_decoded_observed(
     filter: Filter,
     observe: &mut Observer<'_>,
 ) {
+    fold_verified(state, model, entries, decoded, &[], filter, observe);
+}
+
+/// [`fold_decoded_observed`] where the first `ahead.len()` events had their
+/// signatures verified ahead ([`Prepared`]): `ahead[i]` is the key the
+/// signature of event `i` batch-verified under. It counts as verified only
+/// if that is still its producer's active key when the event is judged;
+/// otherwise the rules verify it on their own, so the verdicts never depend
+/// on what was verified ahead. The rest is verified as the fold goes.
+///
+/// # Panics
+/// If `decoded` and `entries` differ in length, or `ahead` is longer.
+pub fn fold_verified(
+    state: &mut State,
+    model: &mut Model,
+    entries: &[Entry],
+    decoded: &[Result<Event, String>],
+    ahead: &[Option<PublicKey>],
+    filter: Filter,
+    observe: &mut Observer<'_>,
+) {
     assert_eq!(entries.len(), decoded.len(), "one decoded event per entry");
+    assert!(ahead.len() <= entries.len(), "at most one key per entry");
     // Entries at or before `model.position` were folded already: a batch handed
     // over twice (a consumer redelivery, a retried read) counts once. The same
     // event stored again at a new position is a rules `Duplicate`.
     let fresh = entries.partition_point(|e| e.position <= model.position);
-    let (entries, decoded) = (&entries[fresh..], &decoded[fresh..]);
+    let split = ahead.len().max(fresh);
+    for i in fresh..split {
+        let verified = match (&decoded[i], ahead[i]) {
+            (Ok(ev), Some(key)) => state.active_key(&ev.envelope().producer) == Some(key),
+            _ => false,
+        };
+        judge(
+            state,
+            model,
+            &entries[i],
+            &decoded[i],
+            verified,
+            filter,
+            observe,
+        );
+    }
+    let (entries, decoded) = (&entries[split..], &decoded[split..]);
     pipeline(state, decoded, |state, i, verified| {
         judge(
             state,
@@ -150,6 +195,100 @@ pub fn fold_decoded_observed(
             observe,
         )
     });
+}
+
+/// The members' active keys, prepared for batches: taken from the rules
+/// state before a batch is folded, to verify the next batch's signatures
+/// while it is ([`Prepared`]).
+#[derive(Debug, Clone, Default)]
+pub struct Keys(HashMap<MemberId, BatchKey>);
+
+impl Keys {
+    /// Brings the keys up to `state`'s, decompressing only keys not seen before.
+    pub fn refresh(&mut self, state: &State) {
+        self.0
+            .retain(|member, key| state.active_key(member) == Some(*key.key()));
+        for (member, m) in &state.members {
+            if let Some(key) = m.active_key {
+                if !self.0.contains_key(member) {
+                    if let Some(prepared) = BatchKey::new(key) {
+                        self.0.insert(member.clone(), prepared);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A batch of log entries prepared while the batches before it are folded:
+/// decoded, then the signatures of its first run (up to and including its
+/// first key-changing event) batch-verified under [`Keys`] taken before
+/// the batch just before it is folded. Only when that batch changes no key:
+/// otherwise the keys the rules will expect are not known yet, and the
+/// whole batch is verified as it is folded.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The entries, in log order.
+    pub entries: Vec<Entry>,
+    /// Each entry decoded.
+    pub decoded: Vec<Result<Event, String>>,
+    /// For the first run: the key each signature verified under, if any.
+    pub ahead: Vec<Option<PublicKey>>,
+}
+
+impl Prepared {
+    /// `entries` decoded on this thread, none verified yet.
+    pub fn decode(entries: Vec<Entry>) -> Prepared {
+        let decoded = entries.iter().map(decode).collect();
+        Prepared {
+            entries,
+            decoded,
+            ahead: Vec::new(),
+        }
+    }
+
+    /// `entries` decoded on the thread pool, the first run's signatures
+    /// verified under `keys`.
+    pub fn new(entries: Vec<Entry>, keys: &Keys) -> Prepared {
+        let decoded = entries.par_iter().map(decode).collect();
+        let mut prepared = Prepared {
+            entries,
+            decoded,
+            ahead: Vec::new(),
+        };
+        prepared.verify_ahead(keys);
+        prepared
+    }
+
+    /// Verifies the first run's signatures under `keys` (on the thread pool).
+    pub fn verify_ahead(&mut self, keys: &Keys) {
+        let run = &self.decoded[..first_run(&self.decoded)];
+        let keyed: Vec<Option<BatchKey>> = run
+            .iter()
+            .map(|ev| keys.0.get(&ev.as_ref().ok()?.envelope().producer).copied())
+            .collect();
+        self.ahead = verify_keyed(run, &keyed)
+            .into_iter()
+            .zip(keyed)
+            .map(|(good, key)| key.filter(|_| good).map(|k| *k.key()))
+            .collect();
+    }
+
+    /// Whether an event of the batch may change keys.
+    pub fn changes_keys(&self) -> bool {
+        self.decoded
+            .iter()
+            .any(|ev| matches!(ev, Ok(ev) if changes_keys(&ev.envelope().body)))
+    }
+}
+
+/// The length of the first run of `decoded`: up to and including its
+/// first key-changing event.
+fn first_run(decoded: &[Result<Event, String>]) -> usize {
+    decoded
+        .iter()
+        .position(|ev| matches!(ev, Ok(ev) if changes_keys(&ev.envelope().body)))
+        .map_or(decoded.len(), |i| i + 1)
 }
 
 /// Judges `entries` (in log order, `decoded[i]` is `entries[i]` decoded) into
@@ -189,13 +328,7 @@ fn pipeline(
     let mut start = 0;
     while start < decoded.len() {
         // The run ends after the first key-changing event.
-        let mut end = start;
-        while end < decoded.len() {
-            end += 1;
-            if matches!(&decoded[end - 1], Ok(ev) if changes_keys(&ev.envelope().body)) {
-                break;
-            }
-        }
+        let end = start + first_run(&decoded[start..]);
         // Keys are fixed for the whole run.
         let keys = run_keys(state, &decoded[start..end]);
         let step = |from: usize| (from, (from + PIPELINE_STEP).min(end));

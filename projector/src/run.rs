@@ -12,9 +12,8 @@ use ledger::event::{leaf_hash, Event};
 use ledger::ids::{Digest, ItemId};
 use ledger::log::{Entry, Log};
 use ledger::state::{Item, State};
-use rayon::prelude::*;
 
-use crate::fold::{decode, entry_leaf, fold_decoded_observed, Filter, Folded, Observer};
+use crate::fold::{entry_leaf, fold_verified, Filter, Folded, Keys, Observer, Prepared};
 use crate::model::{ChangeRow, Model};
 use crate::store::{ProjectorStore, Saved, StoreError, KINDS};
 
@@ -75,6 +74,8 @@ pub struct Projector {
     folded: Option<Vec<Folded>>,
     /// Which events the read model folds.
     filter: Filter,
+    /// The members' keys prepared for verifying the next batch ahead.
+    keys: Keys,
 }
 
 /// Item index entries in memory (the items written since the last save)
@@ -210,6 +211,7 @@ impl Projector {
             checked_saved: saved.checkpoint,
             folded: None,
             filter: Filter::All,
+            keys: Keys::default(),
         }
     }
 
@@ -565,15 +567,35 @@ impl Projector {
         let target = log.len().await?;
         let start = Instant::now();
         let first = self.position;
+        // No more than `save_every` at a time, so that saves can come that often.
+        let batch = self.read_batch.min(self.save_every as usize).max(1);
+        // Three batches in flight: while one is folded on this thread, the
+        // next one's signatures are verified on the pool, and the one after
+        // it is read and decoded here once the fold is done.
+        let (mut verified, mut decoded): (Option<Prepared>, Option<Prepared>) = (None, None);
+        let mut read_to = self.position;
         loop {
-            // No more than `save_every` at a time, so that saves can come that often.
-            let batch = self.read_batch.min(self.save_every as usize).max(1);
-            let entries = log.read(self.position + 1, batch).await?;
-            if entries.is_empty() {
-                break;
+            let current = match verified.take() {
+                Some(prepared) => prepared,
+                None => {
+                    let entries = log.read(self.position + 1, batch).await?;
+                    let Some(last) = entries.last() else { break };
+                    read_to = last.position;
+                    self.prepare(entries)
+                }
+            };
+            if decoded.is_none() && read_to < target {
+                let entries = log.read(read_to + 1, batch).await?;
+                read_to = entries.last().map_or(read_to, |e| e.position);
+                decoded = (!entries.is_empty()).then(|| Prepared::decode(entries));
             }
-            let decoded: Vec<Result<Event, String>> = entries.par_iter().map(decode).collect();
-            self.fold_batch(&entries, &decoded, &mut |_, _, _, _| {})?;
+            let after = match decoded.is_some() && read_to < target {
+                true => log.read(read_to + 1, batch).await?,
+                false => Vec::new(),
+            };
+            read_to = after.last().map_or(read_to, |e| e.position);
+            (verified, decoded) =
+                self.fold_and_prepare(&current, decoded.take(), after, &mut |_, _, _, _| {})?;
             self.save_when_due()?;
             let secs = start.elapsed().as_secs_f64().max(1e-9);
             progress(Progress {
@@ -599,17 +621,74 @@ impl Projector {
         decoded: &[Result<Event, String>],
         observe: &mut Observer<'_>,
     ) -> Result<(), RunError> {
+        self.fold_step(entries, decoded, &[], observe)
+    }
+
+    /// `entries` decoded, with the signatures of the first run verified
+    /// under the current keys: the first batch of a pipeline (see
+    /// [`Projector::fold_and_prepare`]).
+    pub fn prepare(&mut self, entries: Vec<Entry>) -> Prepared {
+        self.keys.refresh(&self.state);
+        Prepared::new(entries, &self.keys)
+    }
+
+    /// [`Projector::fold_batch`] of `current` in a pipeline of three
+    /// batches: meanwhile `next` (decoded, the batch after `current`) has its
+    /// signatures verified on the thread pool (when `current` changes no
+    /// key, under the keys before `current`), and once `current` is folded,
+    /// `after` (the entries after `next`) is decoded on this thread.
+    /// Returns `next` verified and `after` decoded (`None` if empty).
+    pub fn fold_and_prepare(
+        &mut self,
+        current: &Prepared,
+        next: Option<Prepared>,
+        after: Vec<Entry>,
+        observe: &mut Observer<'_>,
+    ) -> Result<(Option<Prepared>, Option<Prepared>), RunError> {
+        let keys = (!current.changes_keys()).then(|| {
+            self.keys.refresh(&self.state);
+            self.keys.clone()
+        });
+        let mut verified = None;
+        let mut folded = Ok(None);
+        rayon::in_place_scope(|scope| {
+            if let Some(mut next) = next {
+                let (slot, keys) = (&mut verified, keys.as_ref());
+                scope.spawn(move |_| {
+                    if let Some(keys) = keys {
+                        next.verify_ahead(keys);
+                    }
+                    *slot = Some(next);
+                });
+            }
+            folded = self
+                .fold_step(&current.entries, &current.decoded, &current.ahead, observe)
+                .map(|()| (!after.is_empty()).then(|| Prepared::decode(after)));
+        });
+        Ok((verified, folded?))
+    }
+
+    /// The step of [`Projector::fold_batch`], the first `ahead.len()`
+    /// signatures verified ahead ([`fold_verified`]).
+    fn fold_step(
+        &mut self,
+        entries: &[Entry],
+        decoded: &[Result<Event, String>],
+        ahead: &[Option<ledger::keys::PublicKey>],
+        observe: &mut Observer<'_>,
+    ) -> Result<(), RunError> {
         let Some(last) = entries.last() else {
             return Ok(());
         };
         let last = last.position;
         self.load_named(decoded)?;
         // The fold overlaps judging with the next step's verification.
-        fold_decoded_observed(
+        fold_verified(
             &mut self.state,
             &mut self.model,
             entries,
             decoded,
+            ahead,
             self.filter,
             observe,
         );

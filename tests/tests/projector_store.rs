@@ -233,3 +233,73 @@ async fn a_read_only_projector_cannot_reset_the_holders_store() {
     let mut again = open(&dir, 64, 10);
     assert_eq!(again.digest_hex().unwrap(), digest);
 }
+
+#[path = "../../ledger/tests/common/mod.rs"]
+mod world;
+
+/// The catch-up pipeline verifies a batch's signatures ahead, under the keys
+/// before the batch just before it. Key rotations at every offset from a
+/// batch boundary, each followed by an event signed with the rotated-away key
+/// (a forgery) and honest ones under the new key, fold as the in-memory fold
+/// does whatever the batch size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_verified_ahead_give_the_verdicts_of_the_rules_across_key_rotations() {
+    use ledger::body::{Body, KeyRotated};
+    use world::*;
+
+    let mut w = World::new();
+    let mut forged = Vec::new();
+    for round in 0..6u8 {
+        for i in 0..(round as u64 + 1) {
+            let id = format!("UA-SSSCIP/P-{round}-{i}");
+            w.accept(SSSCIP, Body::NeedStated(need(&id, SSSCIP, 1 + i, 1_000)));
+        }
+        let (old, new) = (w.signer(EE).clone(), signer(EE, 100 + round));
+        let rotation = KeyRotated {
+            member: mid(EE),
+            new_key: new.public_key(),
+        };
+        w.accept(EE, Body::KeyRotated(rotation));
+        w.set_signer(EE, new);
+        let id = format!("EE-MFA/O-{round}-stale");
+        let stale = w.forge(EE, Body::OfferMade(offer(&id, 1, 1_000, &[])), &old);
+        w.expect_rejected(&stale);
+        forged.push(w.log.len() as u64);
+        let id = format!("EE-MFA/O-{round}");
+        w.accept(EE, Body::OfferMade(offer(&id, 1, 1_000, &[])));
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let log = Store::open(&tmp.path().join("log"), Duration::from_secs(5)).unwrap();
+    let mut last: std::collections::HashMap<String, u64> = Default::default();
+    for e in &w.log {
+        let producer = ledger::event::Event::from_bytes(&e.bytes)
+            .unwrap()
+            .envelope()
+            .producer
+            .clone();
+        let expected = last.get(producer.as_str()).copied();
+        let at = log
+            .append(
+                &producer,
+                expected,
+                std::slice::from_ref(&e.bytes),
+                e.appended_at,
+            )
+            .await
+            .unwrap();
+        assert_eq!(at, vec![e.position]);
+        last.insert(producer.to_string(), e.position);
+    }
+    let expected = in_memory(&log).await;
+    let rejected: Vec<u64> = expected.rejected.iter().map(|r| r.position).collect();
+    assert_eq!(rejected, forged, "the stale-key events, and only they");
+    let digest = projector::digest::digest_hex(&expected);
+    for read_batch in 1..=9 {
+        let dir = tmp.path().join(format!("p-{read_batch}"));
+        let mut p = open(&dir, read_batch, 4);
+        p.catch_up(&log, |_| {}).await.unwrap();
+        assert_eq!(p.digest_hex().unwrap(), digest, "batches of {read_batch}");
+        assert!(p.model().unwrap() == expected, "batches of {read_batch}");
+    }
+}
