@@ -632,6 +632,29 @@ impl Projector {
         Prepared::new(entries, &self.keys)
     }
 
+    /// The members' active keys now, prepared for batches: what a batch
+    /// prepared while the next one is folded is verified under.
+    pub fn keys_now(&mut self) -> Keys {
+        self.keys.refresh(&self.state);
+        self.keys.clone()
+    }
+
+    /// [`Projector::fold_batch`] of a prepared batch: the signatures it
+    /// verified ahead count if they were verified under the keys the rules
+    /// expect when each event is judged.
+    pub fn fold_prepared(
+        &mut self,
+        prepared: &Prepared,
+        observe: &mut Observer<'_>,
+    ) -> Result<(), RunError> {
+        self.fold_step(
+            &prepared.entries,
+            &prepared.decoded,
+            &prepared.ahead,
+            observe,
+        )
+    }
+
     /// [`Projector::fold_batch`] of `current` in a pipeline of three
     /// batches: meanwhile `next` (decoded, the batch after `current`) has its
     /// signatures verified on the thread pool (when `current` changes no
@@ -645,10 +668,7 @@ impl Projector {
         after: Vec<Entry>,
         observe: &mut Observer<'_>,
     ) -> Result<(Option<Prepared>, Option<Prepared>), RunError> {
-        let keys = (!current.changes_keys()).then(|| {
-            self.keys.refresh(&self.state);
-            self.keys.clone()
-        });
+        let keys = (!current.changes_keys()).then(|| self.keys_now());
         let mut verified = None;
         let mut folded = Ok(None);
         rayon::in_place_scope(|scope| {
@@ -662,7 +682,7 @@ impl Projector {
                 });
             }
             folded = self
-                .fold_step(&current.entries, &current.decoded, &current.ahead, observe)
+                .fold_prepared(current, observe)
                 .map(|()| (!after.is_empty()).then(|| Prepared::decode(after)));
         });
         Ok((verified, folded?))

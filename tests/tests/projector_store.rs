@@ -302,4 +302,25 @@ async fn signatures_verified_ahead_give_the_verdicts_of_the_rules_across_key_rot
         assert_eq!(p.digest_hex().unwrap(), digest, "batches of {read_batch}");
         assert!(p.model().unwrap() == expected, "batches of {read_batch}");
     }
+
+    // The streamed audit prepares its segments the same way: the same report
+    // whatever the segment size, with the stale-key events refused.
+    use projector::audit::{audit_on, AuditInput, Trust, Workspace};
+    let report = |batch: usize| {
+        let input = AuditInput::from_entries(w.log.clone(), Vec::new());
+        let mut ws = Workspace::new(Some(tmp.path())).unwrap();
+        audit_on(&mut ws, input, &Trust::default(), batch).unwrap()
+    };
+    let whole = report(usize::MAX);
+    let refused: Vec<u64> = whole.refused.iter().filter_map(|f| f.position).collect();
+    assert_eq!(refused, forged, "{:?}", whole.refused);
+    assert_eq!(whole.digest, digest);
+    let whole = serde_json::to_string(&whole).unwrap();
+    for batch in 1..=9 {
+        assert_eq!(
+            serde_json::to_string(&report(batch)).unwrap(),
+            whole,
+            "{batch}"
+        );
+    }
 }

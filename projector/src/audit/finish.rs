@@ -12,6 +12,7 @@ use crate::timebounds::{TimeBounds, Timed};
 impl Auditor {
     /// The report, once every event was pushed into `p`.
     pub fn finish(mut self, p: &mut Projector) -> Result<Report, RunError> {
+        self.step(p, None)?;
         let n = self.n;
         let mut problems = Vec::new();
         if n == 0 {

@@ -37,6 +37,7 @@ use crate::run::RunError;
 
 pub mod export;
 mod finish;
+mod segment;
 pub mod stream;
 
 pub use stream::{Auditor, Stated, Workspace};
@@ -290,7 +291,7 @@ pub fn audit_on(
 }
 
 /// Events audited (or exported) at a time.
-pub const AUDIT_BATCH: usize = 16_384;
+pub const AUDIT_BATCH: usize = 8_192;
 
 /// Checkpoints must be listed in increasing size (equal sizes may repeat).
 fn checkpoint_order(cps: &[(Note, Checkpoint)]) -> Vec<Finding> {

@@ -1,34 +1,31 @@
 //! The streamed audit: events pushed in log order, a batch at a time, judged
 //! and folded by a [`Projector`] on a working directory of the audit's own
 //! (so the rules state and read model live on disk, as the projector keeps
-//! them); the checkpoints are given first. Memory holds one batch, the
-//! members' keys at each checkpoint size and the findings, whatever the
-//! length of the log.
+//! them); the checkpoints are given first. Memory holds two segments (one
+//! folded, the next prepared meanwhile), the members' keys at each
+//! checkpoint size and the findings, whatever the length of the log.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ledger::bundle::AuditEvent;
 use ledger::checkpoint::{Checkpoint, Note};
-use ledger::event::{leaf_hash, Event};
+use ledger::event::Event;
 use ledger::ids::Digest;
 use ledger::keys::{parse_vkey, PublicKey};
 use ledger::log::Entry;
 use ledger::rules::{Outcome, Rejection};
 use ledger::state::State;
 use ledger::subjects::Subjects;
-use rayon::prelude::*;
 
 use super::{
-    checkpoint_order, event_finding, expected_key, json_is, keys_of, signature_checked, Finding,
-    ForkFound, Keys, Trust,
+    checkpoint_order, event_finding, expected_key, keys_of, signature_checked, Finding, ForkFound,
+    Keys, Trust,
 };
-use crate::fold::decode;
 use crate::run::{Projector, RunError};
 use crate::timebounds::{TimeBounds, Timed};
 pub use crate::workspace::Workspace;
 
-/// An event's stated seq and signer (views the audit checks).
-type StatedViews = (Option<u64>, Option<String>);
+use super::segment::{Segment, StatedViews};
 
 /// What a bundle states about itself (nothing, for a live log).
 #[derive(Debug, Clone, Default)]
@@ -74,8 +71,15 @@ pub struct Auditor {
     /// Time notes, with the position and time they were found at.
     pub(super) time_notes: Vec<(Finding, Option<ledger::calendar::Timestamp>)>,
     signer_keys: HashMap<String, Option<(String, PublicKey)>>,
-    /// Events pushed.
+    /// Events folded.
     pub(super) n: u64,
+    /// Events pushed (folded, or in `pending`).
+    pushed: u64,
+    /// Where the next segment is cut: the first bound above `pushed`.
+    cut: usize,
+    /// The segment pushed last, prepared, folded when the next one comes
+    /// (or at the end).
+    pending: Option<Segment>,
     position_reported: bool,
     /// Problems found before the events (malformed or misordered checkpoints).
     pub(super) head: Vec<Finding>,
@@ -136,6 +140,9 @@ impl Auditor {
             time_notes: Vec::new(),
             signer_keys: HashMap::new(),
             n: 0,
+            pushed: 0,
+            cut: 0,
+            pending: None,
             position_reported: false,
             head,
             problems: Vec::new(),
@@ -152,13 +159,20 @@ impl Auditor {
     }
 
     /// Audits the next `events` (in log order), folding them into `p` (the
-    /// workspace's projector, which saves when due).
+    /// workspace's projector, which saves when due). The events are cut in
+    /// segments at checkpoint sizes; each is prepared (decoded, hashed, its
+    /// signatures verified ahead) on the thread pool while the segment
+    /// before it is folded, and folded on the next push or at
+    /// [`Auditor::finish`].
     pub fn push(&mut self, p: &mut Projector, mut events: Vec<AuditEvent>) -> Result<(), RunError> {
         self.record_bounds(p);
         while !events.is_empty() {
             // A segment ends at the next checkpoint size: the keys are taken there.
-            let room = match self.bounds.get(self.next_bound) {
-                Some(&b) => (b - self.n) as usize,
+            while self.bounds.get(self.cut).is_some_and(|&b| b <= self.pushed) {
+                self.cut += 1;
+            }
+            let room = match self.bounds.get(self.cut) {
+                Some(&b) => (b - self.pushed) as usize,
                 None => usize::MAX,
             };
             let rest = if events.len() > room {
@@ -166,11 +180,39 @@ impl Auditor {
             } else {
                 Vec::new()
             };
-            self.push_segment(p, events)?;
-            self.record_bounds(p);
+            self.step(p, Some(events))?;
             events = rest;
         }
         Ok(())
+    }
+
+    /// Folds the pending segment while `events` are prepared (the first
+    /// segment is prepared alone); `None` folds what is pending.
+    pub(super) fn step(
+        &mut self,
+        p: &mut Projector,
+        events: Option<Vec<AuditEvent>>,
+    ) -> Result<(), RunError> {
+        let base = self.pushed;
+        self.pushed += events.as_ref().map_or(0, |e| e.len() as u64);
+        let Some(current) = self.pending.take() else {
+            let keys = p.keys_now();
+            self.pending = events.map(|e| Segment::new(base, e, Some(&keys)));
+            return Ok(());
+        };
+        // Verified ahead only under keys the current segment does not change.
+        let keys = (!current.prepared.changes_keys()).then(|| p.keys_now());
+        let mut next = None;
+        let mut folded = Ok(());
+        rayon::in_place_scope(|scope| {
+            if let Some(events) = events {
+                let (slot, keys) = (&mut next, keys.as_ref());
+                scope.spawn(move |_| *slot = Some(Segment::new(base, events, keys)));
+            }
+            folded = self.fold_segment(p, current);
+        });
+        self.pending = next;
+        folded
     }
 
     /// Takes the keys at every checkpoint size reached.
@@ -186,34 +228,19 @@ impl Auditor {
         }
     }
 
-    fn push_segment(&mut self, p: &mut Projector, events: Vec<AuditEvent>) -> Result<(), RunError> {
-        let base = self.n;
-        // Decoding, leaf hashes and the JSON body views, in parallel.
-        let decoded: Vec<Result<Event, String>> =
-            events.par_iter().map(|e| decode(&e.entry)).collect();
-        let ids: Vec<Digest> = events
-            .par_iter()
-            .zip(&decoded)
-            .map(|(e, d)| match d {
-                Ok(ev) => ev.id(),
-                Err(_) => leaf_hash(&e.entry.bytes),
-            })
-            .collect();
-        let body_problems = body_problems(base, &events, &decoded, &ids);
-        self.check_positions(base, &events, &ids);
-        // Entries renumbered by leaf index; the stated seq and signer moved
-        // out beside them (no copy).
-        let (entries, stated): (Vec<Entry>, Vec<StatedViews>) = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let entry = Entry {
-                    position: base + i as u64 + 1,
-                    ..e.entry
-                };
-                (entry, (e.stated_seq, e.signer))
-            })
-            .unzip();
+    /// Folds one prepared segment: positions, stated views, subjects and
+    /// times, then the verdicts, then the keys at a checkpoint size reached.
+    fn fold_segment(&mut self, p: &mut Projector, seg: Segment) -> Result<(), RunError> {
+        let Segment {
+            base,
+            prepared,
+            ids,
+            stated_positions,
+            stated_ids,
+            stated,
+            body_problems,
+        } = seg;
+        self.check_positions(base, &stated_positions, &stated_ids, &ids);
         for text in stated.iter().filter_map(|s| s.1.as_ref()) {
             if !self.signer_keys.contains_key(text) {
                 if self.signer_keys.len() >= SIGNER_CACHE {
@@ -222,7 +249,7 @@ impl Auditor {
                 self.signer_keys.insert(text.clone(), parse_vkey(text).ok());
             }
         }
-        self.subjects_and_times(&entries, &decoded, &ids);
+        self.subjects_and_times(&prepared.entries, &prepared.decoded, &ids);
         let mut observe = Observe {
             base,
             ids: &ids,
@@ -236,20 +263,26 @@ impl Auditor {
             fork_ids: &mut self.fork_ids,
             counts: &mut self.counts,
         };
-        p.fold_batch(&entries, &decoded, &mut |entry, ev, outcome, state| {
+        p.fold_prepared(&prepared, &mut |entry, ev, outcome, state| {
             observe.one(entry, ev, outcome, state)
         })?;
         self.problems.extend(body_problems);
-        self.n += entries.len() as u64;
-        p.save_when_due()
+        self.n += prepared.entries.len() as u64;
+        p.save_when_due()?;
+        self.record_bounds(p);
+        Ok(())
     }
 
     /// Positions (the first wrong one) and stated ids.
-    fn check_positions(&mut self, base: u64, events: &[AuditEvent], ids: &[Digest]) {
+    fn check_positions(
+        &mut self,
+        base: u64,
+        positions: &[u64],
+        stated_ids: &[Option<Digest>],
+        ids: &[Digest],
+    ) {
         if !self.position_reported {
-            if let Some(i) =
-                (0..events.len()).find(|&i| events[i].entry.position != base + i as u64 + 1)
-            {
+            if let Some(i) = (0..positions.len()).find(|&i| positions[i] != base + i as u64 + 1) {
                 self.position_reported = true;
                 let at = base + i as u64;
                 self.problems.push(event_finding(
@@ -259,14 +292,14 @@ impl Auditor {
                     "position",
                     format!(
                         "event {at} of the bundle states position {}, expected {}: events were removed, added or reordered",
-                        events[i].entry.position,
+                        positions[i],
                         at + 1
                     ),
                 ));
             }
         }
-        for (i, e) in events.iter().enumerate() {
-            if let Some(stated) = e.stated_id.filter(|s| *s != ids[i]) {
+        for (i, stated) in stated_ids.iter().enumerate() {
+            if let Some(stated) = stated.filter(|s| *s != ids[i]) {
                 self.problems.push(event_finding(
                     base + i as u64 + 1,
                     ids[i],
@@ -363,40 +396,6 @@ pub(super) fn timed(cps: &[(Note, Checkpoint)]) -> Vec<Timed> {
             Some(Timed {
                 size: cp.size,
                 time: cp.time()?,
-            })
-        })
-        .collect()
-}
-
-/// The JSON body views that differ from the signed envelope.
-fn body_problems(
-    base: u64,
-    events: &[AuditEvent],
-    decoded: &[Result<Event, String>],
-    ids: &[Digest],
-) -> Vec<Finding> {
-    events
-        .par_iter()
-        .zip(decoded)
-        .enumerate()
-        .filter_map(|(i, (e, ev))| {
-            let raw = e.body.as_ref()?;
-            let ev = ev.as_ref().ok()?;
-            let body = &ev.envelope().body;
-            // Fast path: the exporter writes exactly serde_json's compact form.
-            if json_is(body, raw.get()) {
-                return None;
-            }
-            let stated: Option<serde_json::Value> = serde_json::from_str(raw.get()).ok();
-            let actual = serde_json::to_value(body).ok();
-            (stated != actual).then(|| {
-                event_finding(
-                    base + i as u64 + 1,
-                    ids[i],
-                    Some(ev.envelope().producer.to_string()),
-                    "body_mismatch",
-                    "the JSON body view does not match the signed envelope".into(),
-                )
             })
         })
         .collect()
