@@ -168,23 +168,7 @@ pub fn fold_verified(
     // event stored again at a new position is a rules `Duplicate`.
     let fresh = entries.partition_point(|e| e.position <= model.position);
     let split = ahead.len().max(fresh);
-    for i in fresh..split {
-        let verified = match (&decoded[i], ahead[i]) {
-            (Ok(ev), Some(key)) => state.active_key(&ev.envelope().producer) == Some(key),
-            _ => false,
-        };
-        judge(
-            state,
-            model,
-            &entries[i],
-            &decoded[i],
-            verified,
-            filter,
-            observe,
-        );
-    }
-    let (entries, decoded) = (&entries[split..], &decoded[split..]);
-    pipeline(state, decoded, |state, i, verified| {
+    let mut judge_at = |state: &mut State, i: usize, verified: bool| {
         judge(
             state,
             model,
@@ -194,6 +178,16 @@ pub fn fold_verified(
             filter,
             observe,
         )
+    };
+    for i in fresh..split {
+        let verified = match (&decoded[i], ahead[i]) {
+            (Ok(ev), Some(key)) => state.active_key(&ev.envelope().producer) == Some(key),
+            _ => false,
+        };
+        judge_at(state, i, verified);
+    }
+    pipeline(state, &decoded[split..], |state, i, verified| {
+        judge_at(state, split + i, verified)
     });
 }
 
