@@ -574,6 +574,11 @@ impl Projector {
         // it is read and decoded here once the fold is done.
         let (mut verified, mut decoded): (Option<Prepared>, Option<Prepared>) = (None, None);
         let mut read_to = self.position;
+        // On a pool of one thread that runs this fold too, nothing would
+        // overlap: no batch is read ahead (the cost of the three in flight
+        // without the gain), each is prepared then folded.
+        let alone = rayon::current_thread_index().is_some() && rayon::current_num_threads() <= 1;
+        let ahead_to = if alone { 0 } else { target };
         loop {
             let current = match verified.take() {
                 Some(prepared) => prepared,
@@ -584,12 +589,12 @@ impl Projector {
                     self.prepare(entries)
                 }
             };
-            if decoded.is_none() && read_to < target {
+            if decoded.is_none() && read_to < ahead_to {
                 let entries = log.read(read_to + 1, batch).await?;
                 read_to = entries.last().map_or(read_to, |e| e.position);
                 decoded = (!entries.is_empty()).then(|| Prepared::decode(entries));
             }
-            let after = match decoded.is_some() && read_to < target {
+            let after = match decoded.is_some() && read_to < ahead_to {
                 true => log.read(read_to + 1, batch).await?,
                 false => Vec::new(),
             };
