@@ -4,13 +4,13 @@
 //! signatures of its first run verified ahead ([`Prepared`]).
 
 use ledger::bundle::AuditEvent;
-use ledger::event::{leaf_hash, Event};
+use ledger::event::Event;
 use ledger::ids::Digest;
 use ledger::log::Entry;
 use rayon::prelude::*;
 
 use super::{event_finding, json_is, Finding};
-use crate::fold::{decode, Keys, Prepared};
+use crate::fold::{decode, entry_leaf, Keys, Prepared};
 
 /// An event's stated seq and signer (views the audit checks).
 pub(super) type StatedViews = (Option<u64>, Option<String>);
@@ -42,10 +42,7 @@ impl Segment {
         let ids: Vec<Digest> = events
             .par_iter()
             .zip(&decoded)
-            .map(|(e, d)| match d {
-                Ok(ev) => ev.id(),
-                Err(_) => leaf_hash(&e.entry.bytes),
-            })
+            .map(|(e, d)| entry_leaf(&e.entry, d))
             .collect();
         let body_problems = body_problems(base, &events, &decoded, &ids);
         let stated_positions = events.iter().map(|e| e.entry.position).collect();

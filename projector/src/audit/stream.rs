@@ -196,12 +196,10 @@ impl Auditor {
         let base = self.pushed;
         self.pushed += events.as_ref().map_or(0, |e| e.len() as u64);
         let Some(current) = self.pending.take() else {
-            let keys = p.keys_now();
-            self.pending = events.map(|e| Segment::new(base, e, Some(&keys)));
+            self.pending = events.map(|e| Segment::new(base, e, Some(&p.keys_now())));
             return Ok(());
         };
-        // Verified ahead only under keys the current segment does not change.
-        let keys = (!current.prepared.changes_keys()).then(|| p.keys_now());
+        let keys = p.keys_after(&current.prepared);
         let mut next = None;
         let mut folded = Ok(());
         rayon::in_place_scope(|scope| {
