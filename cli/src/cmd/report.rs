@@ -1,7 +1,7 @@
 //! `tallinn report VIEW`, `digest` and `status`: what the projector holds,
 //! caught up first (read-only when another process follows).
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -10,7 +10,7 @@ use ledger::calendar::Timestamp;
 use ledger::log::Log;
 use projector::as_of::fold_as_of;
 use projector::run::Projector;
-use projector::views::{build, build_from, Params, Table, View};
+use projector::views::{build_from, Params, Table, View};
 use serde_json::json;
 
 use crate::backend::{open_log, AnyLog, NatsArgs};
@@ -169,14 +169,10 @@ pub async fn report(nats: &NatsArgs, dir: &Path, a: ReportArgs, now: Timestamp) 
     write_report(&a, &meta, tables)
 }
 
-/// The tables of `view` from projector `p`: a totals view from the rows on
-/// disk (memory does not grow with the ledger), any other from the whole
-/// model.
+/// The tables of `view` from projector `p`, read from its store (memory does
+/// not grow with the ledger beyond the view's own rows).
 fn tables_of(p: &mut Projector, view: View, params: &Params) -> Result<Vec<Table>> {
-    if let Some(tables) = build_from(&mut p.rows()?, view) {
-        return Ok(tables?);
-    }
-    Ok(build(&p.model()?, view, params))
+    Ok(build_from(&mut p.rows()?, view, params)?)
 }
 
 /// Refuses what cannot be written before any work: xlsx to a terminal's
@@ -227,41 +223,53 @@ fn write_report(a: &ReportArgs, meta: &Meta, tables: Vec<Table>) -> Result<()> {
         return Ok(());
     }
     let tables = chosen(view, tables, a.table.as_deref())?;
-    let bytes = match a.format {
-        Format::Table => {
-            let state = match meta.as_of {
-                Some(d) => format!("as of {d}"),
-                None => format!("at position {}", meta.position),
-            };
-            let head = format!(
-                "{} report, {state}; report date {}",
-                view.name(),
-                meta.today
-            );
-            format!("{head}\n\n{}", text_tables(&tables)).into_bytes()
-        }
-        Format::Json => {
-            json::document(meta, &json::body(&tables), &Default::default()).into_bytes()
-        }
-        Format::Csv => match tables.as_slice() {
-            [t] => csv::table(t, opts).into_bytes(),
-            _ => {
-                let names: Vec<&str> = tables.iter().map(|t| t.title).collect();
-                bail!(
-                    "--format csv: view {} has {} tables ({}): choose one with --table NAME, or write each with --out-dir DIR",
+    if a.format == Format::Csv && tables.len() != 1 {
+        let names: Vec<&str> = tables.iter().map(|t| t.title).collect();
+        bail!(
+            "--format csv: view {} has {} tables ({}): choose one with --table NAME, or write each with --out-dir DIR",
+            view.name(),
+            tables.len(),
+            names.join(", ")
+        )
+    }
+    let xlsx = match a.format {
+        Format::Xlsx => Some(xlsx::workbook(meta, &tables, a.totals)?),
+        _ => None,
+    };
+    // JSON and CSV are written a row at a time, not built whole first.
+    let render = |w: &mut dyn Write| -> std::io::Result<()> {
+        match a.format {
+            Format::Table => {
+                let state = match meta.as_of {
+                    Some(d) => format!("as of {d}"),
+                    None => format!("at position {}", meta.position),
+                };
+                let head = format!(
+                    "{} report, {state}; report date {}",
                     view.name(),
-                    tables.len(),
-                    names.join(", ")
-                )
+                    meta.today
+                );
+                write!(w, "{head}\n\n{}", text_tables(&tables))
             }
-        },
-        Format::Xlsx => xlsx::workbook(meta, &tables, a.totals)?,
+            Format::Json => json::write_document(w, meta, &Default::default(), |w| {
+                json::write_body(w, &tables)
+            }),
+            Format::Csv => csv::write_table(w, &tables[0], opts),
+            Format::Xlsx => w.write_all(xlsx.as_deref().unwrap_or_default()),
+        }
     };
     match &a.out {
-        Some(path) => crate::outfile::write_atomically(path, |f| f.write_all(&bytes)),
-        None => std::io::stdout()
-            .write_all(&bytes)
-            .context("writing to standard output"),
+        Some(path) => crate::outfile::write_atomically(path, |f| {
+            let mut w = std::io::BufWriter::new(f);
+            render(&mut w)?;
+            w.flush()
+        }),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            render(&mut w)
+                .and_then(|()| w.flush())
+                .context("writing to standard output")
+        }
     }
 }
 
@@ -304,34 +312,42 @@ pub fn findings_table(
     projector::views::time_findings_table(&found)
 }
 
+/// Entries read at a time for the time findings.
+const TIME_BATCH: usize = 8192;
+
 /// The integrity view's `time_findings`: the first `until` events' recorded
 /// times against the signed times of the ledger's checkpoints (one pass over
-/// the log; the verdicts do not depend on them).
+/// the log, a batch at a time; the verdicts do not depend on them).
 async fn time_findings(log: &AnyLog, until: u64) -> Result<projector::views::Table> {
     use rayon::prelude::*;
     let timed = checkpoint_times(log).await?;
-    let mut decoded = Vec::new();
+    let mut found = Vec::new();
     if !timed.is_empty() {
-        let mut entries = crate::cmd::audit::read_all(log).await?;
-        entries.retain(|e| e.position <= until);
-        decoded = entries
-            .par_iter()
-            .map(|e| {
-                let ev = ledger::event::Event::from_bytes(&e.bytes).ok()?;
-                let env = ev.envelope();
-                let member = e.member.as_ref().unwrap_or(&env.producer).to_string();
-                Some((env.recorded_at, member))
-            })
-            .collect();
+        let mut bounds = projector::timebounds::TimeBounds::new(&timed);
+        let mut next = 1;
+        while next <= until {
+            let entries = log.read(next, TIME_BATCH).await?;
+            let Some(last) = entries.last() else { break };
+            next = last.position + 1;
+            let decoded: Vec<_> = entries
+                .par_iter()
+                .filter(|e| e.position <= until)
+                .map(|e| {
+                    let ev = ledger::event::Event::from_bytes(&e.bytes).ok();
+                    let at = ev.as_ref().map(|ev| ev.envelope().recorded_at);
+                    let member = e
+                        .member
+                        .clone()
+                        .or(ev.map(|ev| ev.envelope().producer.clone()));
+                    (e.position, at, member)
+                })
+                .collect();
+            for (position, at, member) in decoded {
+                if let Some(f) = bounds.check(position, at) {
+                    found.push((f, member.map(|m| m.to_string()).unwrap_or_default()));
+                }
+            }
+        }
     }
-    let times: Vec<_> = decoded
-        .iter()
-        .map(|d| d.as_ref().map(|(t, _)| *t))
-        .collect();
-    Ok(findings_table(&timed, &times, |pos| {
-        decoded[(pos - 1) as usize]
-            .as_ref()
-            .map(|(_, m)| m.clone())
-            .unwrap_or_default()
-    }))
+    Ok(projector::views::time_findings_table(&found))
 }

@@ -26,25 +26,31 @@ pub struct Options {
 
 /// The CSV of one table.
 pub fn table(t: &Table, o: Options) -> String {
+    let mut out = Vec::new();
+    write_table(&mut out, t, o).expect("writing to memory");
+    String::from_utf8(out).expect("UTF-8 cells")
+}
+
+/// [`table`] written to `w` a row at a time.
+pub fn write_table(w: &mut dyn std::io::Write, t: &Table, o: Options) -> std::io::Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let mut write = |cells: Vec<String>| w.write_record(&cells).expect("writing to memory");
-    write(t.columns.iter().map(|c| c.key.to_string()).collect());
+        .from_writer(w);
+    w.write_record(t.columns.iter().map(|c| c.key))?;
     if o.hxl {
-        write(t.columns.iter().map(|c| hxl_tag(c.key)).collect());
+        w.write_record(t.columns.iter().map(|c| hxl_tag(c.key)))?;
     }
     for r in &t.rows {
-        write(r.iter().map(cell).collect());
+        w.write_record(r.iter().map(cell))?;
     }
     if let Some(total) = t.totals.as_ref().filter(|_| o.totals) {
         let mut cells: Vec<String> = total.iter().map(cell).collect();
         if let Some(first) = cells.first_mut().filter(|c| c.is_empty()) {
             *first = "TOTAL".into();
         }
-        write(cells);
+        w.write_record(&cells)?;
     }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
+    w.flush()
 }
 
 /// Whether `s` is a plain decimal number (`-12`, `3.50`): safe as it is.

@@ -429,15 +429,13 @@ impl Projector {
         Ok(model)
     }
 
-    /// The item tables as the store holds them, for the totals views
+    /// The item tables and changes as the store holds them, for the views
     /// (`views::build_from`): memory does not grow with the ledger.
     pub fn rows(&mut self) -> Result<crate::store::StoreRows<'_>, RunError> {
         self.write_back()?;
         self.store.flush()?;
-        Ok(crate::store::StoreRows::new(
-            &self.store,
-            &self.model.members,
-        ))
+        self.store.changes().flush()?;
+        Ok(crate::store::StoreRows::new(&self.store, &self.model))
     }
 
     /// The model digest (`digest::digest` of [`Projector::model`]), computed

@@ -5,17 +5,18 @@ use std::collections::BTreeMap;
 use ledger::calendar::Date;
 use ledger::ids::MemberId;
 
+use super::rows::{Links, Rows};
 use super::totals::committed_eur;
 use super::{col, hidden, text, Cell, Table};
-use crate::model::Model;
 
-pub(super) fn recipients(model: &Model) -> Table {
+pub(super) fn recipients<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Error> {
     let mut rows: Vec<(MemberId, Date, Vec<Cell>)> = Vec::new();
-    for (id, d) in &model.deliveries {
-        let Some(c) = model.commitments.get(&d.commitment) else {
-            continue;
+    let mut eur: u128 = 0;
+    source.for_each_delivery(true, &mut |id, d, (c, receipt)| {
+        eur += d.eur as u128;
+        let Some(c) = c else {
+            return;
         };
-        let receipt = d.receipt.as_ref().and_then(|r| model.receipts.get(r));
         rows.push((
             c.recipient.clone(),
             d.delivered_on,
@@ -33,12 +34,11 @@ pub(super) fn recipients(model: &Model) -> Table {
                 text(&d.commitment),
             ],
         ));
-    }
+    })?;
     rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let eur: u128 = model.deliveries.values().map(|d| d.eur as u128).sum();
     let mut total = vec![Cell::Null; 11];
     total[6] = Cell::Eur(eur);
-    Table::new(
+    Ok(Table::new(
         "recipients",
         vec![
             col("recipient", "RECIPIENT"),
@@ -55,32 +55,35 @@ pub(super) fn recipients(model: &Model) -> Table {
         ],
         rows.into_iter().map(|r| r.2).collect(),
     )
-    .with_totals(total)
+    .with_totals(total))
 }
 
+/// Figures per (month, donor).
+type PerMonth = BTreeMap<(String, MemberId), (u128, u128)>;
+
 /// EUR committed and delivered per (month, donor).
-fn per_month(model: &Model) -> BTreeMap<(String, MemberId), (u128, u128)> {
-    let mut per: BTreeMap<(String, MemberId), (u128, u128)> = BTreeMap::new();
-    for c in model.commitments.values() {
+fn per_month<R: Rows + ?Sized>(rows: &mut R) -> Result<PerMonth, R::Error> {
+    let mut per = PerMonth::new();
+    rows.for_each_commitment(Links::Deliveries, &mut |_, model, c| {
         let e = committed_eur(model, c) as u128;
         if e > 0 || c.cancelled.is_none() {
             per.entry((c.made_at.date().month(), c.donor.clone()))
                 .or_default()
                 .0 += e;
         }
-    }
-    for d in model.deliveries.values() {
+    })?;
+    rows.for_each_delivery(false, &mut |_, d, _| {
         per.entry((d.delivered_on.month(), d.donor.clone()))
             .or_default()
             .1 += d.eur as u128;
-    }
-    per
+    })?;
+    Ok(per)
 }
 
 /// `months`: per (month, donor) with the donor's cumulative figures, totals
 /// apart; `months_total`: per month, all donors, with the cumulative figures.
-pub(super) fn months(model: &Model) -> Vec<Table> {
-    let per = per_month(model);
+pub(super) fn months<R: Rows + ?Sized>(source: &mut R) -> Result<Vec<Table>, R::Error> {
+    let per = per_month(source)?;
     let mut cum: BTreeMap<&MemberId, (u128, u128)> = BTreeMap::new();
     let mut by_month: BTreeMap<&str, (u128, u128)> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -130,8 +133,8 @@ pub(super) fn months(model: &Model) -> Vec<Table> {
         t.extend([Cell::Eur(all.0), Cell::Eur(all.1), Cell::Null, Cell::Null]);
         t
     };
-    vec![
+    Ok(vec![
         Table::new("months", columns, rows).with_totals(sums(2)),
         Table::new("months_total", month_columns, month_rows).with_totals(sums(1)),
-    ]
+    ])
 }

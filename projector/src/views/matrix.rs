@@ -12,8 +12,6 @@ use super::status::{need_figures, priority_code};
 use super::totals::{totals_by, Totals};
 use super::{col, hidden, ratio, text, Cell, Table};
 
-use crate::model::Model;
-
 fn flow_cells(t: &Totals) -> Vec<Cell> {
     vec![
         Cell::Int(t.commitments),
@@ -106,10 +104,13 @@ impl Coverage {
 /// (split as in `needs`); `covered_eur` counts each need's committed EUR up
 /// to what it stated, so one need over-covered does not hide another
 /// uncovered, and `covered_ratio` is that share of the EUR needed.
-pub(super) fn coverage(model: &Model) -> Table {
-    let figures = need_figures(model);
+pub(super) fn coverage<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Error> {
+    let figures = need_figures(source)?;
     let mut per: BTreeMap<(Category, Priority), Coverage> = BTreeMap::new();
-    for (id, n) in model.needs.iter().filter(|(_, n)| n.cancelled_at.is_none()) {
+    source.for_each_need(&mut |id, n| {
+        if n.cancelled_at.is_some() {
+            return;
+        }
         let f = figures.get(id).copied().unwrap_or_default();
         per.entry((n.category, n.priority))
             .or_default()
@@ -121,7 +122,7 @@ pub(super) fn coverage(model: &Model) -> Table {
                 delivered: f.delivered,
                 covered: f.committed.min(n.eur as u128),
             });
-    }
+    })?;
     let mut all = Coverage::default();
     let rows = per
         .iter()
@@ -134,7 +135,7 @@ pub(super) fn coverage(model: &Model) -> Table {
         .collect();
     let mut total = vec![Cell::Null, Cell::Null];
     total.extend(all.cells());
-    Table::new(
+    Ok(Table::new(
         "coverage",
         vec![
             col("category", "CATEGORY"),
@@ -149,5 +150,5 @@ pub(super) fn coverage(model: &Model) -> Table {
         ],
         rows,
     )
-    .with_totals(total)
+    .with_totals(total))
 }

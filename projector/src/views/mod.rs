@@ -187,47 +187,37 @@ pub(crate) fn ratio(num: u128, den: u128) -> Cell {
     Cell::Ratio((den > 0).then(|| num as f64 / den as f64))
 }
 
-/// Builds a view.
+/// Builds a view from the whole model in memory.
 pub fn build(model: &Model, view: View, p: &Params) -> Vec<Table> {
-    if let Some(tables) = build_from(&mut rows::InMemory(model), view) {
-        return rows::infallible(tables);
-    }
-    match view {
-        View::Recipients => vec![flows::recipients(model)],
-        View::Months => flows::months(model),
-        View::Needs => vec![status::needs(model)],
-        View::Commitments => vec![status::commitments(model, p)],
-        View::Overdue => vec![status::overdue(model, p)],
-        View::Pipeline => vec![record::pipeline(model)],
-        View::Changes => vec![record::changes(model)],
-        View::Integrity => record::integrity(model),
-        View::Coverage => vec![matrix::coverage(model)],
-        View::Donors
-        | View::Categories
-        | View::Countries
-        | View::Modalities
-        | View::Sectors
-        | View::Contributors
-        | View::Flows => unreachable!("built from rows above"),
-    }
+    rows::infallible(build_from(&mut rows::InMemory(model), view, p))
 }
 
-/// Builds a view made of totals (`donors`, `categories`, `countries`,
-/// `modalities`, `sectors`, `contributors`, `flows`) from any source of
-/// rows, such as the projector's store (memory then does not grow with the
-/// ledger); `None` for the other views, which need the whole model.
+/// Builds a view from any source of rows, such as the projector's store
+/// (`Projector::rows`): memory then does not grow with the ledger's length,
+/// beyond the view's own rows (a listing) or one entry per need named
+/// (`needs`, `coverage`).
 pub fn build_from<R: rows::Rows + ?Sized>(
     rows: &mut R,
     view: View,
-) -> Option<Result<Vec<Table>, R::Error>> {
-    Some(match view {
-        View::Donors => totals::donors(rows).map(|t| vec![t]),
-        View::Categories => totals::categories(rows),
-        View::Countries => analysis::countries(rows).map(|t| vec![t]),
-        View::Modalities => analysis::modalities(rows).map(|t| vec![t]),
-        View::Sectors => analysis::sectors(rows).map(|t| vec![t]),
-        View::Contributors => analysis::contributors(rows).map(|t| vec![t]),
-        View::Flows => matrix::flows(rows).map(|t| vec![t]),
-        _ => return None,
+    p: &Params,
+) -> Result<Vec<Table>, R::Error> {
+    let one = |t: Table| vec![t];
+    Ok(match view {
+        View::Donors => one(totals::donors(rows)?),
+        View::Categories => totals::categories(rows)?,
+        View::Recipients => one(flows::recipients(rows)?),
+        View::Months => flows::months(rows)?,
+        View::Needs => one(status::needs(rows)?),
+        View::Commitments => one(status::commitments(rows, p)?),
+        View::Overdue => one(status::overdue(rows, p)?),
+        View::Pipeline => one(record::pipeline(rows)?),
+        View::Changes => one(record::changes(rows)?),
+        View::Integrity => record::integrity(rows.overview()),
+        View::Countries => one(analysis::countries(rows)?),
+        View::Modalities => one(analysis::modalities(rows)?),
+        View::Sectors => one(analysis::sectors(rows)?),
+        View::Contributors => one(analysis::contributors(rows)?),
+        View::Flows => one(matrix::flows(rows)?),
+        View::Coverage => one(matrix::coverage(rows)?),
     })
 }

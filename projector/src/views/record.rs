@@ -1,39 +1,41 @@
 //! The ledger's own record: the `pipeline`, `changes` and `integrity` views.
 
-use ledger::ids::ItemId;
-
-use super::totals::{acknowledged_eur, cancelled_whole, committed_eur};
+use super::rows::{Links, Rows};
+use super::totals::{acknowledged_of, cancelled_whole, committed_eur};
 use super::{col, hidden, text, Cell, Table};
-use crate::model::{CommitmentRow, Model};
+use crate::model::Model;
 
-pub(super) fn pipeline(model: &Model) -> Table {
-    let needs = model.needs.values().filter(|n| n.cancelled_at.is_none());
-    let offers = model.offers.values().filter(|o| o.cancelled_at.is_none());
-    let commitments: Vec<&CommitmentRow> = model
-        .commitments
-        .values()
-        .filter(|c| !cancelled_whole(c))
-        .collect();
-    let receipts: Vec<&ItemId> = model
-        .deliveries
-        .iter()
-        .filter(|(_, d)| d.receipt.is_some())
-        .map(|(id, _)| id)
-        .collect();
+pub(super) fn pipeline<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Error> {
+    let count = |(c, e): &mut (usize, u128), eur: u128| {
+        *c += 1;
+        *e += eur;
+    };
+    let (mut needs, mut offers, mut commitments) = ((0, 0), (0, 0), (0, 0));
+    let (mut deliveries, mut receipts) = ((0, 0), (0, 0));
+    source.for_each_need(&mut |_, n| {
+        if n.cancelled_at.is_none() {
+            count(&mut needs, n.eur as u128);
+        }
+    })?;
+    source.for_each_offer(&mut |_, o, _| {
+        if o.cancelled_at.is_none() {
+            count(&mut offers, o.eur as u128);
+        }
+    })?;
+    source.for_each_commitment(Links::Deliveries, &mut |_, model, c| {
+        if !cancelled_whole(c) {
+            count(&mut commitments, committed_eur(model, c) as u128);
+        }
+    })?;
+    source.for_each_delivery(true, &mut |_, d, (_, r)| {
+        count(&mut deliveries, d.eur as u128);
+        if d.receipt.is_some() {
+            count(&mut receipts, acknowledged_of(d, r) as u128);
+        }
+    })?;
     let stage =
-        |name: &str, n: usize, eur: u128| vec![text(name), Cell::Int(n as u64), Cell::Eur(eur)];
-    let (nc, ne) = needs.fold((0, 0u128), |(c, e), n| (c + 1, e + n.eur as u128));
-    let (oc, oe) = offers.fold((0, 0u128), |(c, e), o| (c + 1, e + o.eur as u128));
-    let ce: u128 = commitments
-        .iter()
-        .map(|c| committed_eur(model, c) as u128)
-        .sum();
-    let de: u128 = model.deliveries.values().map(|d| d.eur as u128).sum();
-    let re: u128 = receipts
-        .iter()
-        .map(|id| acknowledged_eur(model, id) as u128)
-        .sum();
-    Table::new(
+        |name: &str, (n, eur): (usize, u128)| vec![text(name), Cell::Int(n as u64), Cell::Eur(eur)];
+    Ok(Table::new(
         "pipeline",
         vec![
             col("stage", "STAGE"),
@@ -41,17 +43,30 @@ pub(super) fn pipeline(model: &Model) -> Table {
             col("eur", "EUR"),
         ],
         vec![
-            stage("need", nc, ne),
-            stage("offer", oc, oe),
-            stage("commitment", commitments.len(), ce),
-            stage("delivery", model.deliveries.len(), de),
-            stage("receipt", receipts.len(), re),
+            stage("need", needs),
+            stage("offer", offers),
+            stage("commitment", commitments),
+            stage("delivery", deliveries),
+            stage("receipt", receipts),
         ],
-    )
+    ))
 }
 
-pub(super) fn changes(model: &Model) -> Table {
-    Table::new(
+pub(super) fn changes<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Error> {
+    let mut rows = Vec::new();
+    source.for_each_change(&mut |c| {
+        rows.push(vec![
+            Cell::Int(c.position),
+            Cell::Date(c.recorded_at.date()),
+            text(c.kind.name()),
+            text(&c.target),
+            text(&c.producer),
+            text(&c.what),
+            text(&c.reason),
+            text(c.id),
+        ])
+    })?;
+    Ok(Table::new(
         "changes",
         vec![
             hidden("position"),
@@ -63,23 +78,8 @@ pub(super) fn changes(model: &Model) -> Table {
             col("reason", "REASON"),
             hidden("id"),
         ],
-        model
-            .changes
-            .iter()
-            .map(|c| {
-                vec![
-                    Cell::Int(c.position),
-                    Cell::Date(c.recorded_at.date()),
-                    text(c.kind.name()),
-                    text(&c.target),
-                    text(&c.producer),
-                    text(&c.what),
-                    text(&c.reason),
-                    text(c.id),
-                ]
-            })
-            .collect(),
-    )
+        rows,
+    ))
 }
 
 /// The `time_findings` table of the integrity view: events whose
@@ -108,6 +108,7 @@ pub fn time_findings_table(findings: &[(crate::timebounds::TimeFinding, String)]
     )
 }
 
+/// The chain heads and rejected events (kept in memory, in the overview).
 pub(super) fn integrity(model: &Model) -> Vec<Table> {
     let heads = Table::new(
         "chain_heads",

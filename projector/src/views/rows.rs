@@ -1,20 +1,22 @@
-//! Where the totals views read their rows: the whole model in memory
+//! Where the views read their rows: the whole model in memory
 //! ([`InMemory`]), or the projector's store on disk
-//! (`crate::reading::StoreRows`), one commitment and what hangs on it at a
-//! time, so that memory does not grow with the ledger.
+//! (`crate::store::StoreRows`), a chunk of rows at a time, so that memory
+//! does not grow with the ledger (beyond what a view keeps: its own output,
+//! or per-need figures).
 //!
-//! The totals of a view are sums over offers and over commitments (with
-//! their deliveries and receipts): each commitment's share is computed from
-//! a model holding at least that commitment, its deliveries, their receipts
-//! and, when asked, its offer and the needs it covers, which is what the
-//! key functions and [`super::totals`] read. Both sources give the same sums.
+//! A commitment's figures are computed from a model holding at least that
+//! commitment, its deliveries, their receipts and, when asked, its offer
+//! and the needs it covers, which is what the key functions and
+//! [`super::totals`] read. Both sources give the same tables.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 
 use ledger::ids::{ItemId, MemberId};
 
-use crate::model::{CommitmentRow, MemberRow, Model, OfferRow};
+use crate::model::{
+    ChangeRow, CommitmentRow, DeliveryRow, MemberRow, Model, NeedRow, OfferRow, ReceiptRow,
+};
 
 /// Which rows beside a commitment its share reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,13 +27,29 @@ pub enum Links {
     All,
 }
 
-/// A source of rows for the totals views.
+/// What [`Rows::for_each_delivery`] passes beside a delivery: its commitment
+/// and its receipt, when asked for and found.
+pub type Linked<'a> = (Option<&'a CommitmentRow>, Option<&'a ReceiptRow>);
+
+/// A source of rows for the views. Every table is visited in id order
+/// (changes in log order).
 pub trait Rows {
     /// What reading the rows can fail with.
     type Error;
 
+    /// The parts of the model kept in memory whatever the ledger's length:
+    /// its position, origin, members, chain heads, rejected events and
+    /// counters. Its item tables and changes are not all there: read them
+    /// with the other methods.
+    fn overview(&self) -> &Model;
+
     /// The members.
-    fn members(&self) -> &BTreeMap<MemberId, MemberRow>;
+    fn members(&self) -> &BTreeMap<MemberId, MemberRow> {
+        &self.overview().members
+    }
+
+    /// Calls `f` for every need.
+    fn for_each_need(&mut self, f: &mut dyn FnMut(&ItemId, &NeedRow)) -> Result<(), Self::Error>;
 
     /// Calls `f` for every offer, with whether a commitment not cancelled
     /// whole came from it.
@@ -45,8 +63,19 @@ pub trait Rows {
     fn for_each_commitment(
         &mut self,
         links: Links,
-        f: &mut dyn FnMut(&Model, &CommitmentRow),
+        f: &mut dyn FnMut(&ItemId, &Model, &CommitmentRow),
     ) -> Result<(), Self::Error>;
+
+    /// Calls `f` for every delivery, with its commitment and its receipt if
+    /// `linked` (else with neither).
+    fn for_each_delivery(
+        &mut self,
+        linked: bool,
+        f: &mut dyn FnMut(&ItemId, &DeliveryRow, Linked<'_>),
+    ) -> Result<(), Self::Error>;
+
+    /// Calls `f` for every amendment, correction and cancellation, in log order.
+    fn for_each_change(&mut self, f: &mut dyn FnMut(&ChangeRow)) -> Result<(), Self::Error>;
 }
 
 /// The whole model in memory.
@@ -55,8 +84,13 @@ pub struct InMemory<'a>(pub &'a Model);
 impl Rows for InMemory<'_> {
     type Error = Infallible;
 
-    fn members(&self) -> &BTreeMap<MemberId, MemberRow> {
-        &self.0.members
+    fn overview(&self) -> &Model {
+        self.0
+    }
+
+    fn for_each_need(&mut self, f: &mut dyn FnMut(&ItemId, &NeedRow)) -> Result<(), Infallible> {
+        self.0.needs.iter().for_each(|(id, n)| f(id, n));
+        Ok(())
     }
 
     fn for_each_offer(
@@ -79,11 +113,34 @@ impl Rows for InMemory<'_> {
     fn for_each_commitment(
         &mut self,
         _: Links,
-        f: &mut dyn FnMut(&Model, &CommitmentRow),
+        f: &mut dyn FnMut(&ItemId, &Model, &CommitmentRow),
     ) -> Result<(), Infallible> {
-        for c in self.0.commitments.values() {
-            f(self.0, c);
+        for (id, c) in &self.0.commitments {
+            f(id, self.0, c);
         }
+        Ok(())
+    }
+
+    fn for_each_delivery(
+        &mut self,
+        linked: bool,
+        f: &mut dyn FnMut(&ItemId, &DeliveryRow, Linked<'_>),
+    ) -> Result<(), Infallible> {
+        let m = self.0;
+        for (id, d) in &m.deliveries {
+            let links = if linked {
+                let receipt = d.receipt.as_ref().and_then(|r| m.receipts.get(r));
+                (m.commitments.get(&d.commitment), receipt)
+            } else {
+                (None, None)
+            };
+            f(id, d, links);
+        }
+        Ok(())
+    }
+
+    fn for_each_change(&mut self, f: &mut dyn FnMut(&ChangeRow)) -> Result<(), Infallible> {
+        self.0.changes.iter().for_each(f);
         Ok(())
     }
 }

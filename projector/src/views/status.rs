@@ -7,6 +7,7 @@ use ledger::body::{CancelScope, Priority};
 use ledger::calendar::Date;
 use ledger::ids::ItemId;
 
+use super::rows::{Links, Rows};
 use super::totals::{committed_eur, delivered_eur};
 use super::{col, hidden, ratio, text, Cell, Params, Table};
 use crate::model::{CommitmentRow, Model};
@@ -23,24 +24,42 @@ pub struct NeedFigures {
     pub delivered: u128,
 }
 
-/// [`NeedFigures`] of every need something names.
-pub fn need_figures(model: &Model) -> BTreeMap<&ItemId, NeedFigures> {
-    let mut out: BTreeMap<&ItemId, NeedFigures> = BTreeMap::new();
-    for o in model.offers.values().filter(|o| o.cancelled_at.is_none()) {
+/// [`NeedFigures`] of every need something names (memory: one entry per
+/// such need).
+pub fn need_figures<R: Rows + ?Sized>(
+    rows: &mut R,
+) -> Result<BTreeMap<ItemId, NeedFigures>, R::Error> {
+    let mut out: BTreeMap<ItemId, NeedFigures> = BTreeMap::new();
+    rows.for_each_offer(&mut |_, o, _| {
+        if o.cancelled_at.is_some() {
+            return;
+        }
         let n = (o.answers.len() as u128).max(1);
         for need in &o.answers {
-            out.entry(need).or_default().offered += o.eur as u128 / n;
+            figures_of(&mut out, need).offered += o.eur as u128 / n;
         }
-    }
-    for c in model.commitments.values() {
+    })?;
+    rows.for_each_commitment(Links::Deliveries, &mut |_, model, c| {
         let n = (c.needs.len() as u128).max(1);
         for need in &c.needs {
-            let e = out.entry(need).or_default();
+            let e = figures_of(&mut out, need);
             e.committed += committed_eur(model, c) as u128 / n;
             e.delivered += delivered_eur(model, c) as u128 / n;
         }
+    })?;
+    Ok(out)
+}
+
+/// The figures of `need` in `out`, added if missing (looked up first: most
+/// needs are named more than once, and the key is cloned only once).
+fn figures_of<'a>(
+    out: &'a mut BTreeMap<ItemId, NeedFigures>,
+    need: &ItemId,
+) -> &'a mut NeedFigures {
+    if !out.contains_key(need) {
+        out.insert(need.clone(), NeedFigures::default());
     }
-    out
+    out.get_mut(need).expect("just inserted")
 }
 
 /// The priority's code (`critical`, `high`, `medium`, `low`).
@@ -53,12 +72,11 @@ pub fn priority_code(p: Priority) -> &'static str {
     }
 }
 
-pub(super) fn needs(model: &Model) -> Table {
-    let figures = need_figures(model);
-    let mut rows: Vec<(u64, u8, Vec<Cell>)> = model
-        .needs
-        .iter()
-        .map(|(id, n)| {
+pub(super) fn needs<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Error> {
+    let figures = need_figures(source)?;
+    let mut rows: Vec<(u64, u8, Vec<Cell>)> = Vec::new();
+    source.for_each_need(&mut |id, n| {
+        rows.push({
             let f = figures.get(id).copied().unwrap_or_default();
             let com = f.committed;
             let cover = if n.eur == 0 {
@@ -92,9 +110,9 @@ pub(super) fn needs(model: &Model) -> Table {
                 ],
             )
         })
-        .collect();
+    })?;
     rows.sort_by_key(|r| (r.0, r.1));
-    Table::new(
+    Ok(Table::new(
         "needs",
         vec![
             col("need", "NEED"),
@@ -109,7 +127,7 @@ pub(super) fn needs(model: &Model) -> Table {
             hidden("status"),
         ],
         rows.into_iter().map(|r| r.2).collect(),
-    )
+    ))
 }
 
 /// Quantity delivered on a commitment.
@@ -191,12 +209,11 @@ fn next_tranche(model: &Model, c: &CommitmentRow) -> Option<Date> {
         .map(|t| t.expected)
 }
 
-pub(super) fn commitments(model: &Model, p: &Params) -> Table {
+pub(super) fn commitments<R: Rows + ?Sized>(source: &mut R, p: &Params) -> Result<Table, R::Error> {
     let mut all = (0u128, 0u128, 0u128);
-    let rows = model
-        .commitments
-        .iter()
-        .map(|(id, c)| {
+    let mut rows = Vec::new();
+    source.for_each_commitment(Links::Deliveries, &mut |id, model, c| {
+        rows.push({
             let com = committed_eur(model, c) as u128;
             let del = delivered_eur(model, c) as u128;
             let out = com.saturating_sub(del);
@@ -212,11 +229,11 @@ pub(super) fn commitments(model: &Model, p: &Params) -> Table {
                 next_tranche(model, c).map_or(Cell::Null, Cell::Date),
             ]
         })
-        .collect();
+    })?;
     let mut total = vec![Cell::Null; 3];
     total.extend([Cell::Eur(all.0), Cell::Eur(all.1), Cell::Eur(all.2)]);
     total.extend([Cell::Null, Cell::Null]);
-    Table::new(
+    Ok(Table::new(
         "commitments",
         vec![
             col("commitment", "COMMITMENT"),
@@ -230,7 +247,7 @@ pub(super) fn commitments(model: &Model, p: &Params) -> Table {
         ],
         rows,
     )
-    .with_totals(total)
+    .with_totals(total))
 }
 
 /// Days from `from` to `to` (`from <= to`), in 64 bits: dates are any day
@@ -260,9 +277,9 @@ fn overdue_row(
     ]
 }
 
-pub(super) fn overdue(model: &Model, p: &Params) -> Table {
+pub(super) fn overdue<R: Rows + ?Sized>(source: &mut R, p: &Params) -> Result<Table, R::Error> {
     let mut rows: Vec<(Date, Vec<Cell>)> = Vec::new();
-    for (id, c) in &model.commitments {
+    source.for_each_commitment(Links::Deliveries, &mut |id, model, c| {
         if let Some((date, short)) = tranche_shortfall(model, c, p.today) {
             let eur = if c.quantity == 0 {
                 0
@@ -272,25 +289,21 @@ pub(super) fn overdue(model: &Model, p: &Params) -> Table {
             let who = [c.donor.to_string(), c.recipient.to_string()];
             rows.push((date, overdue_row("tranche", id, who, date, p, eur)));
         }
-    }
-    for (id, d) in &model.deliveries {
+    })?;
+    source.for_each_delivery(true, &mut |id, d, (c, _)| {
         if d.receipt.is_some() {
-            continue;
+            return;
         }
         let due = d.delivered_on.add_days(p.receipt_days);
         if due < p.today {
-            let recipient = model
-                .commitments
-                .get(&d.commitment)
-                .map(|c| c.recipient.to_string())
-                .unwrap_or_default();
+            let recipient = c.map(|c| c.recipient.to_string()).unwrap_or_default();
             let who = [d.donor.to_string(), recipient];
             let eur = d.eur as u128;
             rows.push((due, overdue_row("receipt", id, who, due, p, eur)));
         }
-    }
+    })?;
     rows.sort_by_key(|r| r.0);
-    Table::new(
+    Ok(Table::new(
         "overdue",
         vec![
             col("kind", "KIND"),
@@ -302,5 +315,5 @@ pub(super) fn overdue(model: &Model, p: &Params) -> Table {
             col("eur", "EUR"),
         ],
         rows.into_iter().map(|r| r.1).collect(),
-    )
+    ))
 }

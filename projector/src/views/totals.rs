@@ -8,7 +8,7 @@ use ledger::ids::{ItemId, MemberId};
 
 use super::rows::{infallible, InMemory, Links, Rows};
 use super::{col, hidden, ratio, text, Cell, Column, Table};
-use crate::model::{CommitmentRow, Model, OfferRow};
+use crate::model::{CommitmentRow, DeliveryRow, Model, OfferRow, ReceiptRow};
 
 /// EUR a commitment counts as committed: nothing if cancelled whole, what was
 /// delivered if its remaining balance was cancelled, else its value.
@@ -34,13 +34,18 @@ pub fn acknowledged_eur(model: &Model, delivery: &ItemId) -> u64 {
     let Some(d) = model.deliveries.get(delivery) else {
         return 0;
     };
-    let Some(r) = d.receipt.as_ref().and_then(|r| model.receipts.get(r)) else {
-        return 0;
-    };
-    if d.quantity == 0 {
-        return 0;
+    acknowledged_of(d, d.receipt.as_ref().and_then(|r| model.receipts.get(r)))
+}
+
+/// EUR of delivery `d` acknowledged by its receipt `r` (none: nothing).
+pub fn acknowledged_of(d: &DeliveryRow, r: Option<&ReceiptRow>) -> u64 {
+    match r {
+        Some(r) if d.quantity > 0 => {
+            (d.eur as u128 * r.quantity_accepted.min(d.quantity) as u128 / d.quantity as u128)
+                as u64
+        }
+        _ => 0,
     }
-    (d.eur as u128 * r.quantity_accepted.min(d.quantity) as u128 / d.quantity as u128) as u64
 }
 
 /// Whether a commitment was cancelled whole (it counts for nothing).
@@ -112,7 +117,7 @@ pub(crate) fn totals_by<K: Ord + Clone, R: Rows + ?Sized>(
             t.pledge_only_eur += o.eur as u128;
         }
     })?;
-    rows.for_each_commitment(links, &mut |model, c| {
+    rows.for_each_commitment(links, &mut |_, model, c| {
         let Some(key) = key_c(model, c) else { return };
         add_commitment(out.entry(key).or_default(), model, c);
     })?;
