@@ -11,7 +11,7 @@
 //! delivered as planned disbursements. An offer not (yet) committed is an
 //! activity in pipeline with an Outgoing Pledge (12).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use ledger::body::{CancelScope, Modality};
@@ -20,7 +20,11 @@ use ledger::category::Category;
 use ledger::ids::{ItemId, MemberId};
 use ledger::member::MemberKind;
 
-use crate::model::{CommitmentRow, Model, OfferRow};
+use crate::model::{CommitmentRow, MemberRow, Model, OfferRow};
+use crate::views::rows::{infallible, InMemory, Links, Rows};
+
+/// The members, by id.
+type Members = BTreeMap<MemberId, MemberRow>;
 
 /// What an export covers and how it names organisations.
 #[derive(Debug, Clone)]
@@ -106,43 +110,52 @@ fn amount(minor: i128) -> String {
 }
 
 /// Writes the document, every activity of the reporting member(s), to `out`
-/// as it goes (a writer that fails stops receiving; its owner keeps the error).
-pub fn write_activities(
+/// as it goes (a writer that fails stops receiving; its owner keeps the
+/// error), reading the items from `rows` (the projector's store: memory then
+/// holds the ids of the offers committed, not the model).
+pub fn write_activities<R: Rows + ?Sized>(
     out: &mut impl Write,
-    model: &Model,
+    rows: &mut R,
     history: &ValueHistory,
     opts: &Options,
-) {
+) -> Result<(), R::Error> {
     _ = out.write_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<iati-activities version=\"2.03\" generated-datetime=\"{}\">",
         rfc3339(opts.generated)
     );
+    let members = rows.members().clone();
     let wanted = |donor: &MemberId| opts.member.as_ref().is_none_or(|m| m == donor);
-    for (id, c) in &model.commitments {
-        if wanted(&c.donor) && c.made_at.date() <= opts.today {
-            commitment_activity(out, model, history, opts, id, c);
+    // Offers any commitment came from (cancelled or not): not pledges.
+    let mut committed: BTreeSet<ItemId> = BTreeSet::new();
+    rows.for_each_commitment(Links::All, &mut |id, links, c| {
+        if let Some(o) = &c.offer {
+            committed.insert(o.clone());
         }
-    }
-    let committed: std::collections::BTreeSet<&ItemId> = model
-        .commitments
-        .values()
-        .filter_map(|c| c.offer.as_ref())
-        .collect();
-    for (id, o) in &model.offers {
+        if wanted(&c.donor) && c.made_at.date() <= opts.today {
+            commitment_activity(out, &members, links, history, opts, id, c);
+        }
+    })?;
+    rows.for_each_offer(&mut |id, o, _| {
         let open = o.cancelled_at.is_none() && !committed.contains(id);
         if open && wanted(&o.donor) && o.made_at.date() <= opts.today {
-            pledge_activity(out, model, opts, id, o);
+            pledge_activity(out, &members, opts, id, o);
         }
-    }
+    })?;
     _ = out.write_str("</iati-activities>\n");
+    Ok(())
 }
 
-/// The document as a string (see [`write_activities`]).
+/// The document of a whole model as a string (see [`write_activities`]).
 pub fn activities(model: &Model, history: &ValueHistory, opts: &Options) -> String {
     let mut out = String::with_capacity(1 << 16);
-    write_activities(&mut out, model, history, opts);
+    infallible(write_activities(
+        &mut out,
+        &mut InMemory(model),
+        history,
+        opts,
+    ));
     out
 }
 
@@ -160,7 +173,7 @@ fn narrative(out: &mut impl Write, text: &str) {
 /// The opening of an activity: identifier, reporting org, title, description.
 fn head(
     out: &mut impl Write,
-    model: &Model,
+    members: &Members,
     opts: &Options,
     donor: &MemberId,
     item: &ItemId,
@@ -178,8 +191,7 @@ fn head(
         xml_text(&reporting),
         xml_text(&identifier_part(item.as_str()))
     );
-    let kind = model
-        .members
+    let kind = members
         .get(donor)
         .map(|m| m.kind)
         .unwrap_or(MemberKind::Ministry);
@@ -189,13 +201,12 @@ fn head(
         xml_text(&reporting),
         org_type(kind)
     );
-    narrative(out, &member_name(model, donor));
+    narrative(out, &member_name(members, donor));
     _ = out.write_str("  </reporting-org>\n");
 }
 
-fn member_name(model: &Model, m: &MemberId) -> String {
-    model
-        .members
+fn member_name(members: &Members, m: &MemberId) -> String {
+    members
         .get(m)
         .map(|r| format!("{} ({m})", r.name))
         .unwrap_or_else(|| m.to_string())
@@ -215,15 +226,14 @@ fn texts(out: &mut impl Write, title: &str, description: &str) {
 /// recipient institution).
 fn participants(
     out: &mut impl Write,
-    model: &Model,
+    members: &Members,
     opts: &Options,
     donor: &MemberId,
     contributor: Option<&str>,
     recipient: Option<&MemberId>,
 ) {
-    fn org(out: &mut impl Write, model: &Model, opts: &Options, role: u8, m: &MemberId) {
-        let kind = model
-            .members
+    fn org(out: &mut impl Write, members: &Members, opts: &Options, role: u8, m: &MemberId) {
+        let kind = members
             .get(m)
             .map(|r| r.kind)
             .unwrap_or(MemberKind::Ministry);
@@ -233,7 +243,7 @@ fn participants(
             xml_text(&org_ref(opts, m)),
             org_type(kind)
         );
-        narrative(out, &member_name(model, m));
+        narrative(out, &member_name(members, m));
         _ = out.write_str("  </participating-org>\n");
     }
     match contributor {
@@ -242,11 +252,11 @@ fn participants(
             narrative(out, name);
             _ = out.write_str("  </participating-org>\n");
         }
-        None => org(out, model, opts, 1, donor),
+        None => org(out, members, opts, 1, donor),
     }
-    org(out, model, opts, 3, donor);
+    org(out, members, opts, 3, donor);
     if let Some(r) = recipient {
-        org(out, model, opts, 4, r);
+        org(out, members, opts, 4, r);
     }
 }
 
@@ -278,8 +288,11 @@ fn classification(out: &mut impl Write, category: Category, finance: &str) {
     _ = out.write_str("  <default-tied-status code=\"5\"/>\n");
 }
 
+/// The activity of commitment `c`; `model` holds at least its offer, its
+/// deliveries and their receipts.
 fn commitment_activity(
     out: &mut impl Write,
+    members: &Members,
     model: &Model,
     history: &ValueHistory,
     opts: &Options,
@@ -290,7 +303,7 @@ fn commitment_activity(
     let financial = offer.map_or(c.category == Category::Funding, |o| {
         o.modality == Modality::Financial
     });
-    head(out, model, opts, &c.donor, id, &c.currency);
+    head(out, members, opts, &c.donor, id, &c.currency);
     texts(
         out,
         &c.description,
@@ -298,11 +311,18 @@ fn commitment_activity(
             "{} {}: commitment {id} to {}",
             c.quantity,
             c.unit,
-            member_name(model, &c.recipient)
+            member_name(members, &c.recipient)
         ),
     );
     let contributor = offer.and_then(|o| o.on_behalf_of.as_deref());
-    participants(out, model, opts, &c.donor, contributor, Some(&c.recipient));
+    participants(
+        out,
+        members,
+        opts,
+        &c.donor,
+        contributor,
+        Some(&c.recipient),
+    );
     let deliveries: Vec<_> = c
         .deliveries
         .iter()
@@ -465,14 +485,27 @@ fn transaction(out: &mut impl Write, kind: u8, on: Date, value: i128, currency: 
     _ = out.write_str("   </description>\n  </transaction>\n");
 }
 
-fn pledge_activity(out: &mut impl Write, model: &Model, opts: &Options, id: &ItemId, o: &OfferRow) {
-    head(out, model, opts, &o.donor, id, "EUR");
+fn pledge_activity(
+    out: &mut impl Write,
+    members: &Members,
+    opts: &Options,
+    id: &ItemId,
+    o: &OfferRow,
+) {
+    head(out, members, opts, &o.donor, id, "EUR");
     texts(
         out,
         &format!("offer {id}"),
         &format!("{} {}: offer {id}, not yet committed", o.quantity, o.unit),
     );
-    participants(out, model, opts, &o.donor, o.on_behalf_of.as_deref(), None);
+    participants(
+        out,
+        members,
+        opts,
+        &o.donor,
+        o.on_behalf_of.as_deref(),
+        None,
+    );
     _ = out.write_str("  <activity-status code=\"1\"/>\n");
     let _ = writeln!(
         out,

@@ -36,21 +36,31 @@ pub fn write_table(w: &mut dyn std::io::Write, t: &Table, o: Options) -> std::io
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(w);
-    w.write_record(t.columns.iter().map(|c| c.key))?;
+    w.write_record(t.columns.iter().map(|c| c.key))
+        .map_err(io_error)?;
     if o.hxl {
-        w.write_record(t.columns.iter().map(|c| hxl_tag(c.key)))?;
+        w.write_record(t.columns.iter().map(|c| hxl_tag(c.key)))
+            .map_err(io_error)?;
     }
     for r in &t.rows {
-        w.write_record(r.iter().map(cell))?;
+        w.write_record(r.iter().map(cell)).map_err(io_error)?;
     }
     if let Some(total) = t.totals.as_ref().filter(|_| o.totals) {
         let mut cells: Vec<String> = total.iter().map(cell).collect();
         if let Some(first) = cells.first_mut().filter(|c| c.is_empty()) {
             *first = "TOTAL".into();
         }
-        w.write_record(&cells)?;
+        w.write_record(&cells).map_err(io_error)?;
     }
     w.flush()
+}
+
+/// The I/O error under a CSV writer's error (a broken pipe stays one).
+fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        kind => std::io::Error::other(format!("{kind:?}")),
+    }
 }
 
 /// Whether `s` is a plain decimal number (`-12`, `3.50`): safe as it is.

@@ -7,15 +7,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use ledger::body::Body;
 use ledger::event::Event;
 use ledger::ids::MemberId;
 use ledger::log::Log;
+use projector::as_of::fold_as_of;
 use projector::iati::{write_activities, Options, ValueHistory};
 use projector::model::{EntryOutcome, Model};
-use projector::run::model_as_of;
+use projector::run::Projector;
+use projector::store::StoreRows;
 
 use crate::backend::{open_log, NatsArgs};
 use crate::cmd::projector::{catch_up, Open};
@@ -58,34 +60,58 @@ pub async fn export(nats: &NatsArgs, dir: &Path, now: Option<&str>, a: IatiArgs)
     let clock = crate::context::now(now)?;
     let log = open_log(nats, dir).await?;
     let mut p = catch_up(dir, &log, 50_000, Open::Shared).await?;
-    let (model, today) = match &a.as_of {
-        Some(d) => {
-            let day = crate::flags::date("as-of", d)?;
-            (model_as_of(&log, p.position, day.end()).await?, day)
-        }
-        None => (p.model()?, clock.date()),
+    let position = p.position;
+    let today = match &a.as_of {
+        Some(d) => crate::flags::date("as-of", d)?,
+        None => clock.date(),
     };
-    if let Some(m) = &member {
-        if !model.members.contains_key(m) {
-            bail!("--member {m}: not a member of this ledger");
-        }
-    }
-    let history = value_history(&log, &model, p.position).await?;
     let opts = Options {
         today,
         generated: clock,
         member,
         org_refs,
     };
-    match &a.out {
+    // `--as-of`: the state at the end of the day, folded into a workspace
+    // on disk (the projector released first, as `report --as-of` does).
+    if a.as_of.is_none() {
+        return write_export(&mut p, &log, position, &opts, a.out.as_deref()).await;
+    }
+    drop(p);
+    let bar = crate::progress::bar(position, "events replayed", false);
+    let mut ws = fold_as_of(&log, position, today.end(), None, |n| {
+        crate::progress::set(&bar, n)
+    })
+    .await
+    .context("--as-of: replaying the log")?;
+    crate::progress::finish(bar);
+    write_export(ws.projector(), &log, position, &opts, a.out.as_deref()).await
+}
+
+/// Writes the document of projector `p` (folded up to `position` of `log`)
+/// to `out` (atomically) or standard output, its items read from the store.
+async fn write_export<L: Log>(
+    p: &mut Projector,
+    log: &L,
+    position: u64,
+    opts: &Options,
+    out: Option<&Path>,
+) -> Result<()> {
+    if let Some(m) = &opts.member {
+        if !p.overview().members.contains_key(m) {
+            bail!("--member {m}: not a member of this ledger");
+        }
+    }
+    let history = value_history(log, p.overview(), position).await?;
+    let mut rows = p.rows()?;
+    match out {
         Some(path) => {
-            crate::outfile::write_atomically(path, |w| write_xml(w, &model, &history, &opts))
+            crate::outfile::write_atomically(path, |w| write_xml(w, &mut rows, &history, opts))
         }
         None => Ok(write_xml(
             &mut std::io::stdout().lock(),
-            &model,
+            &mut rows,
             &history,
-            &opts,
+            opts,
         )?),
     }
 }
@@ -93,7 +119,7 @@ pub async fn export(nats: &NatsArgs, dir: &Path, now: Option<&str>, a: IatiArgs)
 /// Writes the document to `w` as it is built (buffered).
 fn write_xml(
     w: &mut impl Write,
-    model: &Model,
+    rows: &mut StoreRows<'_>,
     history: &ValueHistory,
     opts: &Options,
 ) -> std::io::Result<()> {
@@ -101,7 +127,7 @@ fn write_xml(
         w: std::io::BufWriter::with_capacity(1 << 20, w),
         error: None,
     };
-    write_activities(&mut out, model, history, opts);
+    write_activities(&mut out, rows, history, opts).map_err(std::io::Error::other)?;
     if let Some(e) = out.error.take() {
         return Err(e);
     }
