@@ -5,7 +5,8 @@
 //! for their remaining balance, contributors, modalities and sectors, and
 //! events the rules refuse; with items written to disk after every batch and
 //! with the default working set; and `as_of::fold_as_of` over a real log
-//! folds the same state as `model_as_of`.
+//! folds the same state as `model_as_of`. The IATI document written from the
+//! store is the whole model's too.
 
 #[path = "../../ledger/tests/common/mod.rs"]
 mod world;
@@ -198,7 +199,33 @@ fn views_from_the_store_are_the_whole_models() {
                 assert!(stored > 0, "changes read from the changes file too");
             }
             assert_eq!(compare(&mut ws, &model, &what), View::ALL.len());
+            compare_iati(&mut ws, &model, &what);
         }
+    }
+}
+
+/// The IATI document written from the store of `ws` is the one of `model`,
+/// for every donor and for one.
+fn compare_iati(ws: &mut Workspace, model: &Model, what: &str) {
+    use projector::iati::{activities, write_activities, Options};
+    for member in [None, Some(EE.parse().expect("a member id"))] {
+        let opts = Options {
+            today: date("2024-06-01"),
+            generated: date("2024-06-02").end(),
+            member,
+            org_refs: Default::default(),
+        };
+        let history = Default::default();
+        let mut from_store = String::new();
+        let mut rows = ws.projector().rows().expect("rows");
+        write_activities(&mut from_store, &mut rows, &history, &opts).expect("the store reads");
+        let whole = activities(model, &history, &opts);
+        assert!(
+            whole.matches("<iati-activity ").count() > 10,
+            "activities ({what})"
+        );
+        assert!(whole.contains("code=\"12\""), "pledges ({what})");
+        assert_eq!(from_store, whole, "IATI ({what})");
     }
 }
 
