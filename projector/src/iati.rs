@@ -11,7 +11,7 @@
 //! delivered as planned disbursements. An offer not (yet) committed is an
 //! activity in pipeline with an Outgoing Pledge (12).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ledger::body::{CancelScope, Modality};
@@ -21,7 +21,7 @@ use ledger::ids::{ItemId, MemberId};
 use ledger::member::MemberKind;
 
 use crate::model::{CommitmentRow, MemberRow, Model, OfferRow};
-use crate::views::rows::{infallible, InMemory, Links, Rows};
+use crate::views::rows::{infallible, Committed, InMemory, Links, Rows};
 
 /// The members, by id.
 type Members = BTreeMap<MemberId, MemberRow>;
@@ -112,7 +112,7 @@ fn amount(minor: i128) -> String {
 /// Writes the document, every activity of the reporting member(s), to `out`
 /// as it goes (a writer that fails stops receiving; its owner keeps the
 /// error), reading the items from `rows` (the projector's store: memory then
-/// holds the ids of the offers committed, not the model).
+/// holds the record offsets of the offers committed, not the model).
 pub fn write_activities<R: Rows + ?Sized>(
     out: &mut impl Write,
     rows: &mut R,
@@ -127,18 +127,14 @@ pub fn write_activities<R: Rows + ?Sized>(
     );
     let members = rows.members().clone();
     let wanted = |donor: &MemberId| opts.member.as_ref().is_none_or(|m| m == donor);
-    // Offers any commitment came from (cancelled or not): not pledges.
-    let mut committed: BTreeSet<ItemId> = BTreeSet::new();
     rows.for_each_commitment(Links::All, &mut |id, links, c| {
-        if let Some(o) = &c.offer {
-            committed.insert(o.clone());
-        }
         if wanted(&c.donor) && c.made_at.date() <= opts.today {
             commitment_activity(out, &members, links, history, opts, id, c);
         }
     })?;
-    rows.for_each_offer(&mut |id, o, _| {
-        let open = o.cancelled_at.is_none() && !committed.contains(id);
+    // An offer any commitment came from (cancelled or not) is no pledge.
+    rows.for_each_offer(Some(Committed::Any), &mut |id, o, committed| {
+        let open = o.cancelled_at.is_none() && !committed;
         if open && wanted(&o.donor) && o.made_at.date() <= opts.today {
             pledge_activity(out, &members, opts, id, o);
         }

@@ -12,8 +12,7 @@ use rayon::prelude::*;
 
 use super::{ProjectorStore, StoreError};
 use crate::model::{ChangeRow, CommitmentRow, DeliveryRow, Model, NeedRow, OfferRow, Row};
-use crate::views::rows::{Linked, Links, Rows};
-use crate::views::totals::cancelled_whole;
+use crate::views::rows::{Committed, Linked, Links, Rows};
 
 /// Kind bytes of the tables read here (see [`super::KINDS`]).
 const NEED: u8 = 1;
@@ -116,13 +115,13 @@ impl<'a> StoreRows<'a> {
         Ok(m)
     }
 
-    /// The sorted record offsets of the offers a commitment not cancelled
-    /// whole came from (8 bytes each: what `committed` is looked up in).
-    fn committed_offers(&self) -> Result<Vec<u64>, StoreError> {
+    /// The sorted record offsets of the offers a commitment `which` names
+    /// came from (8 bytes each: what `committed` is looked up in).
+    fn committed_offers(&self, which: Committed) -> Result<Vec<u64>, StoreError> {
         let mut out = Vec::new();
         self.for_each_of_kind(COMMITMENT, |_, row| {
             if let Row::Commitment(c) = row {
-                if let Some(o) = c.offer.as_ref().filter(|_| !cancelled_whole(&c)) {
+                if let Some(o) = c.offer.as_ref().filter(|_| which.by(&c)) {
                     if let Some(slot) = self.store.index.get(o.as_str())? {
                         out.push(slot.offset);
                     }
@@ -202,9 +201,13 @@ impl Rows for StoreRows<'_> {
 
     fn for_each_offer(
         &mut self,
+        committed: Option<Committed>,
         f: &mut dyn FnMut(&ItemId, &OfferRow, bool),
     ) -> Result<(), StoreError> {
-        let committed = self.committed_offers()?;
+        let committed = match committed {
+            Some(which) => self.committed_offers(which)?,
+            None => Vec::new(),
+        };
         let offsets = self.store.index.sorted_of_kind(OFFER)?;
         for chunk in offsets.chunks(CHUNK) {
             let records: Vec<_> = chunk

@@ -17,7 +17,7 @@ pub(super) fn pipeline<R: Rows + ?Sized>(source: &mut R) -> Result<Table, R::Err
             count(&mut needs, n.eur as u128);
         }
     })?;
-    source.for_each_offer(&mut |_, o, _| {
+    source.for_each_offer(None, &mut |_, o, _| {
         if o.cancelled_at.is_none() {
             count(&mut offers, o.eur as u128);
         }

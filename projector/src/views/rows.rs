@@ -27,6 +27,22 @@ pub enum Links {
     All,
 }
 
+/// Which commitments make an offer committed in [`Rows::for_each_offer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// A commitment not cancelled whole (what the totals count).
+    Counted,
+    /// Any commitment, cancelled or not (the IATI export: no longer a pledge).
+    Any,
+}
+
+impl Committed {
+    /// Whether commitment `c` makes its offer committed.
+    pub fn by(self, c: &CommitmentRow) -> bool {
+        self == Committed::Any || !super::totals::cancelled_whole(c)
+    }
+}
+
 /// What [`Rows::for_each_delivery`] passes beside a delivery: its commitment
 /// and its receipt, when asked for and found.
 pub type Linked<'a> = (Option<&'a CommitmentRow>, Option<&'a ReceiptRow>);
@@ -51,10 +67,11 @@ pub trait Rows {
     /// Calls `f` for every need.
     fn for_each_need(&mut self, f: &mut dyn FnMut(&ItemId, &NeedRow)) -> Result<(), Self::Error>;
 
-    /// Calls `f` for every offer, with whether a commitment not cancelled
-    /// whole came from it.
+    /// Calls `f` for every offer, with whether a commitment `committed` names
+    /// came from it (`None`: not asked, always `false`, and nothing more read).
     fn for_each_offer(
         &mut self,
+        committed: Option<Committed>,
         f: &mut dyn FnMut(&ItemId, &OfferRow, bool),
     ) -> Result<(), Self::Error>;
 
@@ -95,15 +112,19 @@ impl Rows for InMemory<'_> {
 
     fn for_each_offer(
         &mut self,
+        committed: Option<Committed>,
         f: &mut dyn FnMut(&ItemId, &OfferRow, bool),
     ) -> Result<(), Infallible> {
-        let committed: BTreeSet<&ItemId> = self
-            .0
-            .commitments
-            .values()
-            .filter(|c| !super::totals::cancelled_whole(c))
-            .filter_map(|c| c.offer.as_ref())
-            .collect();
+        let committed: BTreeSet<&ItemId> = match committed {
+            None => BTreeSet::new(),
+            Some(which) => self
+                .0
+                .commitments
+                .values()
+                .filter(|c| which.by(c))
+                .filter_map(|c| c.offer.as_ref())
+                .collect(),
+        };
         for (id, o) in &self.0.offers {
             f(id, o, committed.contains(id));
         }

@@ -30,7 +30,7 @@ pub fn need_figures<R: Rows + ?Sized>(
     rows: &mut R,
 ) -> Result<BTreeMap<ItemId, NeedFigures>, R::Error> {
     let mut out: BTreeMap<ItemId, NeedFigures> = BTreeMap::new();
-    rows.for_each_offer(&mut |_, o, _| {
+    rows.for_each_offer(None, &mut |_, o, _| {
         if o.cancelled_at.is_some() {
             return;
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ledger::body::CancelScope;
 use ledger::ids::{ItemId, MemberId};
 
-use super::rows::{infallible, InMemory, Links, Rows};
+use super::rows::{infallible, Committed, InMemory, Links, Rows};
 use super::{col, hidden, ratio, text, Cell, Column, Table};
 use crate::model::{CommitmentRow, DeliveryRow, Model, OfferRow, ReceiptRow};
 
@@ -105,7 +105,7 @@ pub(crate) fn totals_by<K: Ord + Clone, R: Rows + ?Sized>(
     key_c: impl Fn(&Model, &CommitmentRow) -> Option<K>,
 ) -> Result<BTreeMap<K, Totals>, R::Error> {
     let mut out: BTreeMap<K, Totals> = BTreeMap::new();
-    rows.for_each_offer(&mut |_, o, committed| {
+    rows.for_each_offer(Some(Committed::Counted), &mut |_, o, committed| {
         let Some(key) = key_offer(o).filter(|_| o.cancelled_at.is_none()) else {
             return;
         };

@@ -9,15 +9,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use ledger::body::Body;
+use std::collections::BTreeSet;
+
+use ledger::body::{Body, BodyKind};
 use ledger::event::Event;
-use ledger::ids::MemberId;
+use ledger::ids::{ItemId, MemberId};
 use ledger::log::Log;
 use projector::as_of::fold_as_of;
 use projector::iati::{write_activities, Options, ValueHistory};
 use projector::model::{EntryOutcome, Model};
 use projector::run::Projector;
 use projector::store::StoreRows;
+use projector::views::rows::Rows;
 
 use crate::backend::{open_log, NatsArgs};
 use crate::cmd::projector::{catch_up, Open};
@@ -101,7 +104,15 @@ async fn write_export<L: Log>(
             bail!("--member {m}: not a member of this ledger");
         }
     }
-    let history = value_history(log, p.overview(), position).await?;
+    // Only commitments amended or corrected can have changed value: the
+    // history is kept for those alone (one vector each, not one per commitment).
+    let mut amended = BTreeSet::new();
+    p.rows()?.for_each_change(&mut |c| {
+        if matches!(c.kind, BodyKind::Amended | BodyKind::Corrected) {
+            amended.insert(c.target.clone());
+        }
+    })?;
+    let history = value_history(log, p.overview(), position, &amended).await?;
     let mut rows = p.rows()?;
     match out {
         Some(path) => {
@@ -170,7 +181,12 @@ fn org_ref_arg(s: &str) -> Result<(MemberId, String)> {
 }
 
 /// The values each commitment had, from the accepted entries up to `position`.
-async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<ValueHistory> {
+async fn value_history<L: Log>(
+    log: &L,
+    model: &Model,
+    position: u64,
+    amended: &BTreeSet<ItemId>,
+) -> Result<ValueHistory> {
     let bar = crate::progress::bar(position, "entries read", false);
     let mut history = ValueHistory::new();
     let mut next = 1;
@@ -190,7 +206,7 @@ async fn value_history<L: Log>(log: &L, model: &Model, position: u64) -> Result<
             let env = ev.envelope();
             let on = env.recorded_at.date();
             match &env.body {
-                Body::CommitmentMade(c) => history
+                Body::CommitmentMade(c) if amended.contains(&c.commitment) => history
                     .entry(c.commitment.clone())
                     .or_default()
                     .push((on, c.value.amount_minor)),
